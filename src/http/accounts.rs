@@ -1,0 +1,187 @@
+//! Signup, sessions, the caller, presence and teammates.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::dto::{List, OperatorDto, SessionDto};
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiJson, Caller, SESSION_COOKIE};
+use crate::domain::{Availability, Role};
+use crate::service::{Credentials, NewTeammate, SignedIn, Signup};
+
+#[derive(Deserialize, ToSchema)]
+pub struct SignupRequest {
+    pub workspace_name: String,
+    pub name: String,
+    pub email: String,
+    /// 8 to 1024 characters.
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AvailabilityRequest {
+    pub availability: Availability,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewOperatorRequest {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    /// Defaults to `operator`.
+    #[serde(default = "default_role")]
+    pub role: Role,
+}
+
+fn default_role() -> Role {
+    Role::Operator
+}
+
+/// Creates a workspace and its owner, and signs the owner in.
+#[utoipa::path(post, path = "/api/v1/signup", tag = "session", request_body = SignupRequest,
+    responses((status = 201, body = SessionDto), (status = 400, body = ErrorBody),
+              (status = 403, description = "signup is disabled", body = ErrorBody),
+              (status = 409, description = "email taken", body = ErrorBody)))]
+pub async fn signup(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SignupRequest>,
+) -> ApiResult<Response> {
+    let signed_in = state
+        .service
+        .signup(Signup {
+            workspace_name: req.workspace_name,
+            name: req.name,
+            email: req.email,
+            password: req.password,
+        })
+        .await?;
+    Ok(with_session_cookie(&state, StatusCode::CREATED, &signed_in))
+}
+
+/// Signs in; returns a bearer token and also sets an HttpOnly session cookie.
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
+    responses((status = 200, body = SessionDto), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
+    let email_key = req.email.trim().to_lowercase();
+    state
+        .login_by_ip
+        .check(&peer.ip().to_string())
+        .map_err(ApiError::rate_limited)?;
+    state
+        .login_by_email
+        .check(&email_key)
+        .map_err(ApiError::rate_limited)?;
+    let signed_in = state
+        .service
+        .login(Credentials {
+            email: req.email,
+            password: req.password,
+        })
+        .await?;
+    Ok(with_session_cookie(&state, StatusCode::OK, &signed_in))
+}
+
+/// Signs out: the token and cookie stop working.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session",
+    responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    state.service.logout(&caller.token).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("switchboard_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
+    );
+    Ok((StatusCode::NO_CONTENT, headers).into_response())
+}
+
+/// The signed-in operator.
+#[utoipa::path(get, path = "/api/v1/me", tag = "operators",
+    responses((status = 200, body = OperatorDto), (status = 401, body = ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn me(caller: Caller) -> Json<OperatorDto> {
+    Json(OperatorDto::from(&caller.operator))
+}
+
+/// Sets the caller's presence: `available` (auto-routing may choose them) or `away`.
+#[utoipa::path(put, path = "/api/v1/me/availability", tag = "operators", request_body = AvailabilityRequest,
+    responses((status = 200, body = OperatorDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn set_availability(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<AvailabilityRequest>,
+) -> ApiResult<Json<OperatorDto>> {
+    let operator = state
+        .service
+        .set_availability(&caller.operator, req.availability)
+        .await?;
+    Ok(Json(OperatorDto::from(&operator)))
+}
+
+/// Everyone in the caller's workspace, in join order, with availability and load.
+#[utoipa::path(get, path = "/api/v1/operators", tag = "operators",
+    responses((status = 200, body = List<OperatorDto>), (status = 401, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn list_operators(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<List<OperatorDto>>> {
+    let team = state.service.list_operators(&caller.operator).await?;
+    Ok(Json(List {
+        items: team.iter().map(OperatorDto::from).collect(),
+    }))
+}
+
+/// An owner or admin adds a teammate (only an owner can add an owner). New teammates start
+/// `available`.
+#[utoipa::path(post, path = "/api/v1/operators", tag = "operators", request_body = NewOperatorRequest,
+    responses((status = 201, body = OperatorDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 409, description = "email taken", body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn add_operator(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<NewOperatorRequest>,
+) -> ApiResult<(StatusCode, Json<OperatorDto>)> {
+    let teammate = NewTeammate {
+        name: req.name,
+        email: req.email,
+        password: req.password,
+        role: req.role,
+    };
+    let operator = state
+        .service
+        .add_operator(&caller.operator, teammate)
+        .await?;
+    Ok((StatusCode::CREATED, Json(OperatorDto::from(&operator))))
+}
+
+fn with_session_cookie(state: &AppState, status: StatusCode, signed_in: &SignedIn) -> Response {
+    let max_age = crate::service::SESSION_LIFETIME_MS / 1000;
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{secure}",
+        signed_in.token
+    );
+    let mut response = (status, Json(SessionDto::from(signed_in))).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}

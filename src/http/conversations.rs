@@ -1,0 +1,259 @@
+//! The inbox: lists, one conversation, replies and every change of owner or status.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Deserializer};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::dto::{ConversationDto, ConversationListDto, MessageDto};
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiJson, Caller, PathId};
+use crate::domain::{Id, Status};
+use crate::service::{InboxQuery, View};
+
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// `mine`, `unassigned` or `all` (default).
+    view: Option<String>,
+    /// Comma-separated statuses: `active`, `handed_off`, `closed`, or `open` (= active and
+    /// handed_off). Default: any.
+    status: Option<String>,
+    /// From a previous page's `next_cursor`.
+    cursor: Option<String>,
+    /// 1 to 200, default 50.
+    limit: Option<u32>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ReplyRequest {
+    /// Up to 10,000 characters; shown as text, never as markup.
+    pub body: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ClaimRequest {
+    /// Precondition: claim only if this is the current assignee (`null` = unassigned).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable)]
+    pub if_assignee_id: Option<Option<Id>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AssigneeRequest {
+    /// The teammate to assign; `null` unassigns.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable)]
+    pub operator_id: Option<Option<Id>>,
+    /// Precondition: change only if this is the current assignee (`null` = unassigned).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable)]
+    pub if_assignee_id: Option<Option<Id>>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Id>>, D::Error> {
+    Option::<Id>::deserialize(d).map(Some)
+}
+
+/// Inbox rows, newest activity first, each with its assignee.
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", params(ListParams),
+    responses((status = 200, body = ConversationListDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<ConversationListDto>> {
+    let query = parse_list_params(params)?;
+    let page = state
+        .service
+        .list_conversations(&caller.operator, query)
+        .await?;
+    Ok(Json(ConversationListDto {
+        items: page.items.iter().map(ConversationDto::from).collect(),
+        next_cursor: page.next.map(|(at, id)| format!("{at}.{id}")),
+    }))
+}
+
+fn parse_list_params(params: ListParams) -> Result<InboxQuery, ApiError> {
+    let view = match params.view.as_deref().unwrap_or("all") {
+        "mine" => View::Mine,
+        "unassigned" => View::Unassigned,
+        "all" => View::All,
+        other => {
+            return Err(ApiError::bad_request(
+                "invalid_view",
+                format!("view {other:?} is not one of mine, unassigned, all"),
+            ));
+        }
+    };
+    let mut statuses = Vec::new();
+    for part in params
+        .status
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if part == "open" {
+            statuses.extend([Status::Active, Status::HandedOff]);
+        } else {
+            statuses.push(part.parse().map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_status",
+                    format!("status {part:?} is not one of active, handed_off, closed, open"),
+                )
+            })?);
+        }
+    }
+    let after = match params.cursor.as_deref() {
+        None | Some("") => None,
+        Some(cursor) => Some(
+            cursor
+                .split_once('.')
+                .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_cursor",
+                        "cursor must be a next_cursor from a previous page",
+                    )
+                })?,
+        ),
+    };
+    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be 1 to {MAX_PAGE}"),
+        ));
+    }
+    Ok(InboxQuery {
+        view,
+        statuses,
+        after,
+        limit,
+    })
+}
+
+/// One conversation with its messages and assignment events.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = i64, Path)),
+    responses((status = 200, body = ConversationDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> ApiResult<Json<ConversationDto>> {
+    let detail = state.service.get_conversation(&caller.operator, id).await?;
+    Ok(Json(ConversationDto::from(&detail)))
+}
+
+/// An operator's reply. Replying to an unassigned conversation makes the caller its assignee
+/// (reason `reply`); any reply stops the AI.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", params(("id" = i64, Path)),
+    request_body = ReplyRequest,
+    responses((status = 201, body = MessageDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn reply(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    ApiJson(req): ApiJson<ReplyRequest>,
+) -> ApiResult<(StatusCode, Json<MessageDto>)> {
+    let message = state.service.reply(&caller.operator, id, &req.body).await?;
+    Ok((StatusCode::CREATED, Json(MessageDto::from(&message))))
+}
+
+/// Manual takeover of an AI-handled (`active`) chat: `handed_off`, then the widget's routing.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/takeover", tag = "conversations", params(("id" = i64, Path)),
+    responses((status = 200, body = ConversationDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "not AI-handled (already handed off, or closed)", body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn takeover(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> ApiResult<Json<ConversationDto>> {
+    let view = state.service.takeover(&caller.operator, id).await?;
+    Ok(Json(ConversationDto::from(&view)))
+}
+
+/// Assigns the conversation to the caller (reason `claim`).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/claim", tag = "conversations", params(("id" = i64, Path)),
+    request_body(content = ClaimRequest, description = "optional"),
+    responses((status = 200, body = ConversationDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "`if_assignee_id` did not match; carries the current assignee", body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn claim(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    ApiJson(req): ApiJson<ClaimRequest>,
+) -> ApiResult<Json<ConversationDto>> {
+    let view = state
+        .service
+        .claim(&caller.operator, id, req.if_assignee_id)
+        .await?;
+    Ok(Json(ConversationDto::from(&view)))
+}
+
+/// Picks a teammate (reason `manual`; Away teammates too) or unassigns with `operator_id: null`
+/// (reason `unassign`).
+#[utoipa::path(put, path = "/api/v1/conversations/{id}/assignee", tag = "conversations", params(("id" = i64, Path)),
+    request_body = AssigneeRequest,
+    responses((status = 200, body = ConversationDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, description = "no such conversation or teammate in this workspace", body = ErrorBody),
+              (status = 409, description = "`if_assignee_id` did not match; carries the current assignee", body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn set_assignee(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    ApiJson(req): ApiJson<AssigneeRequest>,
+) -> ApiResult<Json<ConversationDto>> {
+    let operator_id = req.operator_id.ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_operator",
+            "operator_id is required (null to unassign)",
+        )
+    })?;
+    let view = state
+        .service
+        .set_assignee(&caller.operator, id, operator_id, req.if_assignee_id)
+        .await?;
+    Ok(Json(ConversationDto::from(&view)))
+}
+
+/// Closes the conversation. A later visitor message reopens it.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/close", tag = "conversations", params(("id" = i64, Path)),
+    responses((status = 200, body = ConversationDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn close(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> ApiResult<Json<ConversationDto>> {
+    let view = state.service.close(&caller.operator, id).await?;
+    Ok(Json(ConversationDto::from(&view)))
+}
+
+/// Reopens a closed conversation as `handed_off`, keeping its assignee.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/reopen", tag = "conversations", params(("id" = i64, Path)),
+    responses((status = 200, body = ConversationDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn reopen(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> ApiResult<Json<ConversationDto>> {
+    let view = state.service.reopen(&caller.operator, id).await?;
+    Ok(Json(ConversationDto::from(&view)))
+}

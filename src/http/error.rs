@@ -1,0 +1,128 @@
+//! The API's one error shape: `{"error": {"code", "message"}}` with the matching status.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::dto::AssigneeDto;
+use crate::service::ServiceError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+    pub retry_after_secs: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code, e.g. `not_found`, `assignee_changed`.
+    pub code: String,
+    /// What went wrong and what to do, for people.
+    pub message: String,
+    /// With `assignee_changed` (409): who has the conversation now (null = unassigned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_assignee_id: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_assignee: Option<Option<AssigneeDto>>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: ErrorBody {
+                error: ErrorDetail {
+                    code: code.to_owned(),
+                    message: message.into(),
+                    current_assignee_id: None,
+                    current_assignee: None,
+                },
+            },
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    pub fn rate_limited(retry_after_secs: u64) -> ApiError {
+        ApiError {
+            retry_after_secs: Some(retry_after_secs),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("Too many attempts; try again in {retry_after_secs} s"),
+            )
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> ApiError {
+        let message = e.to_string();
+        match e {
+            ServiceError::Invalid { code, .. } => ApiError::bad_request(code, message),
+            ServiceError::Unauthenticated(_) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+            }
+            ServiceError::Forbidden { code, .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, code, message)
+            }
+            ServiceError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+            ServiceError::Conflict { code, .. } => {
+                ApiError::new(StatusCode::CONFLICT, code, message)
+            }
+            ServiceError::AssigneeChanged { current } => {
+                let mut error = ApiError::new(StatusCode::CONFLICT, "assignee_changed", message);
+                error.body.error.current_assignee_id = Some(current.as_ref().map(|o| o.id));
+                error.body.error.current_assignee = Some(current.as_ref().map(AssigneeDto::from));
+                error
+            }
+            ServiceError::Unavailable(source) => {
+                tracing::warn!(error = %source, "database unavailable");
+                ApiError {
+                    retry_after_secs: Some(5),
+                    ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+                }
+            }
+            ServiceError::Internal(source) => {
+                tracing::error!(error = %source, "internal error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Something went wrong on our side",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,178 @@
+//! Request extractors whose failures are API errors: JSON bodies, path ids, the signed-in
+//! operator and the visitor's token.
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::Id;
+use crate::store::Operator;
+
+pub const SESSION_COOKIE: &str = "switchboard_session";
+
+/// A JSON body. Any content type is read as JSON (so `curl -d` works), an empty body reads as
+/// `{}`, unknown fields are ignored; malformed JSON or wrong types are a 400 naming the problem,
+/// and a body over the limit is a 413.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "The request body is too large",
+                )
+            } else {
+                ApiError::bad_request("invalid_body", rejection.body_text())
+            }
+        })?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(text)
+            .map(ApiJson)
+            .map_err(|e| ApiError::bad_request("invalid_json", format!("Invalid JSON body: {e}")))
+    }
+}
+
+/// A numeric id from the path. Anything that is not one names nothing here: 404.
+pub struct PathId(pub Id);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw): axum::extract::Path<String> =
+            axum::extract::Path::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found("resource"))?;
+        raw.parse()
+            .map(PathId)
+            .map_err(|_| ApiError::not_found("resource"))
+    }
+}
+
+/// The signed-in operator, from `Authorization: Bearer <token>` or the session cookie.
+pub struct Caller {
+    pub operator: Operator,
+    pub token: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
+        let (token, from_cookie) = match bearer_token(parts) {
+            Some(token) => (token, false),
+            None => match session_cookie(parts) {
+                Some(token) => (token, true),
+                None => {
+                    return Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "unauthenticated",
+                        "Sign in first: send Authorization: Bearer <token> or the session cookie",
+                    ));
+                }
+            },
+        };
+        if from_cookie && !is_safe(&parts.method) && !same_origin(parts) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "cross_origin",
+                "Cookie-authenticated changes must come from this server's own pages",
+            ));
+        }
+        let operator = state.service.authenticate(&token).await?;
+        Ok(Caller { operator, token })
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+fn session_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Browsers send `Origin` on cross-site requests; a cookie-authenticated change is accepted
+/// only without one or from this host. SameSite=Lax on the cookie is the first line; this is
+/// the second.
+fn same_origin(parts: &Parts) -> bool {
+    let Some(origin) = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true;
+    };
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(origin);
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+/// The visitor's token from `X-Visitor-Token` (or `?visitor_token=`). Without it, nothing of
+/// theirs can be found: 404.
+pub struct VisitorToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for VisitorToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let from_header = parts
+            .headers
+            .get("x-visitor-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let from_query = || {
+            parts.uri.query().and_then(|q| {
+                q.split('&')
+                    .filter_map(|pair| pair.split_once('='))
+                    .find(|(k, _)| *k == "visitor_token")
+                    .map(|(_, v)| v.to_owned())
+            })
+        };
+        from_header
+            .or_else(from_query)
+            .filter(|t| !t.is_empty())
+            .map(VisitorToken)
+            .ok_or_else(|| ApiError::not_found("conversation"))
+    }
+}

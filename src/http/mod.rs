@@ -1,0 +1,118 @@
+//! The JSON API under `/api/v1`, `/healthz` and the OpenAPI document. Handlers are thin:
+//! extract, call one use case, shape the answer.
+
+mod accounts;
+mod conversations;
+pub mod dto;
+pub mod error;
+mod extract;
+mod openapi;
+mod rate_limit;
+mod visitors;
+mod widgets;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+
+pub use openapi::ApiDoc;
+
+use self::error::ApiError;
+use self::rate_limit::RateLimiter;
+use crate::service::Service;
+
+/// Largest request body accepted, in bytes: room for a 10,000-character message in any
+/// script, with JSON escaping.
+pub const MAX_BODY_BYTES: usize = 128 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    /// Mark the session cookie `Secure` (the server is reached over https).
+    pub secure_cookies: bool,
+    login_by_email: Arc<RateLimiter>,
+    login_by_ip: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(service: Service, secure_cookies: bool) -> AppState {
+        AppState {
+            service,
+            secure_cookies,
+            login_by_email: Arc::new(RateLimiter::new(10, Duration::from_secs(6))),
+            login_by_ip: Arc::new(RateLimiter::new(30, Duration::from_secs(2))),
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .route("/signup", post(accounts::signup))
+        .route("/session", post(accounts::login).delete(accounts::logout))
+        .route("/me", get(accounts::me))
+        .route("/me/availability", put(accounts::set_availability))
+        .route(
+            "/operators",
+            get(accounts::list_operators).post(accounts::add_operator),
+        )
+        .route("/widgets", get(widgets::list).post(widgets::create))
+        .route("/widgets/{id}", get(widgets::get))
+        .route("/widgets/{id}/routing", put(widgets::set_routing))
+        .route("/conversations", get(conversations::list))
+        .route("/conversations/{id}", get(conversations::get))
+        .route("/conversations/{id}/messages", post(conversations::reply))
+        .route(
+            "/conversations/{id}/takeover",
+            post(conversations::takeover),
+        )
+        .route("/conversations/{id}/claim", post(conversations::claim))
+        .route(
+            "/conversations/{id}/assignee",
+            put(conversations::set_assignee),
+        )
+        .route("/conversations/{id}/close", post(conversations::close))
+        .route("/conversations/{id}/reopen", post(conversations::reopen))
+        .route("/widget/{key}/conversations", post(visitors::start))
+        .route("/widget/{key}/conversations/{id}", get(visitors::get))
+        .route(
+            "/widget/{key}/conversations/{id}/messages",
+            post(visitors::message),
+        )
+        .route(
+            "/widget/{key}/conversations/{id}/handover",
+            post(visitors::handover),
+        );
+
+    Router::new()
+        .route("/healthz", get(health))
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here")
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .with_state(state)
+}
+
+/// Liveness and database reachability.
+#[utoipa::path(get, path = "/healthz", tag = "meta",
+    responses((status = 200, body = dto::Health), (status = 503, body = error::ErrorBody)))]
+async fn health(State(state): State<AppState>) -> Result<axum::Json<dto::Health>, ApiError> {
+    state
+        .service
+        .store()
+        .ping()
+        .await
+        .map_err(crate::service::ServiceError::Unavailable)?;
+    Ok(axum::Json(dto::Health { status: "ok" }))
+}

@@ -1,0 +1,105 @@
+//! The public widget endpoints. No operator auth: the visitor's token scopes them to their own
+//! conversations, and anything else is a 404.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::dto::{MessageDto, StartedConversationDto, VisitorConversationDto};
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiJson, VisitorToken};
+use crate::domain::Id;
+
+#[derive(Deserialize, ToSchema)]
+pub struct StartRequest {
+    /// The visitor's first message.
+    pub body: String,
+    /// A returning visitor's token, to keep their chats together.
+    pub visitor_token: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VisitorMessageRequest {
+    pub body: String,
+}
+
+fn conversation_id(raw: &str) -> Result<Id, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found("conversation"))
+}
+
+/// Starts a conversation; the AI answers it. Returns the visitor's token.
+#[utoipa::path(post, path = "/api/v1/widget/{key}/conversations", tag = "widget (public)",
+    params(("key" = String, Path, description = "the widget's public key")), request_body = StartRequest,
+    responses((status = 201, body = StartedConversationDto), (status = 400, body = ErrorBody),
+              (status = 401, description = "unknown visitor_token", body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn start(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    ApiJson(req): ApiJson<StartRequest>,
+) -> ApiResult<(StatusCode, Json<StartedConversationDto>)> {
+    let started = state
+        .service
+        .start_conversation(&key, &req.body, req.visitor_token.as_deref())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(StartedConversationDto {
+            conversation_id: started.conversation_id,
+            visitor_token: started.visitor_token,
+        }),
+    ))
+}
+
+/// The visitor's view of their conversation.
+#[utoipa::path(get, path = "/api/v1/widget/{key}/conversations/{id}", tag = "widget (public)",
+    params(("key" = String, Path), ("id" = i64, Path), ("X-Visitor-Token" = String, Header)),
+    responses((status = 200, body = VisitorConversationDto), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    Path((key, id)): Path<(String, String)>,
+    VisitorToken(token): VisitorToken,
+) -> ApiResult<Json<VisitorConversationDto>> {
+    let view = state
+        .service
+        .visitor_conversation(&key, &token, conversation_id(&id)?)
+        .await?;
+    Ok(Json(VisitorConversationDto::from(&view)))
+}
+
+/// A visitor message. Reopens a closed conversation; on an AI-handled one the AI answers.
+#[utoipa::path(post, path = "/api/v1/widget/{key}/conversations/{id}/messages", tag = "widget (public)",
+    params(("key" = String, Path), ("id" = i64, Path), ("X-Visitor-Token" = String, Header)),
+    request_body = VisitorMessageRequest,
+    responses((status = 201, body = MessageDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 413, body = ErrorBody)))]
+pub async fn message(
+    State(state): State<AppState>,
+    Path((key, id)): Path<(String, String)>,
+    VisitorToken(token): VisitorToken,
+    ApiJson(req): ApiJson<VisitorMessageRequest>,
+) -> ApiResult<(StatusCode, Json<MessageDto>)> {
+    let message = state
+        .service
+        .visitor_message(&key, &token, conversation_id(&id)?, &req.body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(MessageDto::from(&message))))
+}
+
+/// "Talk to a person": hands the chat to the team and routes it.
+#[utoipa::path(post, path = "/api/v1/widget/{key}/conversations/{id}/handover", tag = "widget (public)",
+    params(("key" = String, Path), ("id" = i64, Path), ("X-Visitor-Token" = String, Header)),
+    responses((status = 200, body = VisitorConversationDto), (status = 404, body = ErrorBody)))]
+pub async fn handover(
+    State(state): State<AppState>,
+    Path((key, id)): Path<(String, String)>,
+    VisitorToken(token): VisitorToken,
+) -> ApiResult<Json<VisitorConversationDto>> {
+    let id = conversation_id(&id)?;
+    state.service.visitor_handover(&key, &token, id).await?;
+    let view = state.service.visitor_conversation(&key, &token, id).await?;
+    Ok(Json(VisitorConversationDto::from(&view)))
+}

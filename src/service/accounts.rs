@@ -1,0 +1,256 @@
+//! Workspaces, operators, sessions and presence.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+
+use super::tokens::{hash_token, new_token};
+use super::{Service, ServiceError, ServiceResult, validate};
+use crate::domain::{Availability, Millis, Role};
+use crate::realtime::{Event, EventKind};
+use crate::store::operators::NewOperator;
+use crate::store::{
+    Operator, OperatorWithLoad, StoreError, Workspace, operators, sessions, workspaces,
+};
+use crate::timefmt::now_millis;
+
+/// How long a session lasts after sign-in.
+pub const SESSION_LIFETIME_MS: Millis = 30 * 24 * 60 * 60 * 1000;
+
+pub struct Signup {
+    pub workspace_name: String,
+    pub name: String,
+    pub email: String,
+    pub password: String,
+}
+
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+pub struct NewTeammate {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub role: Role,
+}
+
+/// A new session: the token is shown to the client once and stored only as a hash.
+pub struct SignedIn {
+    pub token: String,
+    pub operator: Operator,
+    pub workspace: Workspace,
+}
+
+impl Service {
+    /// Creates a workspace and its owner, signed in. Allowed while the server has no workspace,
+    /// or always when the server runs with signup enabled.
+    pub async fn signup(&self, input: Signup) -> ServiceResult<SignedIn> {
+        let workspace_name = validate::name("workspace_name", &input.workspace_name)?;
+        let name = validate::name("name", &input.name)?;
+        let email = validate::email(&input.email)?;
+        validate::password(&input.password)?;
+        let password_hash = hash_password(input.password).await?;
+
+        let now = now_millis();
+        let mut tx = self.store.write().await?;
+        if !self.settings.allow_signup && workspaces::any_exists(tx.conn()).await? {
+            return Err(ServiceError::Forbidden {
+                code: "signup_disabled",
+                message:
+                    "Signup is disabled on this server; ask an admin of your workspace to add you"
+                        .into(),
+            });
+        }
+        let workspace = workspaces::insert(tx.conn(), &workspace_name, now).await?;
+        let new = NewOperator {
+            workspace_id: workspace.id,
+            name: &name,
+            email: &email,
+            password_hash: &password_hash,
+            role: Role::Owner,
+        };
+        let operator = operators::insert(tx.conn(), new, now)
+            .await
+            .map_err(email_taken)?;
+        let token = new_token();
+        sessions::insert(
+            tx.conn(),
+            &hash_token(&token),
+            operator.id,
+            now,
+            now + SESSION_LIFETIME_MS,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(SignedIn {
+            token,
+            operator,
+            workspace,
+        })
+    }
+
+    /// Signs in with email and password. Unknown email and wrong password are the same 401,
+    /// and take about the same time.
+    pub async fn login(&self, input: Credentials) -> ServiceResult<SignedIn> {
+        const REFUSED: ServiceError = ServiceError::Unauthenticated("Wrong email or password");
+        let email = input.email.trim().to_lowercase();
+        let found = operators::by_email_with_hash(&mut *self.store.read().await?, &email).await?;
+        let Some((operator, hash)) = found else {
+            // Spend the same effort as a real check so timing does not reveal who has an account.
+            let _ = hash_password(input.password).await;
+            return Err(REFUSED);
+        };
+        if !verify_password(input.password, hash).await {
+            return Err(REFUSED);
+        }
+        let now = now_millis();
+        let token = new_token();
+        let mut tx = self.store.write().await?;
+        sessions::insert(
+            tx.conn(),
+            &hash_token(&token),
+            operator.id,
+            now,
+            now + SESSION_LIFETIME_MS,
+        )
+        .await?;
+        sessions::delete_expired(tx.conn(), now).await?;
+        let workspace = workspaces::get(tx.conn(), operator.workspace_id)
+            .await?
+            .ok_or(ServiceError::NotFound("workspace"))?;
+        tx.commit().await?;
+        Ok(SignedIn {
+            token,
+            operator,
+            workspace,
+        })
+    }
+
+    pub async fn logout(&self, token: &str) -> ServiceResult<()> {
+        let mut tx = self.store.write().await?;
+        sessions::delete(tx.conn(), &hash_token(token)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The operator holding this session token, if it is valid.
+    pub async fn authenticate(&self, token: &str) -> ServiceResult<Operator> {
+        sessions::operator(
+            &mut *self.store.read().await?,
+            &hash_token(token),
+            now_millis(),
+        )
+        .await?
+        .ok_or(ServiceError::Unauthenticated(
+            "Sign in first: the session is missing, expired or ended",
+        ))
+    }
+
+    pub async fn workspace(&self, caller: &Operator) -> ServiceResult<Workspace> {
+        workspaces::get(&mut *self.store.read().await?, caller.workspace_id)
+            .await?
+            .ok_or(ServiceError::NotFound("workspace"))
+    }
+
+    /// Sets the caller's presence. Serialised with routing, so a decision sees either the old
+    /// or the new availability, never a mix.
+    pub async fn set_availability(
+        &self,
+        caller: &Operator,
+        availability: Availability,
+    ) -> ServiceResult<Operator> {
+        let mut tx = self.lock_workspace(caller.workspace_id).await?;
+        operators::set_availability(tx.conn(), caller.id, availability).await?;
+        let operator = operators::get(tx.conn(), caller.workspace_id, caller.id)
+            .await?
+            .ok_or(ServiceError::NotFound("operator"))?;
+        let mut events = Vec::new();
+        if caller.availability != availability {
+            events.push(Event {
+                workspace_id: caller.workspace_id,
+                at: now_millis(),
+                kind: EventKind::OperatorAvailabilityChanged {
+                    operator_id: caller.id,
+                    availability,
+                },
+            });
+        }
+        self.commit(tx, events).await?;
+        Ok(operator)
+    }
+
+    /// The caller's teammates (themselves included) in join order, with availability and load.
+    pub async fn list_operators(&self, caller: &Operator) -> ServiceResult<Vec<OperatorWithLoad>> {
+        Ok(operators::list_with_loads(&mut *self.store.read().await?, caller.workspace_id).await?)
+    }
+
+    /// An owner or admin adds a teammate; only an owner can add another owner.
+    pub async fn add_operator(
+        &self,
+        caller: &Operator,
+        input: NewTeammate,
+    ) -> ServiceResult<Operator> {
+        if !caller.role.may_grant(input.role) {
+            return Err(ServiceError::forbidden(if caller.role.can_manage() {
+                "Only an owner can add another owner"
+            } else {
+                "Only an owner or admin can add teammates"
+            }));
+        }
+        let name = validate::name("name", &input.name)?;
+        let email = validate::email(&input.email)?;
+        validate::password(&input.password)?;
+        let password_hash = hash_password(input.password).await?;
+        let mut tx = self.lock_workspace(caller.workspace_id).await?;
+        let new = NewOperator {
+            workspace_id: caller.workspace_id,
+            name: &name,
+            email: &email,
+            password_hash: &password_hash,
+            role: input.role,
+        };
+        let operator = operators::insert(tx.conn(), new, now_millis())
+            .await
+            .map_err(email_taken)?;
+        tx.commit().await?;
+        Ok(operator)
+    }
+}
+
+fn email_taken(e: StoreError) -> ServiceError {
+    if e.is_unique_violation() {
+        ServiceError::conflict("email_taken", "An operator with this email already exists")
+    } else {
+        e.into()
+    }
+}
+
+/// argon2id with the crate's default parameters, off the async threads: it is deliberately
+/// slow.
+async fn hash_password(password: String) -> ServiceResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .ok_or_else(|| ServiceError::invalid("invalid_password", "password could not be hashed"))
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}

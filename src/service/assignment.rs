@@ -1,0 +1,200 @@
+//! The steps that change a conversation's owner or status inside an already-locked workspace
+//! transaction. They update the conversation in place and collect the events to publish once
+//! the caller commits.
+
+use super::ServiceResult;
+use crate::domain::conversation::{AssigneeOnReopen, assignee_on_reopen};
+use crate::domain::routing::{self, Decision, Teammate};
+use crate::domain::{AssignmentReason, Author, Id, Millis, Status};
+use crate::realtime::{Event, EventKind};
+use crate::store::conversations::{self as convs, NewAssignmentEvent};
+use crate::store::{Conversation, WriteTx, operators, widgets};
+
+/// Work in progress of one transaction: its clock and the events it will publish.
+pub(super) struct Changes {
+    pub now: Millis,
+    pub events: Vec<Event>,
+}
+
+impl Changes {
+    pub fn new(now: Millis) -> Changes {
+        Changes {
+            now,
+            events: Vec::new(),
+        }
+    }
+}
+
+/// Sets the assignee (None = unassign) and records the assignment event. A no-op when the
+/// assignee does not change.
+pub(super) async fn change_assignee(
+    tx: &mut WriteTx,
+    conv: &mut Conversation,
+    to: Option<Id>,
+    reason: AssignmentReason,
+    actor_id: Option<Id>,
+    changes: &mut Changes,
+) -> ServiceResult<()> {
+    if conv.assignee_id == to {
+        return Ok(());
+    }
+    let previous = conv.assignee_id;
+    convs::set_assignee(tx.conn(), conv.id, to).await?;
+    let event = NewAssignmentEvent {
+        conversation_id: conv.id,
+        from_operator_id: previous,
+        to_operator_id: to,
+        reason,
+        actor_id,
+        at: changes.now,
+    };
+    convs::insert_assignment_event(tx.conn(), &event).await?;
+    if let Some(operator_id) = to {
+        operators::set_last_assigned(tx.conn(), operator_id, changes.now).await?;
+    }
+    conv.assignee_id = to;
+    changes.events.push(Event {
+        workspace_id: conv.workspace_id,
+        at: changes.now,
+        kind: EventKind::ConversationAssigned {
+            conversation_id: conv.id,
+            assignee_id: to,
+            previous_assignee_id: previous,
+            reason,
+            actor_id,
+        },
+    });
+    Ok(())
+}
+
+/// Moves the conversation to `status`; a no-op when it is already there.
+pub(super) async fn change_status(
+    tx: &mut WriteTx,
+    conv: &mut Conversation,
+    status: Status,
+    changes: &mut Changes,
+) -> ServiceResult<()> {
+    if conv.status == status {
+        return Ok(());
+    }
+    let previous = conv.status;
+    convs::set_status(tx.conn(), conv.id, status).await?;
+    conv.status = status;
+    changes.events.push(Event {
+        workspace_id: conv.workspace_id,
+        at: changes.now,
+        kind: EventKind::ConversationStatusChanged {
+            conversation_id: conv.id,
+            status,
+            previous_status: previous,
+        },
+    });
+    Ok(())
+}
+
+pub(super) async fn add_message(
+    tx: &mut WriteTx,
+    conv: &mut Conversation,
+    author: Author,
+    operator_id: Option<Id>,
+    body: &str,
+    changes: &mut Changes,
+) -> ServiceResult<crate::store::Message> {
+    let message =
+        convs::insert_message(tx.conn(), conv.id, author, operator_id, body, changes.now).await?;
+    conv.last_message_at = changes.now;
+    changes
+        .events
+        .push(Event::message_created(conv.workspace_id, &message));
+    Ok(message)
+}
+
+/// Applies the widget's routing mode to an unassigned conversation: reads the team, loads and
+/// cursor inside this transaction (so no concurrent decision can see the same ones), lets the
+/// pure rules decide, and writes the decision and the moved cursor back. A conversation that
+/// cannot be assigned keeps the reason it waits.
+pub(super) async fn route(
+    tx: &mut WriteTx,
+    conv: &mut Conversation,
+    changes: &mut Changes,
+) -> ServiceResult<()> {
+    if conv.assignee_id.is_some() {
+        return Ok(());
+    }
+    let widget = widgets::get(tx.conn(), conv.workspace_id, conv.widget_id)
+        .await?
+        .ok_or(super::ServiceError::NotFound("widget"))?;
+    let eligible = widgets::eligible_operator_ids(tx.conn(), widget.id).await?;
+    let team: Vec<Teammate> = operators::list_with_loads(tx.conn(), conv.workspace_id)
+        .await?
+        .into_iter()
+        .map(|o| Teammate {
+            position: o.operator.position(),
+            availability: o.operator.availability,
+            load: o.load,
+            last_assigned_at: o.operator.last_assigned_at,
+        })
+        .collect();
+    match routing::route(widget.routing_mode, &team, &eligible, widget.rr_cursor()) {
+        Decision::Assign {
+            operator_id,
+            reason,
+        } => {
+            change_assignee(tx, conv, Some(operator_id), reason, None, changes).await?;
+            if reason == AssignmentReason::RoundRobin {
+                let chosen = team
+                    .iter()
+                    .find(|t| t.id() == operator_id)
+                    .map(|t| t.position);
+                if let Some(position) = chosen {
+                    widgets::set_rr_cursor(tx.conn(), widget.id, position).await?;
+                }
+            }
+        }
+        Decision::Wait(reason) => {
+            convs::set_waiting_reason(tx.conn(), conv.id, Some(reason)).await?
+        }
+    }
+    Ok(())
+}
+
+/// A human is needed (AI handover, visitor's button, or an operator's Take over): the chat
+/// becomes `handed_off` and, if nobody has it, is routed.
+pub(super) async fn hand_over(
+    tx: &mut WriteTx,
+    conv: &mut Conversation,
+    changes: &mut Changes,
+) -> ServiceResult<()> {
+    change_status(tx, conv, Status::HandedOff, changes).await?;
+    route(tx, conv, changes).await
+}
+
+/// The visitor came back to a closed chat: it reopens as `handed_off`; an available assignee
+/// keeps it, an away one loses it to routing.
+pub(super) async fn reopen_for_visitor(
+    tx: &mut WriteTx,
+    conv: &mut Conversation,
+    changes: &mut Changes,
+) -> ServiceResult<()> {
+    change_status(tx, conv, Status::HandedOff, changes).await?;
+    let assignee = match conv.assignee_id {
+        Some(id) => operators::get(tx.conn(), conv.workspace_id, id).await?,
+        None => None,
+    };
+    match assignee_on_reopen(assignee.map(|a| a.availability)) {
+        AssigneeOnReopen::Keep => Ok(()),
+        AssigneeOnReopen::UnassignThenRoute => {
+            change_assignee(
+                tx,
+                conv,
+                None,
+                AssignmentReason::AssigneeAway,
+                None,
+                changes,
+            )
+            .await?;
+            route(tx, conv, changes).await
+        }
+        AssigneeOnReopen::Route => route(tx, conv, changes).await,
+    }
+}

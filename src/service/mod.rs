@@ -1,0 +1,149 @@
+//! The use cases. Each one that changes state is one transaction: lock the workspace → read →
+//! decide (domain rules) → write (with its assignment events) → commit → publish events.
+
+mod accounts;
+mod assignment;
+mod inbox;
+mod tokens;
+mod validate;
+mod visitors;
+mod widgets;
+
+use std::sync::Arc;
+
+pub use accounts::{Credentials, NewTeammate, SESSION_LIFETIME_MS, SignedIn, Signup};
+pub use inbox::{ConversationDetail, ConversationPage, ConversationView, InboxQuery, View};
+pub use tokens::hash_token;
+pub use visitors::{StartedConversation, VisitorConversation, VisitorMessage};
+
+use crate::ai::Responder;
+use crate::domain::Id;
+use crate::realtime::{Event, Hub};
+use crate::store::{Operator, Store, StoreError, WriteTx};
+
+/// Why a use case refused or failed. The HTTP layer maps each to a status and a JSON error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// 400: the input is malformed or outside what is allowed.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// 401: no valid credentials.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// 403: authenticated, but not allowed.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// 404: no such thing in the caller's reach (another workspace's ids included).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 409: the state does not allow it.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 409: an `if_assignee_id` precondition failed; carries who has the conversation now.
+    #[error("{}", assignee_changed_message(current))]
+    AssigneeChanged { current: Option<Operator> },
+    /// 503: the database cannot be reached right now.
+    #[error("the database is unavailable, try again shortly")]
+    Unavailable(#[source] StoreError),
+    /// 500: a bug or a broken database.
+    #[error("internal error")]
+    Internal(#[source] StoreError),
+}
+
+fn assignee_changed_message(current: &Option<Operator>) -> String {
+    match current {
+        Some(op) => format!("{} has this conversation", op.name),
+        None => "This conversation is unassigned".to_owned(),
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> ServiceError {
+        match &e {
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
+            ) => ServiceError::Unavailable(e),
+            _ => ServiceError::Internal(e),
+        }
+    }
+}
+
+impl ServiceError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> ServiceError {
+        ServiceError::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn forbidden(message: impl Into<String>) -> ServiceError {
+        ServiceError::Forbidden {
+            code: "forbidden",
+            message: message.into(),
+        }
+    }
+
+    fn conflict(code: &'static str, message: impl Into<String>) -> ServiceError {
+        ServiceError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Allow `POST /signup` even when workspaces exist.
+    pub allow_signup: bool,
+}
+
+/// Everything the use cases need; cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    store: Store,
+    hub: Hub,
+    responder: Arc<dyn Responder>,
+    settings: Settings,
+}
+
+impl Service {
+    pub fn new(
+        store: Store,
+        hub: Hub,
+        responder: Arc<dyn Responder>,
+        settings: Settings,
+    ) -> Service {
+        Service {
+            store,
+            hub,
+            responder,
+            settings,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Starts a transaction serialised with every other change in the workspace.
+    async fn lock_workspace(&self, workspace_id: Id) -> ServiceResult<WriteTx> {
+        let mut tx = self.store.write().await?;
+        if !tx.lock_workspace(workspace_id).await? {
+            return Err(ServiceError::NotFound("workspace"));
+        }
+        Ok(tx)
+    }
+
+    /// Commits, then publishes what the transaction did: never before the commit.
+    async fn commit(&self, tx: WriteTx, events: Vec<Event>) -> ServiceResult<()> {
+        tx.commit().await?;
+        self.hub.publish(events);
+        Ok(())
+    }
+}

@@ -1,0 +1,103 @@
+//! Input rules shared by the use cases. Each returns the cleaned value or a 400 that says
+//! what to fix.
+
+use super::{ServiceError, ServiceResult};
+
+pub const MAX_MESSAGE_CHARS: usize = 10_000;
+const MAX_NAME_CHARS: usize = 100;
+const MIN_PASSWORD_CHARS: usize = 8;
+const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// A display name: trimmed, 1 to 100 characters, no control characters.
+pub fn name(field: &'static str, value: &str) -> ServiceResult<String> {
+    let trimmed = value.trim();
+    let len = trimmed.chars().count();
+    if len == 0 || len > MAX_NAME_CHARS || trimmed.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(
+            "invalid_name",
+            format!("{field} must be 1 to {MAX_NAME_CHARS} characters without control characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// An email address, lower-cased so that sign-in ignores case.
+pub fn email(value: &str) -> ServiceResult<String> {
+    let trimmed = value.trim().to_lowercase();
+    let valid = trimmed.len() <= 254
+        && !trimmed.chars().any(|c| c.is_whitespace() || c.is_control())
+        && matches!(trimmed.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@') && !domain.starts_with('.') && !domain.ends_with('.'));
+    if !valid {
+        return Err(ServiceError::invalid(
+            "invalid_email",
+            "email must be an address like ana@example.com",
+        ));
+    }
+    Ok(trimmed)
+}
+
+pub fn password(value: &str) -> ServiceResult<()> {
+    let len = value.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&len) {
+        return Err(ServiceError::invalid(
+            "invalid_password",
+            format!("password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A message body: kept exactly as written, but not blank and not longer than 10,000
+/// characters.
+pub fn message_body(value: &str) -> ServiceResult<()> {
+    if value.trim().is_empty() {
+        return Err(ServiceError::invalid(
+            "invalid_body",
+            "body must not be empty",
+        ));
+    }
+    if value.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ServiceError::invalid(
+            "invalid_body",
+            format!("body must be at most {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(name("name", "  Ana ").unwrap(), "Ana");
+        assert!(name("name", "   ").is_err());
+        assert!(name("name", &"x".repeat(101)).is_err());
+        assert!(name("name", "a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(email(" Ana@Example.COM ").unwrap(), "ana@example.com");
+        for bad in [
+            "",
+            "ana",
+            "@example.com",
+            "ana@example",
+            "ana@@example.com",
+            "a na@example.com",
+            "ana@.com",
+        ] {
+            assert!(email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bodies_must_have_text_and_fit() {
+        assert!(message_body("<b>hi</b>").is_ok());
+        assert!(message_body(" \n ").is_err());
+        assert!(message_body(&"é".repeat(MAX_MESSAGE_CHARS)).is_ok());
+        assert!(message_body(&"é".repeat(MAX_MESSAGE_CHARS + 1)).is_err());
+    }
+}

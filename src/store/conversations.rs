@@ -1,0 +1,289 @@
+//! Visitors, conversations, their messages and their assignment log.
+
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::{AssignmentEvent, Conversation, Message, StoreResult};
+use crate::domain::{AssignmentReason, Author, Id, Millis, Status, WaitingReason};
+
+macro_rules! conversation_columns {
+    () => {
+        "id, workspace_id, widget_id, visitor_id, status, assignee_id, waiting_reason, \
+                       last_message_preview, created_at, last_message_at"
+    };
+}
+
+/// Longest preview of the last message kept on the inbox row, in characters.
+const PREVIEW_CHARS: usize = 140;
+
+pub async fn insert_visitor(
+    conn: &mut AnyConnection,
+    widget_id: Id,
+    token_hash: &str,
+    now: Millis,
+) -> StoreResult<Id> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO visitors (widget_id, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(widget_id)
+    .bind(token_hash)
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+/// The visitor of `widget_id` holding the token with this hash.
+pub async fn visitor_by_token(
+    conn: &mut AnyConnection,
+    widget_id: Id,
+    token_hash: &str,
+) -> StoreResult<Option<Id>> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM visitors WHERE widget_id = $1 AND token_hash = $2")
+            .bind(widget_id)
+            .bind(token_hash)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    widget_id: Id,
+    visitor_id: Id,
+    now: Millis,
+) -> StoreResult<Conversation> {
+    Ok(sqlx::query_as(concat!("INSERT INTO conversations (workspace_id, widget_id, visitor_id, status, created_at, last_message_at) \
+         VALUES ($1, $2, $3, 'active', $4, $5) RETURNING ", conversation_columns!()))
+    .bind(workspace_id)
+    .bind(widget_id)
+    .bind(visitor_id)
+    .bind(now)
+    .bind(now)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The conversation with this id, only if it belongs to `workspace_id`.
+pub async fn get(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    id: Id,
+) -> StoreResult<Option<Conversation>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        conversation_columns!(),
+        " FROM conversations WHERE id = $1 AND workspace_id = $2"
+    ))
+    .bind(id)
+    .bind(workspace_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The conversation with this id, only if it belongs to this visitor of this widget.
+pub async fn get_for_visitor(
+    conn: &mut AnyConnection,
+    widget_id: Id,
+    visitor_id: Id,
+    id: Id,
+) -> StoreResult<Option<Conversation>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        conversation_columns!(),
+        " FROM conversations WHERE id = $1 AND widget_id = $2 AND visitor_id = $3"
+    ))
+    .bind(id)
+    .bind(widget_id)
+    .bind(visitor_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Whose conversations an inbox list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Everyone,
+    Unassigned,
+    Operator(Id),
+}
+
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub workspace_id: Id,
+    pub assignee: AssigneeFilter,
+    /// Empty means any status.
+    pub statuses: Vec<Status>,
+    /// Continue after this `(last_message_at, id)`, exclusive.
+    pub after: Option<(Millis, Id)>,
+    pub limit: u32,
+}
+
+/// Inbox rows, newest activity first (then highest id).
+pub async fn list(conn: &mut AnyConnection, q: &ListQuery) -> StoreResult<Vec<Conversation>> {
+    let mut sql = concat!(
+        "SELECT ",
+        conversation_columns!(),
+        " FROM conversations WHERE workspace_id = $1"
+    )
+    .to_owned();
+    let mut next_param = 2;
+    match q.assignee {
+        AssigneeFilter::Everyone => {}
+        AssigneeFilter::Unassigned => sql.push_str(" AND assignee_id IS NULL"),
+        AssigneeFilter::Operator(_) => {
+            sql.push_str(&format!(" AND assignee_id = ${next_param}"));
+            next_param += 1;
+        }
+    }
+    if !q.statuses.is_empty() {
+        // The statuses are our own enum's literals, never user text.
+        let list: Vec<String> = q
+            .statuses
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
+    }
+    if q.after.is_some() {
+        sql.push_str(&format!(
+            " AND (last_message_at < ${a} OR (last_message_at = ${b} AND id < ${c}))",
+            a = next_param,
+            b = next_param + 1,
+            c = next_param + 2
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY last_message_at DESC, id DESC LIMIT {}",
+        q.limit
+    ));
+
+    // Only our own literals and numbers went into `sql`; all user values are bound.
+    let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(q.workspace_id);
+    if let AssigneeFilter::Operator(id) = q.assignee {
+        query = query.bind(id);
+    }
+    if let Some((at, id)) = q.after {
+        query = query.bind(at).bind(at).bind(id);
+    }
+    Ok(query.fetch_all(conn).await?)
+}
+
+pub async fn set_status(conn: &mut AnyConnection, id: Id, status: Status) -> StoreResult<()> {
+    sqlx::query("UPDATE conversations SET status = $1 WHERE id = $2")
+        .bind(status.as_str())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_assignee(
+    conn: &mut AnyConnection,
+    id: Id,
+    assignee_id: Option<Id>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE conversations SET assignee_id = $1, waiting_reason = NULL WHERE id = $2")
+        .bind(assignee_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_waiting_reason(
+    conn: &mut AnyConnection,
+    id: Id,
+    reason: Option<WaitingReason>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE conversations SET waiting_reason = $1 WHERE id = $2")
+        .bind(reason.map(WaitingReason::as_str))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Appends a message and moves the conversation's activity time and preview to it.
+pub async fn insert_message(
+    conn: &mut AnyConnection,
+    conversation_id: Id,
+    author: Author,
+    operator_id: Option<Id>,
+    body: &str,
+    now: Millis,
+) -> StoreResult<Message> {
+    let message: Message = sqlx::query_as(
+        "INSERT INTO messages (conversation_id, author, operator_id, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id, conversation_id, author, operator_id, body, created_at",
+    )
+    .bind(conversation_id)
+    .bind(author.as_str())
+    .bind(operator_id)
+    .bind(body)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let preview: String = body.chars().take(PREVIEW_CHARS).collect();
+    sqlx::query(
+        "UPDATE conversations SET last_message_at = $1, last_message_preview = $2 WHERE id = $3",
+    )
+    .bind(now)
+    .bind(preview)
+    .bind(conversation_id)
+    .execute(conn)
+    .await?;
+    Ok(message)
+}
+
+pub async fn messages(conn: &mut AnyConnection, conversation_id: Id) -> StoreResult<Vec<Message>> {
+    Ok(sqlx::query_as(
+        "SELECT id, conversation_id, author, operator_id, body, created_at FROM messages \
+         WHERE conversation_id = $1 ORDER BY id",
+    )
+    .bind(conversation_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+pub struct NewAssignmentEvent {
+    pub conversation_id: Id,
+    pub from_operator_id: Option<Id>,
+    pub to_operator_id: Option<Id>,
+    pub reason: AssignmentReason,
+    pub actor_id: Option<Id>,
+    pub at: Millis,
+}
+
+pub async fn insert_assignment_event(
+    conn: &mut AnyConnection,
+    e: &NewAssignmentEvent,
+) -> StoreResult<AssignmentEvent> {
+    Ok(sqlx::query_as(
+        "INSERT INTO assignment_events (conversation_id, from_operator_id, to_operator_id, reason, actor_id, at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         RETURNING id, conversation_id, from_operator_id, to_operator_id, reason, actor_id, at",
+    )
+    .bind(e.conversation_id)
+    .bind(e.from_operator_id)
+    .bind(e.to_operator_id)
+    .bind(e.reason.as_str())
+    .bind(e.actor_id)
+    .bind(e.at)
+    .fetch_one(conn)
+    .await?)
+}
+
+pub async fn assignment_events(
+    conn: &mut AnyConnection,
+    conversation_id: Id,
+) -> StoreResult<Vec<AssignmentEvent>> {
+    Ok(sqlx::query_as(
+        "SELECT id, conversation_id, from_operator_id, to_operator_id, reason, actor_id, at \
+         FROM assignment_events WHERE conversation_id = $1 ORDER BY id",
+    )
+    .bind(conversation_id)
+    .fetch_all(conn)
+    .await?)
+}

@@ -1,0 +1,158 @@
+use std::collections::HashMap;
+
+use sqlx::AnyConnection;
+
+use super::{Operator, OperatorWithLoad, StoreResult};
+use crate::domain::{Availability, Id, Millis, Role};
+
+macro_rules! operator_columns {
+    () => {
+        "id, workspace_id, name, email, role, availability, last_assigned_at, created_at"
+    };
+}
+
+pub struct NewOperator<'a> {
+    pub workspace_id: Id,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    new: NewOperator<'_>,
+    now: Millis,
+) -> StoreResult<Operator> {
+    Ok(sqlx::query_as(concat!(
+        "INSERT INTO operators (workspace_id, name, email, password_hash, role, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+        operator_columns!()
+    ))
+    .bind(new.workspace_id)
+    .bind(new.name)
+    .bind(new.email)
+    .bind(new.password_hash)
+    .bind(new.role.as_str())
+    .bind(now)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The operator with this id, only if they belong to `workspace_id`.
+pub async fn get(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    id: Id,
+) -> StoreResult<Option<Operator>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        operator_columns!(),
+        " FROM operators WHERE id = $1 AND workspace_id = $2"
+    ))
+    .bind(id)
+    .bind(workspace_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The operator with this (normalised) email and their password hash, for signing in.
+pub async fn by_email_with_hash(
+    conn: &mut AnyConnection,
+    email: &str,
+) -> StoreResult<Option<(Operator, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        operator: Operator,
+        password_hash: String,
+    }
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        operator_columns!(),
+        ", password_hash FROM operators WHERE email = $1"
+    ))
+    .bind(email)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.operator, r.password_hash)))
+}
+
+/// Everyone in the workspace in join order (creation time, then id), with their loads.
+pub async fn list_with_loads(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+) -> StoreResult<Vec<OperatorWithLoad>> {
+    let operators: Vec<Operator> = sqlx::query_as(concat!(
+        "SELECT ",
+        operator_columns!(),
+        " FROM operators WHERE workspace_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(workspace_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let loads = loads(conn, workspace_id).await?;
+    Ok(operators
+        .into_iter()
+        .map(|operator| {
+            let load = loads.get(&operator.id).copied().unwrap_or(0);
+            OperatorWithLoad { operator, load }
+        })
+        .collect())
+}
+
+/// Open (`active` or `handed_off`) conversations per assignee across the workspace. Reads only
+/// the open rows through the `conversations_open_load` index, however much history there is.
+async fn loads(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<HashMap<Id, u64>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT assignee_id, COUNT(*) FROM conversations \
+         WHERE workspace_id = $1 AND status IN ('active', 'handed_off') AND assignee_id IS NOT NULL \
+         GROUP BY assignee_id",
+    )
+    .bind(workspace_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (id, n.max(0) as u64))
+        .collect())
+}
+
+/// Of `ids`, those that are operators of the workspace.
+pub async fn existing_in_workspace(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    ids: &[Id],
+) -> StoreResult<Vec<Id>> {
+    let all: Vec<(i64,)> = sqlx::query_as("SELECT id FROM operators WHERE workspace_id = $1")
+        .bind(workspace_id)
+        .fetch_all(conn)
+        .await?;
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|id| all.iter().any(|(a,)| a == id))
+        .collect())
+}
+
+pub async fn set_availability(
+    conn: &mut AnyConnection,
+    id: Id,
+    availability: Availability,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE operators SET availability = $1 WHERE id = $2")
+        .bind(availability.as_str())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_last_assigned(conn: &mut AnyConnection, id: Id, at: Millis) -> StoreResult<()> {
+    sqlx::query("UPDATE operators SET last_assigned_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

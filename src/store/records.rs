@@ -1,0 +1,121 @@
+//! Rows as the rest of the program sees them.
+
+use crate::domain::routing::JoinPosition;
+use crate::domain::{
+    AssignmentReason, Author, Availability, Id, Millis, Role, RoutingMode, Status, WaitingReason,
+};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Workspace {
+    pub id: Id,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Operator {
+    pub id: Id,
+    pub workspace_id: Id,
+    pub name: String,
+    pub email: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    #[sqlx(try_from = "String")]
+    pub availability: Availability,
+    pub last_assigned_at: Option<Millis>,
+    pub created_at: Millis,
+}
+
+impl Operator {
+    pub fn position(&self) -> JoinPosition {
+        JoinPosition {
+            joined_at: self.created_at,
+            id: self.id,
+        }
+    }
+}
+
+/// An operator with their current load (open conversations assigned to them).
+#[derive(Debug, Clone)]
+pub struct OperatorWithLoad {
+    pub operator: Operator,
+    pub load: u64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Widget {
+    pub id: Id,
+    pub workspace_id: Id,
+    pub name: String,
+    pub public_key: String,
+    #[sqlx(try_from = "String")]
+    pub routing_mode: RoutingMode,
+    pub rr_cursor_joined_at: Option<Millis>,
+    pub rr_cursor_operator_id: Option<Id>,
+    pub created_at: Millis,
+}
+
+impl Widget {
+    pub fn rr_cursor(&self) -> Option<JoinPosition> {
+        Some(JoinPosition {
+            joined_at: self.rr_cursor_joined_at?,
+            id: self.rr_cursor_operator_id?,
+        })
+    }
+}
+
+/// A widget with its eligible operators (empty = everyone).
+#[derive(Debug, Clone)]
+pub struct WidgetWithRouting {
+    pub widget: Widget,
+    pub eligible_operator_ids: Vec<Id>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Conversation {
+    pub id: Id,
+    pub workspace_id: Id,
+    pub widget_id: Id,
+    pub visitor_id: Id,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
+    pub assignee_id: Option<Id>,
+    waiting_reason: Option<String>,
+    pub last_message_preview: String,
+    pub created_at: Millis,
+    pub last_message_at: Millis,
+}
+
+impl Conversation {
+    /// Why a conversation that needs a human has nobody yet; `None` once someone has it or
+    /// while the AI handles it.
+    pub fn waiting_reason(&self) -> Option<WaitingReason> {
+        if self.assignee_id.is_some() || self.status != Status::HandedOff {
+            return None;
+        }
+        self.waiting_reason.as_deref().and_then(|r| r.parse().ok())
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Message {
+    pub id: Id,
+    pub conversation_id: Id,
+    #[sqlx(try_from = "String")]
+    pub author: Author,
+    pub operator_id: Option<Id>,
+    pub body: String,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AssignmentEvent {
+    pub id: Id,
+    pub conversation_id: Id,
+    pub from_operator_id: Option<Id>,
+    pub to_operator_id: Option<Id>,
+    #[sqlx(try_from = "String")]
+    pub reason: AssignmentReason,
+    pub actor_id: Option<Id>,
+    pub at: Millis,
+}

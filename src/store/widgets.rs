@@ -1,0 +1,164 @@
+use sqlx::AnyConnection;
+
+use super::{StoreResult, Widget, WidgetWithRouting};
+use crate::domain::routing::JoinPosition;
+use crate::domain::{Id, Millis, RoutingMode};
+
+macro_rules! widget_columns {
+    () => {
+        "id, workspace_id, name, public_key, routing_mode, rr_cursor_joined_at, \
+                       rr_cursor_operator_id, created_at"
+    };
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    name: &str,
+    public_key: &str,
+    now: Millis,
+) -> StoreResult<Widget> {
+    Ok(sqlx::query_as(concat!(
+        "INSERT INTO widgets (workspace_id, name, public_key, created_at) VALUES ($1, $2, $3, $4) \
+         RETURNING ",
+        widget_columns!()
+    ))
+    .bind(workspace_id)
+    .bind(name)
+    .bind(public_key)
+    .bind(now)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The widget with this id, only if it belongs to `workspace_id`.
+pub async fn get(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    id: Id,
+) -> StoreResult<Option<Widget>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        widget_columns!(),
+        " FROM widgets WHERE id = $1 AND workspace_id = $2"
+    ))
+    .bind(id)
+    .bind(workspace_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn by_key(conn: &mut AnyConnection, public_key: &str) -> StoreResult<Option<Widget>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        widget_columns!(),
+        " FROM widgets WHERE public_key = $1"
+    ))
+    .bind(public_key)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn list(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+) -> StoreResult<Vec<WidgetWithRouting>> {
+    let widgets: Vec<Widget> = sqlx::query_as(concat!(
+        "SELECT ",
+        widget_columns!(),
+        " FROM widgets WHERE workspace_id = $1 ORDER BY id"
+    ))
+    .bind(workspace_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let pairs: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT e.widget_id, e.operator_id FROM widget_eligible_operators e \
+         JOIN widgets w ON w.id = e.widget_id WHERE w.workspace_id = $1 ORDER BY e.operator_id",
+    )
+    .bind(workspace_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(widgets
+        .into_iter()
+        .map(|widget| {
+            let eligible_operator_ids = pairs
+                .iter()
+                .filter(|(w, _)| *w == widget.id)
+                .map(|(_, o)| *o)
+                .collect();
+            WidgetWithRouting {
+                widget,
+                eligible_operator_ids,
+            }
+        })
+        .collect())
+}
+
+pub async fn eligible_operator_ids(
+    conn: &mut AnyConnection,
+    widget_id: Id,
+) -> StoreResult<Vec<Id>> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT operator_id FROM widget_eligible_operators WHERE widget_id = $1 ORDER BY operator_id",
+    )
+    .bind(widget_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+pub async fn with_routing(
+    conn: &mut AnyConnection,
+    widget: Widget,
+) -> StoreResult<WidgetWithRouting> {
+    let eligible_operator_ids = eligible_operator_ids(conn, widget.id).await?;
+    Ok(WidgetWithRouting {
+        widget,
+        eligible_operator_ids,
+    })
+}
+
+/// Replaces the routing settings. `eligible` must already be checked to be operators of the
+/// widget's workspace.
+pub async fn set_routing(
+    conn: &mut AnyConnection,
+    widget_id: Id,
+    mode: RoutingMode,
+    eligible: &[Id],
+) -> StoreResult<()> {
+    sqlx::query("UPDATE widgets SET routing_mode = $1 WHERE id = $2")
+        .bind(mode.as_str())
+        .bind(widget_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM widget_eligible_operators WHERE widget_id = $1")
+        .bind(widget_id)
+        .execute(&mut *conn)
+        .await?;
+    for operator_id in eligible {
+        sqlx::query(
+            "INSERT INTO widget_eligible_operators (widget_id, operator_id) VALUES ($1, $2)",
+        )
+        .bind(widget_id)
+        .bind(operator_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn set_rr_cursor(
+    conn: &mut AnyConnection,
+    widget_id: Id,
+    cursor: JoinPosition,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE widgets SET rr_cursor_joined_at = $1, rr_cursor_operator_id = $2 WHERE id = $3",
+    )
+    .bind(cursor.joined_at)
+    .bind(cursor.id)
+    .bind(widget_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
