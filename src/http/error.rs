@@ -11,7 +11,8 @@ use crate::service::ServiceError;
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed: errors travel through every handler's `Result`, which should stay small.
+    pub body: Box<ErrorBody>,
     pub retry_after_secs: Option<u64>,
 }
 
@@ -37,14 +38,14 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 error: ErrorDetail {
                     code: code.to_owned(),
                     message: message.into(),
                     current_assignee_id: None,
                     current_assignee: None,
                 },
-            },
+            }),
             retry_after_secs: None,
         }
     }
@@ -115,11 +116,18 @@ impl From<ServiceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body)).into_response();
+        let mut response = (self.status, axum::Json(*self.body)).into_response();
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body is left unread, so this connection cannot carry another
+            // request: say so, rather than let the client reuse it and fail.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if let Some(secs) = self.retry_after_secs {
-            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -1,0 +1,137 @@
+//! The error model: JSON errors with the right status for bad input, and the OpenAPI document.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::TestServer;
+use crate::on_both;
+
+async fn bad_input_gets_a_clear_json_error(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    let send_raw = |method: Method, path: &'static str, body: Vec<u8>| {
+        let s = &s;
+        let token = ana.token.clone();
+        async move {
+            let resp = s
+                .client
+                .request(method, format!("{}{path}", s.base))
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.expect("errors are JSON");
+            (status, body)
+        }
+    };
+    let (status, body) = send_raw(Method::POST, "/api/v1/widgets", b"{not json".to_vec()).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_json");
+    let (status, _) = send_raw(
+        Method::POST,
+        "/api/v1/widgets",
+        br#"{"name": ["a"]}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(status, 400, "wrong type");
+    let (status, body) = send_raw(
+        Method::POST,
+        "/api/v1/widgets",
+        br#"{"name": "ok", "extra": 1}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(status, 201, "unknown fields are ignored: {body}");
+    let mut huge = br#"{"name": ""#.to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 2 * 1024 * 1024));
+    huge.extend(br#""}"#);
+    let resp = crate::common::client()
+        .post(format!("{}/api/v1/widgets", s.base))
+        .bearer_auth(&ana.token)
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(
+        resp.headers()["connection"],
+        "close",
+        "the unread body ends the connection"
+    );
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_large");
+
+    for path in [
+        "/api/v1/conversations/999999",
+        "/api/v1/conversations/abc",
+        "/api/v1/widgets/-1",
+        "/api/v1/nothing-here",
+    ] {
+        let (status, body) = s.get(&ana, path).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+    let (status, body) = s
+        .call(Method::PATCH, "/api/v1/me", Some(&ana.token), None)
+        .await;
+    assert_eq!(status, 405);
+    assert!(body["error"]["message"].is_string());
+}
+
+async fn openapi_and_health(s: TestServer) {
+    let (status, health) = s.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(health, json!({"status": "ok"}));
+    let (status, doc) = s
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/signup", "post"),
+        ("/api/v1/session", "post"),
+        ("/api/v1/session", "delete"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/me/availability", "put"),
+        ("/api/v1/operators", "get"),
+        ("/api/v1/operators", "post"),
+        ("/api/v1/widgets", "post"),
+        ("/api/v1/widgets", "get"),
+        ("/api/v1/widgets/{id}", "get"),
+        ("/api/v1/widgets/{id}/routing", "put"),
+        ("/api/v1/conversations", "get"),
+        ("/api/v1/conversations/{id}", "get"),
+        ("/api/v1/conversations/{id}/messages", "post"),
+        ("/api/v1/conversations/{id}/takeover", "post"),
+        ("/api/v1/conversations/{id}/claim", "post"),
+        ("/api/v1/conversations/{id}/assignee", "put"),
+        ("/api/v1/conversations/{id}/close", "post"),
+        ("/api/v1/widget/{key}/conversations", "post"),
+        ("/api/v1/widget/{key}/conversations/{id}", "get"),
+        ("/api/v1/widget/{key}/conversations/{id}/messages", "post"),
+        ("/api/v1/widget/{key}/conversations/{id}/handover", "post"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is documented"
+        );
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let conversation = &schemas["ConversationDto"]["properties"];
+    for field in [
+        "id",
+        "widget_id",
+        "status",
+        "assignee_id",
+        "created_at",
+        "last_message_at",
+        "messages",
+        "assignment_events",
+    ] {
+        assert!(conversation.get(field).is_some(), "ConversationDto.{field}");
+    }
+}
+
+on_both!(bad_input_gets_a_clear_json_error, openapi_and_health);

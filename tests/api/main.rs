@@ -1,0 +1,13 @@
+//! Integration tests: each boots the real server on a random port with a fresh database and
+//! talks HTTP to it, on SQLite and on PostgreSQL.
+
+mod common;
+
+mod accounts;
+mod assignment;
+mod errors;
+mod isolation;
+mod multinode;
+mod races;
+mod routing;
+mod visitors;

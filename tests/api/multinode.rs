@@ -1,0 +1,101 @@
+//! Several `switchboard serve` processes on one PostgreSQL form one deployment: their routing
+//! decisions and claims are serialised through the database.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{Api, Db, TestDb, client};
+use crate::races::{concurrent_handovers, simultaneous_claims, simultaneous_replies, team};
+
+/// A `switchboard serve` child process, killed when dropped.
+struct Node {
+    child: Child,
+    api: Api,
+}
+
+impl Node {
+    async fn spawn(database_url: &str) -> Node {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                database_url,
+                "--allow-signup",
+            ])
+            .env("SWITCHBOARD_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("switchboard binary starts");
+        let api = Api {
+            base: format!("http://127.0.0.1:{port}"),
+            client: client(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let health = api.client.get(format!("{}/healthz", api.base)).send().await;
+            if health.is_ok_and(|resp| resp.status() == 200) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node on port {port} did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Node { child, api }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_postgres_never_double_assign() {
+    let Some(db) = TestDb::create(Db::Postgres).await else {
+        return;
+    };
+    // Both start at once: migrations must be applied exactly once.
+    let (a, b) = tokio::join!(Node::spawn(&db.url), Node::spawn(&db.url));
+    let nodes = [a.api.clone(), b.api.clone()];
+
+    let owner = nodes[0].signup("Acme").await;
+    let ops = team(&nodes[1], &owner, 4).await;
+
+    let rr = nodes[1].widget(&owner, "round_robin", &[]).await;
+    let counts = concurrent_handovers(&nodes, &owner, &rr, 40).await;
+    for op in &ops {
+        assert_eq!(
+            counts.get(&op.id),
+            Some(&10),
+            "round-robin across nodes: {counts:?}"
+        );
+    }
+
+    let ll = nodes[0].widget(&owner, "lightest_load", &[]).await;
+    let counts = concurrent_handovers(&nodes, &owner, &ll, 40).await;
+    for op in &ops {
+        assert_eq!(
+            counts.get(&op.id),
+            Some(&10),
+            "lightest-load across nodes: {counts:?}"
+        );
+    }
+
+    let manual = nodes[0].widget(&owner, "manual", &[]).await;
+    for _ in 0..5 {
+        simultaneous_claims(&nodes, &ops, &manual).await;
+        simultaneous_replies(&nodes, &ops, &manual).await;
+    }
+    drop((a, b));
+}

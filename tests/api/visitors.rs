@@ -1,0 +1,159 @@
+//! The public widget endpoints and the AI stage.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::TestServer;
+use crate::on_both;
+
+async fn a_visitor_chats_with_the_ai_then_a_person(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    let widget = s.widget(&ana, "round_robin", &[]).await;
+    let chat = s
+        .start_chat(&widget, "<script>alert(1)</script> do you ship abroad?")
+        .await;
+    let (status, view) = s.visitor(&widget, &chat, Method::GET, "", None).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["status"], "active");
+    assert_eq!(
+        view["messages"][0]["body"], "<script>alert(1)</script> do you ship abroad?",
+        "stored as written"
+    );
+    assert_eq!(view["messages"][1]["author"], "ai", "the AI answered");
+    assert_eq!(view["assignee_name"], json!(null));
+
+    let view = s.handover(&widget, &chat).await;
+    assert_eq!(view["status"], "handed_off");
+    assert_eq!(view["assignee_name"], "Owner");
+    let again = s.handover(&widget, &chat).await;
+    assert_eq!(
+        again["messages"], view["messages"],
+        "a second press changes nothing"
+    );
+
+    s.post(
+        &ana,
+        &format!("/api/v1/conversations/{}/messages", chat.id),
+        json!({"body": "Hi! Ana here."}),
+    )
+    .await;
+    let (_, view) = s.visitor(&widget, &chat, Method::GET, "", None).await;
+    let last = view["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["author"], "operator");
+    assert_eq!(last["operator_name"], "Owner");
+    assert!(
+        last.get("email").is_none() && !view.to_string().contains("@"),
+        "no teammate emails leak to visitors"
+    );
+}
+
+async fn a_returning_visitor_keeps_their_token(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    let widget = s.widget(&ana, "manual", &[]).await;
+    let first = s.start_chat(&widget, "first").await;
+    let (status, second) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/widget/{}/conversations", widget.key),
+            None,
+            Some(json!({"body": "second", "visitor_token": first.token})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(second["visitor_token"], first.token.as_str());
+    let (status, _) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/widget/{}/conversations", widget.key),
+            None,
+            Some(json!({"body": "x", "visitor_token": "forged"})),
+        )
+        .await;
+    assert_eq!(
+        status, 401,
+        "an unknown token is refused, not silently replaced"
+    );
+}
+
+async fn visitors_only_reach_their_own_chats(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    let widget = s.widget(&ana, "manual", &[]).await;
+    let other_widget = s.widget(&ana, "manual", &[]).await;
+    let mine = s.start_chat(&widget, "mine").await;
+    let theirs = s.start_chat(&widget, "theirs").await;
+    let stolen = crate::common::Chat {
+        id: theirs.id,
+        token: mine.token.clone(),
+    };
+    for (method, suffix, body) in [
+        (Method::GET, "", None),
+        (Method::POST, "/messages", Some(json!({"body": "hi"}))),
+        (Method::POST, "/handover", None),
+    ] {
+        let (status, _) = s
+            .visitor(&widget, &stolen, method.clone(), suffix, body.clone())
+            .await;
+        assert_eq!(status, 404, "{method} {suffix}");
+        let (status, _) = s
+            .visitor(&other_widget, &mine, method.clone(), suffix, body)
+            .await;
+        assert_eq!(status, 404, "token of another widget: {method} {suffix}");
+    }
+    let (status, _) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/widget/{}/conversations/{}", widget.key, mine.id),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "no token");
+    let (status, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/widget/wk_unknown/conversations",
+            None,
+            Some(json!({"body": "hi"})),
+        )
+        .await;
+    assert_eq!(status, 404, "unknown widget key");
+    let conv = s.conversation(&ana, theirs.id).await;
+    assert_eq!(
+        conv["messages"].as_array().unwrap().len(),
+        2,
+        "nothing was added to theirs"
+    );
+}
+
+async fn visitor_input_is_validated(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    let widget = s.widget(&ana, "manual", &[]).await;
+    let path = format!("/api/v1/widget/{}/conversations", widget.key);
+    for body in [
+        json!({}),
+        json!({"body": ""}),
+        json!({"body": "   "}),
+        json!({"body": 42}),
+        json!({"body": "x".repeat(10_001)}),
+    ] {
+        let (status, resp) = s.call(Method::POST, &path, None, Some(body.clone())).await;
+        assert_eq!(status, 400, "{body}: {resp}");
+        assert!(resp["error"]["message"].as_str().is_some());
+    }
+    let (status, _) = s
+        .call(
+            Method::POST,
+            &path,
+            None,
+            Some(json!({"body": "é".repeat(10_000)})),
+        )
+        .await;
+    assert_eq!(status, 201, "10,000 characters fit");
+}
+
+on_both!(
+    a_visitor_chats_with_the_ai_then_a_person,
+    a_returning_visitor_keeps_their_token,
+    visitors_only_reach_their_own_chats,
+    visitor_input_is_validated,
+);
