@@ -28,6 +28,11 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Events a live stream may fall behind before it is disconnected (it can resume with
+    /// `?since=`).
+    #[arg(long, env = "SWITCHBOARD_EVENT_BUFFER", default_value_t = 1024)]
+    pub event_buffer: usize,
+
     /// Allow `POST /api/v1/signup` even when workspaces exist (it is always allowed while the
     /// server has none).
     #[arg(long, env = "SWITCHBOARD_ALLOW_SIGNUP", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]

@@ -89,11 +89,13 @@ where
                 }
             },
         };
-        if from_cookie && !is_safe(&parts.method) && !same_origin(parts) {
+        let changes_or_streams =
+            !is_safe(&parts.method) || parts.headers.contains_key(header::UPGRADE);
+        if from_cookie && changes_or_streams && !same_origin(parts) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "cross_origin",
-                "Cookie-authenticated changes must come from this server's own pages",
+                "Cookie-authenticated changes and streams must come from this server's own pages",
             ));
         }
         let operator = state.service.authenticate(&token).await?;

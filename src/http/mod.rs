@@ -5,6 +5,7 @@ mod accounts;
 mod conversations;
 pub mod dto;
 pub mod error;
+mod events;
 mod extract;
 mod openapi;
 mod rate_limit;
@@ -77,6 +78,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/conversations/{id}/close", post(conversations::close))
         .route("/conversations/{id}/reopen", post(conversations::reopen))
+        .route("/events", get(events::inbox))
+        .route("/widget/{key}/events", get(events::visitor))
         .route("/widget/{key}/conversations", post(visitors::start))
         .route("/widget/{key}/conversations/{id}", get(visitors::get))
         .route(

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, conversations, visitors, widgets};
+use super::{accounts, conversations, events, visitors, widgets};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,7 @@ use super::{accounts, conversations, visitors, widgets};
         conversations::list, conversations::get, conversations::reply, conversations::takeover,
         conversations::claim, conversations::set_assignee, conversations::close, conversations::reopen,
         visitors::start, visitors::get, visitors::message, visitors::handover,
+        events::inbox, events::visitor,
         document,
     ),
     modifiers(&Security),

@@ -1,21 +1,26 @@
-use serde::Serialize;
+//! What happened, as sent to inbox tabs and to visitors. Events are written to the event log
+//! in the transaction that caused them and delivered after it commits.
 
-use crate::domain::{AssignmentReason, Availability, Id, Millis, Status};
-use crate::store::{Conversation, Message};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{AssignmentReason, Author, Availability, Id, Millis, Status};
+use crate::store::{Conversation, Message, Operator};
 use crate::timefmt::rfc3339;
 
-/// One live event of a workspace, serialised as a flat JSON object with `type`,
-/// `workspace_id`, `at` and the subject's fields.
-#[derive(Debug, Clone, Serialize)]
+/// One event of a workspace: a flat JSON object with `type`, `workspace_id`, `at` and the
+/// subject's fields (plus `id`, its position in the log, once stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub workspace_id: Id,
-    #[serde(serialize_with = "rfc3339::serialize")]
-    pub at: Millis,
+    /// The visitor whose conversation this concerns; routes it to their stream too.
+    #[serde(skip)]
+    pub visitor_id: Option<Id>,
+    pub at: String,
     #[serde(flatten)]
     pub kind: EventKind,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum EventKind {
     #[serde(rename = "conversation.created")]
@@ -38,14 +43,12 @@ pub enum EventKind {
         previous_assignee_id: Option<Id>,
         reason: AssignmentReason,
         actor_id: Option<Id>,
+        assignee_name: Option<String>,
     },
     #[serde(rename = "message.created")]
     MessageCreated {
         conversation_id: Id,
-        message_id: Id,
-        author: crate::domain::Author,
-        operator_id: Option<Id>,
-        body: String,
+        message: EventMessage,
     },
     #[serde(rename = "operator.availability_changed")]
     OperatorAvailabilityChanged {
@@ -54,30 +57,261 @@ pub enum EventKind {
     },
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventMessage {
+    pub id: Id,
+    pub author: Author,
+    pub operator_id: Option<Id>,
+    pub operator_name: Option<String>,
+    pub body: String,
+    pub created_at: String,
+}
+
 impl Event {
-    pub fn conversation_created(c: &Conversation, at: Millis) -> Event {
+    fn about(conv: &Conversation, at: Millis, kind: EventKind) -> Event {
         Event {
-            workspace_id: c.workspace_id,
-            at,
-            kind: EventKind::ConversationCreated {
-                conversation_id: c.id,
-                widget_id: c.widget_id,
-                status: c.status,
+            workspace_id: conv.workspace_id,
+            visitor_id: Some(conv.visitor_id),
+            at: rfc3339::format(at),
+            kind,
+        }
+    }
+
+    pub fn conversation_created(conv: &Conversation, at: Millis) -> Event {
+        let kind = EventKind::ConversationCreated {
+            conversation_id: conv.id,
+            widget_id: conv.widget_id,
+            status: conv.status,
+        };
+        Event::about(conv, at, kind)
+    }
+
+    pub fn status_changed(conv: &Conversation, previous_status: Status, at: Millis) -> Event {
+        let kind = EventKind::ConversationStatusChanged {
+            conversation_id: conv.id,
+            status: conv.status,
+            previous_status,
+        };
+        Event::about(conv, at, kind)
+    }
+
+    pub fn assigned(
+        conv: &Conversation,
+        assignee: Option<&Operator>,
+        previous_assignee_id: Option<Id>,
+        reason: AssignmentReason,
+        actor_id: Option<Id>,
+        at: Millis,
+    ) -> Event {
+        let kind = EventKind::ConversationAssigned {
+            conversation_id: conv.id,
+            assignee_id: assignee.map(|a| a.id),
+            previous_assignee_id,
+            reason,
+            actor_id,
+            assignee_name: assignee.map(|a| a.name.clone()),
+        };
+        Event::about(conv, at, kind)
+    }
+
+    pub fn message_created(conv: &Conversation, m: &Message, operator_name: Option<&str>) -> Event {
+        let message = EventMessage {
+            id: m.id,
+            author: m.author,
+            operator_id: m.operator_id,
+            operator_name: operator_name.map(str::to_owned),
+            body: m.body.clone(),
+            created_at: rfc3339::format(m.created_at),
+        };
+        Event::about(
+            conv,
+            m.created_at,
+            EventKind::MessageCreated {
+                conversation_id: conv.id,
+                message,
+            },
+        )
+    }
+
+    pub fn availability_changed(operator: &Operator, at: Millis) -> Event {
+        Event {
+            workspace_id: operator.workspace_id,
+            visitor_id: None,
+            at: rfc3339::format(at),
+            kind: EventKind::OperatorAvailabilityChanged {
+                operator_id: operator.id,
+                availability: operator.availability,
+            },
+        }
+    }
+}
+
+/// An event as it sits in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub id: Id,
+    pub event: Event,
+}
+
+#[derive(Serialize)]
+struct Numbered<'a, T> {
+    id: Id,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+/// What a visitor may see: replies and status changes of their own chat, and the name of who
+/// answers. No operator ids or emails.
+#[derive(Serialize)]
+#[serde(tag = "type")]
+enum VisitorView<'a> {
+    #[serde(rename = "message.created")]
+    MessageCreated {
+        conversation_id: Id,
+        at: &'a str,
+        message: VisitorMessage<'a>,
+    },
+    #[serde(rename = "conversation.status_changed")]
+    StatusChanged {
+        conversation_id: Id,
+        at: &'a str,
+        status: Status,
+    },
+    #[serde(rename = "conversation.assigned")]
+    Assigned {
+        conversation_id: Id,
+        at: &'a str,
+        assignee_name: Option<&'a str>,
+    },
+}
+
+#[derive(Serialize)]
+struct VisitorMessage<'a> {
+    id: Id,
+    author: Author,
+    operator_name: Option<&'a str>,
+    body: &'a str,
+    created_at: &'a str,
+}
+
+impl StoredEvent {
+    /// The JSON text inbox tabs receive.
+    pub fn inbox_json(&self) -> String {
+        serde_json::to_string(&Numbered {
+            id: self.id,
+            body: &self.event,
+        })
+        .unwrap_or_default()
+    }
+
+    /// The JSON text the event's visitor receives, if it is one they see.
+    pub fn visitor_json(&self) -> Option<String> {
+        let at = self.event.at.as_str();
+        let view = match &self.event.kind {
+            EventKind::MessageCreated {
+                conversation_id,
+                message,
+            } => VisitorView::MessageCreated {
+                conversation_id: *conversation_id,
+                at,
+                message: VisitorMessage {
+                    id: message.id,
+                    author: message.author,
+                    operator_name: message.operator_name.as_deref(),
+                    body: &message.body,
+                    created_at: &message.created_at,
+                },
+            },
+            EventKind::ConversationStatusChanged {
+                conversation_id,
+                status,
+                ..
+            } => VisitorView::StatusChanged {
+                conversation_id: *conversation_id,
+                at,
+                status: *status,
+            },
+            EventKind::ConversationAssigned {
+                conversation_id,
+                assignee_name,
+                ..
+            } => VisitorView::Assigned {
+                conversation_id: *conversation_id,
+                at,
+                assignee_name: assignee_name.as_deref(),
+            },
+            EventKind::ConversationCreated { .. }
+            | EventKind::OperatorAvailabilityChanged { .. } => return None,
+        };
+        self.event.visitor_id?;
+        serde_json::to_string(&Numbered {
+            id: self.id,
+            body: &view,
+        })
+        .ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(kind: EventKind) -> StoredEvent {
+        StoredEvent {
+            id: 7,
+            event: Event {
+                workspace_id: 1,
+                visitor_id: Some(3),
+                at: "2026-01-01T00:00:00.000Z".into(),
+                kind,
             },
         }
     }
 
-    pub fn message_created(workspace_id: Id, m: &Message) -> Event {
-        Event {
-            workspace_id,
-            at: m.created_at,
-            kind: EventKind::MessageCreated {
-                conversation_id: m.conversation_id,
-                message_id: m.id,
-                author: m.author,
-                operator_id: m.operator_id,
-                body: m.body.clone(),
+    #[test]
+    fn inbox_json_is_flat_with_type_and_id_and_round_trips() {
+        let e = stored(EventKind::ConversationAssigned {
+            conversation_id: 5,
+            assignee_id: Some(2),
+            previous_assignee_id: None,
+            reason: AssignmentReason::RoundRobin,
+            actor_id: None,
+            assignee_name: Some("Ana".into()),
+        });
+        let json: serde_json::Value = serde_json::from_str(&e.inbox_json()).unwrap();
+        assert_eq!(json["type"], "conversation.assigned");
+        assert_eq!(json["id"], 7);
+        assert_eq!(json["workspace_id"], 1);
+        assert_eq!(json["assignee_id"], 2);
+        assert_eq!(json["previous_assignee_id"], serde_json::Value::Null);
+        assert_eq!(json["reason"], "round_robin");
+        let back: Event = serde_json::from_str(&serde_json::to_string(&e.event).unwrap()).unwrap();
+        assert_eq!(back.kind, e.event.kind);
+    }
+
+    #[test]
+    fn visitors_see_replies_and_status_but_no_operator_ids() {
+        let message = stored(EventKind::MessageCreated {
+            conversation_id: 5,
+            message: EventMessage {
+                id: 9,
+                author: Author::Operator,
+                operator_id: Some(2),
+                operator_name: Some("Ana".into()),
+                body: "<b>hi</b>".into(),
+                created_at: "2026-01-01T00:00:00.000Z".into(),
             },
-        }
+        });
+        let json: serde_json::Value =
+            serde_json::from_str(&message.visitor_json().unwrap()).unwrap();
+        assert_eq!(json["message"]["operator_name"], "Ana");
+        assert_eq!(json["message"]["body"], "<b>hi</b>");
+        assert!(json["message"].get("operator_id").is_none() && json.get("workspace_id").is_none());
+        let created = stored(EventKind::ConversationCreated {
+            conversation_id: 5,
+            widget_id: 1,
+            status: Status::Active,
+        });
+        assert_eq!(created.visitor_json(), None);
     }
 }

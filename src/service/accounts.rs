@@ -6,7 +6,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use super::tokens::{hash_token, new_token};
 use super::{Service, ServiceError, ServiceResult, validate};
 use crate::domain::{Availability, Millis, Role};
-use crate::realtime::{Event, EventKind};
+use crate::realtime::Event;
 use crate::store::operators::NewOperator;
 use crate::store::{
     Operator, OperatorWithLoad, StoreError, Workspace, operators, sessions, workspaces,
@@ -167,14 +167,7 @@ impl Service {
             .ok_or(ServiceError::NotFound("operator"))?;
         let mut events = Vec::new();
         if caller.availability != availability {
-            events.push(Event {
-                workspace_id: caller.workspace_id,
-                at: now_millis(),
-                kind: EventKind::OperatorAvailabilityChanged {
-                    operator_id: caller.id,
-                    availability,
-                },
-            });
+            events.push(Event::availability_changed(&operator, now_millis()));
         }
         self.commit(tx, events).await?;
         Ok(operator)

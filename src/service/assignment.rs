@@ -6,9 +6,9 @@ use super::ServiceResult;
 use crate::domain::conversation::{AssigneeOnReopen, assignee_on_reopen};
 use crate::domain::routing::{self, Decision, Teammate};
 use crate::domain::{AssignmentReason, Author, Id, Millis, Status};
-use crate::realtime::{Event, EventKind};
+use crate::realtime::Event;
 use crate::store::conversations::{self as convs, NewAssignmentEvent};
-use crate::store::{Conversation, WriteTx, operators, widgets};
+use crate::store::{Conversation, Operator, WriteTx, operators, widgets};
 
 /// Work in progress of one transaction: its clock and the events it will publish.
 pub(super) struct Changes {
@@ -30,11 +30,12 @@ impl Changes {
 pub(super) async fn change_assignee(
     tx: &mut WriteTx,
     conv: &mut Conversation,
-    to: Option<Id>,
+    assignee: Option<&Operator>,
     reason: AssignmentReason,
     actor_id: Option<Id>,
     changes: &mut Changes,
 ) -> ServiceResult<()> {
+    let to = assignee.map(|a| a.id);
     if conv.assignee_id == to {
         return Ok(());
     }
@@ -53,17 +54,14 @@ pub(super) async fn change_assignee(
         operators::set_last_assigned(tx.conn(), operator_id, changes.now).await?;
     }
     conv.assignee_id = to;
-    changes.events.push(Event {
-        workspace_id: conv.workspace_id,
-        at: changes.now,
-        kind: EventKind::ConversationAssigned {
-            conversation_id: conv.id,
-            assignee_id: to,
-            previous_assignee_id: previous,
-            reason,
-            actor_id,
-        },
-    });
+    changes.events.push(Event::assigned(
+        conv,
+        assignee,
+        previous,
+        reason,
+        actor_id,
+        changes.now,
+    ));
     Ok(())
 }
 
@@ -80,32 +78,30 @@ pub(super) async fn change_status(
     let previous = conv.status;
     convs::set_status(tx.conn(), conv.id, status).await?;
     conv.status = status;
-    changes.events.push(Event {
-        workspace_id: conv.workspace_id,
-        at: changes.now,
-        kind: EventKind::ConversationStatusChanged {
-            conversation_id: conv.id,
-            status,
-            previous_status: previous,
-        },
-    });
+    changes
+        .events
+        .push(Event::status_changed(conv, previous, changes.now));
     Ok(())
 }
 
+/// Appends a message; `operator` is the author of an operator reply.
 pub(super) async fn add_message(
     tx: &mut WriteTx,
     conv: &mut Conversation,
     author: Author,
-    operator_id: Option<Id>,
+    operator: Option<&Operator>,
     body: &str,
     changes: &mut Changes,
 ) -> ServiceResult<crate::store::Message> {
+    let operator_id = operator.map(|o| o.id);
     let message =
         convs::insert_message(tx.conn(), conv.id, author, operator_id, body, changes.now).await?;
     conv.last_message_at = changes.now;
-    changes
-        .events
-        .push(Event::message_created(conv.workspace_id, &message));
+    changes.events.push(Event::message_created(
+        conv,
+        &message,
+        operator.map(|o| o.name.as_str()),
+    ));
     Ok(message)
 }
 
@@ -125,9 +121,9 @@ pub(super) async fn route(
         .await?
         .ok_or(super::ServiceError::NotFound("widget"))?;
     let eligible = widgets::eligible_operator_ids(tx.conn(), widget.id).await?;
-    let team: Vec<Teammate> = operators::list_with_loads(tx.conn(), conv.workspace_id)
-        .await?
-        .into_iter()
+    let members = operators::list_with_loads(tx.conn(), conv.workspace_id).await?;
+    let team: Vec<Teammate> = members
+        .iter()
         .map(|o| Teammate {
             position: o.operator.position(),
             availability: o.operator.availability,
@@ -140,15 +136,14 @@ pub(super) async fn route(
             operator_id,
             reason,
         } => {
-            change_assignee(tx, conv, Some(operator_id), reason, None, changes).await?;
+            let chosen = members
+                .iter()
+                .map(|m| &m.operator)
+                .find(|o| o.id == operator_id)
+                .ok_or(super::ServiceError::NotFound("operator"))?;
+            change_assignee(tx, conv, Some(chosen), reason, None, changes).await?;
             if reason == AssignmentReason::RoundRobin {
-                let chosen = team
-                    .iter()
-                    .find(|t| t.id() == operator_id)
-                    .map(|t| t.position);
-                if let Some(position) = chosen {
-                    widgets::set_rr_cursor(tx.conn(), widget.id, position).await?;
-                }
+                widgets::set_rr_cursor(tx.conn(), widget.id, chosen.position()).await?;
             }
         }
         Decision::Wait(reason) => {

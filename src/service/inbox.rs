@@ -124,7 +124,7 @@ impl Service {
             &mut tx,
             &mut conv,
             Author::Operator,
-            Some(caller.id),
+            Some(caller),
             body,
             &mut changes,
         )
@@ -133,7 +133,7 @@ impl Service {
             change_assignee(
                 &mut tx,
                 &mut conv,
-                Some(caller.id),
+                Some(caller),
                 AssignmentReason::Reply,
                 Some(caller.id),
                 &mut changes,
@@ -190,7 +190,7 @@ impl Service {
         change_assignee(
             &mut tx,
             &mut conv,
-            Some(caller.id),
+            Some(caller),
             AssignmentReason::Claim,
             Some(caller.id),
             &mut changes,
@@ -211,11 +211,14 @@ impl Service {
         if_assignee_id: Option<Option<Id>>,
     ) -> ServiceResult<ConversationView> {
         let (mut tx, mut conv, mut changes) = self.begin_on(caller, id).await?;
-        if let Some(target) = operator_id {
-            operators::get(tx.conn(), caller.workspace_id, target)
-                .await?
-                .ok_or(ServiceError::NotFound("operator"))?;
-        }
+        let target = match operator_id {
+            Some(target) => Some(
+                operators::get(tx.conn(), caller.workspace_id, target)
+                    .await?
+                    .ok_or(ServiceError::NotFound("operator"))?,
+            ),
+            None => None,
+        };
         check_precondition(&mut tx, &conv, if_assignee_id).await?;
         let reason = if operator_id.is_some() {
             AssignmentReason::Manual
@@ -225,7 +228,7 @@ impl Service {
         change_assignee(
             &mut tx,
             &mut conv,
-            operator_id,
+            target.as_ref(),
             reason,
             Some(caller.id),
             &mut changes,

@@ -4,6 +4,7 @@
 mod accounts;
 mod assignment;
 mod inbox;
+mod streams;
 mod tokens;
 mod validate;
 mod visitors;
@@ -19,7 +20,8 @@ pub use visitors::{StartedConversation, VisitorConversation, VisitorMessage};
 use crate::ai::Responder;
 use crate::domain::Id;
 use crate::realtime::{Event, Hub};
-use crate::store::{Operator, Store, StoreError, WriteTx};
+use crate::store::{self, Backend, Operator, Store, StoreError, WriteTx};
+use crate::timefmt::now_millis;
 
 /// Why a use case refused or failed. The HTTP layer maps each to a status and a JSON error.
 #[derive(Debug, thiserror::Error)]
@@ -140,10 +142,18 @@ impl Service {
         Ok(tx)
     }
 
-    /// Commits, then publishes what the transaction did: never before the commit.
-    async fn commit(&self, tx: WriteTx, events: Vec<Event>) -> ServiceResult<()> {
-        tx.commit().await?;
-        self.hub.publish(events);
+    /// Appends the transaction's events to the log, commits, then delivers them: never before
+    /// the commit. On SQLite (one node) this process delivers them itself, still holding the
+    /// writer slot so deliveries follow commit order; on PostgreSQL the commit's NOTIFY brings
+    /// them back through the LISTEN bridge, to this node and every other one alike.
+    async fn commit(&self, mut tx: WriteTx, events: Vec<Event>) -> ServiceResult<()> {
+        let backend = tx.backend();
+        let stored = store::events::append(tx.conn(), backend, events, now_millis()).await?;
+        let committed = tx.commit().await?;
+        if backend == Backend::Sqlite {
+            self.hub.publish(stored);
+        }
+        drop(committed);
         Ok(())
     }
 }

@@ -212,7 +212,7 @@ impl Service {
         self.commit(tx, changes.events).await
     }
 
-    async fn widget_by_key(&self, key: &str) -> ServiceResult<Widget> {
+    pub(super) async fn widget_by_key(&self, key: &str) -> ServiceResult<Widget> {
         widgets::by_key(&mut *self.store.read().await?, key)
             .await?
             .ok_or(ServiceError::NotFound("widget"))

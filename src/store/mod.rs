@@ -3,6 +3,7 @@
 //! and only types both share: 64-bit integers, text and NULL. Times are epoch milliseconds.
 
 pub mod conversations;
+pub mod events;
 pub mod operators;
 pub mod records;
 pub mod sessions;
@@ -49,16 +50,30 @@ pub enum Backend {
 }
 
 /// Each backend's migrations, embedded in the binary: (version, description, SQL).
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "core",
-    include_str!("../../migrations/sqlite/0001_core.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "core",
-    include_str!("../../migrations/postgres/0001_core.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "core",
+        include_str!("../../migrations/sqlite/0001_core.sql"),
+    ),
+    (
+        2,
+        "events",
+        include_str!("../../migrations/sqlite/0002_events.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "core",
+        include_str!("../../migrations/postgres/0001_core.sql"),
+    ),
+    (
+        2,
+        "events",
+        include_str!("../../migrations/postgres/0002_events.sql"),
+    ),
+];
 
 fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(
@@ -153,7 +168,11 @@ impl Store {
             None => None,
         };
         let tx = self.pool.begin().await?;
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx {
+            tx,
+            backend: self.backend,
+            guard,
+        })
     }
 
     /// Checks that the database answers.
@@ -181,12 +200,23 @@ fn sqlite_url_creating_file(url: &str) -> String {
 /// A write transaction; rolled back when dropped without `commit`.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
+    backend: Backend,
+    guard: Option<OwnedMutexGuard<()>>,
+}
+
+/// A committed write. On SQLite it keeps this process's writer slot until dropped, so what the
+/// caller does with it (publishing the transaction's events) happens in commit order.
+pub struct Committed {
     _guard: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Serialises this transaction with every other one that locks the same workspace, on
@@ -204,9 +234,9 @@ impl WriteTx {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn commit(self) -> StoreResult<()> {
+    pub async fn commit(self) -> StoreResult<Committed> {
         self.tx.commit().await?;
-        Ok(())
+        Ok(Committed { _guard: self.guard })
     }
 }
 

@@ -181,6 +181,7 @@ pub fn config(database_url: &str, listen: SocketAddr) -> Config {
         listen,
         database_url: database_url.to_owned(),
         database_max_connections: 8,
+        event_buffer: 1024,
         public_url: None,
         allow_signup: true,
     }
@@ -243,6 +244,18 @@ impl TestServer {
             task: Some(task),
             _database: database,
         })
+    }
+}
+
+impl TestServer {
+    /// Stops the server gracefully and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
     }
 }
 
@@ -472,5 +485,87 @@ fn op_from_session(body: &Value) -> Op {
     Op {
         id: body["operator"]["id"].as_i64().unwrap(),
         token: body["token"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// A WebSocket client of the event streams.
+pub struct Socket {
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Socket {
+    /// Opens `path` (e.g. `/api/v1/events`) with an optional bearer token; `Err(status)` when
+    /// the server refuses the upgrade.
+    pub async fn connect(base: &str, path: &str, token: Option<&str>) -> Result<Socket, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}{path}", base.replacen("http://", "ws://", 1));
+        let mut request = url.into_client_request().unwrap();
+        if let Some(token) = token {
+            request
+                .headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((ws, _)) => Ok(Socket { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(e) => panic!("websocket connect failed: {e}"),
+        }
+    }
+
+    /// Like `connect`, with a 4 KiB receive buffer: a client that stops reading blocks the
+    /// server's writes after little data.
+    pub async fn connect_with_small_buffer(base: &str, path: &str, token: &str) -> Socket {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let addr: SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let (ws, _) = tokio_tungstenite::client_async(
+            request,
+            tokio_tungstenite::MaybeTlsStream::Plain(stream),
+        )
+        .await
+        .unwrap();
+        Socket { ws }
+    }
+
+    /// The next JSON event, or `None` when the server closed the stream (with its close
+    /// code). Panics after `wait` of silence.
+    pub async fn next_within(&mut self, wait: Duration) -> Result<Value, Option<u16>> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let next = tokio::time::timeout(wait, self.ws.next())
+                .await
+                .expect("an event in time");
+            match next {
+                Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text).unwrap()),
+                Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Err(None),
+            }
+        }
+    }
+
+    pub async fn next(&mut self) -> Value {
+        self.next_within(Duration::from_secs(10))
+            .await
+            .expect("stream open")
+    }
+
+    /// Skips events until one of type `kind`.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let event = self.next().await;
+            if event["type"] == kind {
+                return event;
+            }
+        }
     }
 }

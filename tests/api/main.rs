@@ -6,6 +6,7 @@ mod common;
 mod accounts;
 mod assignment;
 mod errors;
+mod events;
 mod isolation;
 mod multinode;
 mod races;

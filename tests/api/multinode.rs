@@ -4,7 +4,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Api, Db, TestDb, client};
+use serde_json::json;
+
+use crate::common::{Api, Db, Socket, TestDb, client};
 use crate::races::{concurrent_handovers, simultaneous_claims, simultaneous_replies, team};
 
 /// A `switchboard serve` child process, killed when dropped.
@@ -98,4 +100,66 @@ async fn two_processes_on_one_postgres_never_double_assign() {
         simultaneous_replies(&nodes, &ops, &manual).await;
     }
     drop((a, b));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assignment_through_one_node_reaches_tabs_on_every_node() {
+    let Some(db) = TestDb::create(Db::Postgres).await else {
+        return;
+    };
+    let (a, b) = tokio::join!(Node::spawn(&db.url), Node::spawn(&db.url));
+    let owner = a.api.signup("Acme").await;
+    let bob = a.api.add_operator(&owner, "Bob").await;
+    let widget = a.api.widget(&owner, "round_robin", &[bob.id]).await;
+    let mut tab_on_b = Socket::connect(&b.api.base, "/api/v1/events", Some(&bob.token))
+        .await
+        .unwrap();
+    let mut tab_on_a = Socket::connect(&a.api.base, "/api/v1/events", Some(&owner.token))
+        .await
+        .unwrap();
+
+    let chat = a.api.start_chat(&widget, "hello").await;
+    a.api.handover(&widget, &chat).await;
+    for tab in [&mut tab_on_b, &mut tab_on_a] {
+        let assigned = tab.next_of("conversation.assigned").await;
+        assert_eq!(assigned["conversation_id"], chat.id);
+        assert_eq!(assigned["assignee_id"], bob.id);
+        assert_eq!(assigned["reason"], "round_robin");
+    }
+
+    // A long message crosses nodes whole (the notification carries only ids).
+    let long = "é".repeat(10_000);
+    let (status, _) = b
+        .api
+        .post(
+            &bob,
+            &format!("/api/v1/conversations/{}/messages", chat.id),
+            json!({"body": long}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        tab_on_a.next_of("message.created").await["message"]["body"],
+        long.as_str()
+    );
+
+    // The visitor connected to node B hears the reply made through node A.
+    let visitor_path = format!(
+        "/api/v1/widget/{}/events?visitor_token={}",
+        widget.key, chat.token
+    );
+    let mut visitor = Socket::connect(&b.api.base, &visitor_path, None)
+        .await
+        .unwrap();
+    a.api
+        .post(
+            &owner,
+            &format!("/api/v1/conversations/{}/messages", chat.id),
+            json!({"body": "from A"}),
+        )
+        .await;
+    assert_eq!(
+        visitor.next_of("message.created").await["message"]["body"],
+        "from A"
+    );
 }

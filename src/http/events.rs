@@ -1,0 +1,77 @@
+//! The live event streams (WebSocket). Credentials are checked before the upgrade: a bad or
+//! missing one is an ordinary JSON 401.
+
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::AppState;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::Caller;
+use crate::domain::Id;
+use crate::realtime::stream;
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamParams {
+    /// Resume after this event id (the `id` of the last event received); events still in the
+    /// log (24 h) are replayed first. Without it the stream starts with new events.
+    since: Option<Id>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VisitorStreamParams {
+    /// The visitor's token.
+    visitor_token: String,
+    /// Resume after this event id.
+    since: Option<Id>,
+}
+
+/// The workspace's live events as JSON text frames: `conversation.created`,
+/// `conversation.status_changed`, `conversation.assigned`, `message.created`,
+/// `operator.availability_changed`, each with `id`, `type`, `workspace_id` and `at`. A
+/// `{"type":"resync"}` frame means events may have been missed: refetch. A client that falls
+/// too far behind is closed with code 4001 and can reconnect with `since`.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(StreamParams),
+    responses((status = 101, description = "WebSocket stream"), (status = 401, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn inbox(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<StreamParams>,
+    upgrade: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let stream = state
+        .service
+        .inbox_stream(&caller.operator, params.since)
+        .await?;
+    Ok(upgrade.on_upgrade(move |socket| stream::run(socket, stream)))
+}
+
+/// The visitor's live stream: `message.created` (replies in their conversations),
+/// `conversation.status_changed` and `conversation.assigned` (with the answering teammate's
+/// name).
+#[utoipa::path(get, path = "/api/v1/widget/{key}/events", tag = "widget (public)",
+    params(("key" = String, Path), VisitorStreamParams),
+    responses((status = 101, description = "WebSocket stream"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn visitor(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    params: Result<Query<VisitorStreamParams>, axum::extract::rejection::QueryRejection>,
+    upgrade: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let Query(params) = params.map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "visitor_token is required",
+        )
+    })?;
+    let stream = state
+        .service
+        .visitor_stream(&key, &params.visitor_token, params.since)
+        .await?;
+    Ok(upgrade.on_upgrade(move |socket| stream::run(socket, stream)))
+}

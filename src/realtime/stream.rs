@@ -1,0 +1,148 @@
+//! One open WebSocket stream: replays what the client missed (`since`), then forwards live
+//! events of its audience, keeps the connection alive, and closes with a reason when the
+//! client falls too far behind or the server stops.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use tokio::sync::{broadcast, watch};
+use tokio::time::{Instant, interval, timeout};
+
+use super::{Delivery, Signal, StoredEvent};
+use crate::domain::Id;
+
+/// How often the server pings, and how long a silent client is kept.
+const PING_EVERY: Duration = Duration::from_secs(20);
+const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+/// A client that cannot take one frame in this long is gone.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Close code for a client that fell too far behind: reconnect with `?since=<last id>`.
+pub const CLOSE_LAGGED: u16 = 4001;
+const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// Who a stream is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Audience {
+    /// An operator's inbox tab: every event of the workspace.
+    Inbox,
+    /// A visitor: replies and status changes of their own conversations.
+    Visitor(Id),
+}
+
+impl Audience {
+    fn render(self, delivery: &Delivery) -> Option<&str> {
+        match self {
+            Audience::Inbox => Some(&delivery.inbox_json),
+            Audience::Visitor(id) if delivery.visitor_id == Some(id) => {
+                delivery.visitor_json.as_deref()
+            }
+            Audience::Visitor(_) => None,
+        }
+    }
+
+    fn render_stored(self, stored: &StoredEvent) -> Option<String> {
+        match self {
+            Audience::Inbox => Some(stored.inbox_json()),
+            Audience::Visitor(id) if stored.event.visitor_id == Some(id) => stored.visitor_json(),
+            Audience::Visitor(_) => None,
+        }
+    }
+}
+
+pub struct Stream {
+    pub audience: Audience,
+    /// Subscribed before the backlog was read, so nothing falls between the two.
+    pub live: broadcast::Receiver<Signal>,
+    /// Events after the client's `since`, oldest first.
+    pub backlog: Vec<StoredEvent>,
+    /// The backlog was cut short: the client must refetch.
+    pub backlog_truncated: bool,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+enum End {
+    Closed,
+    Close(u16, &'static str),
+}
+
+pub async fn run(mut socket: WebSocket, stream: Stream) {
+    let end = pump(&mut socket, stream).await;
+    if let End::Close(code, reason) = end {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let _ = timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+    }
+}
+
+async fn send(socket: &mut WebSocket, text: &str) -> bool {
+    matches!(
+        timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await,
+        Ok(Ok(()))
+    )
+}
+
+async fn pump(socket: &mut WebSocket, mut stream: Stream) -> End {
+    let audience = stream.audience;
+    let mut last_sent: Id = 0;
+    if stream.backlog_truncated && !send(socket, RESYNC).await {
+        return End::Closed;
+    }
+    for stored in &stream.backlog {
+        last_sent = stored.id;
+        if let Some(text) = audience.render_stored(stored)
+            && !send(socket, &text).await
+        {
+            return End::Closed;
+        }
+    }
+    let mut ping = interval(PING_EVERY);
+    ping.reset();
+    let mut heard = Instant::now();
+    loop {
+        tokio::select! {
+            signal = stream.live.recv() => match signal {
+                Ok(Signal::Event(delivery)) => {
+                    // Already sent from the backlog.
+                    if delivery.id <= last_sent {
+                        continue;
+                    }
+                    if let Some(text) = audience.render(&delivery)
+                        && !send(socket, text).await
+                    {
+                        return End::Closed;
+                    }
+                }
+                Ok(Signal::Resync) => {
+                    if !send(socket, RESYNC).await {
+                        return End::Closed;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    return End::Close(CLOSE_LAGGED, "lagged: reconnect with ?since=<last event id> or refetch");
+                }
+                Err(broadcast::error::RecvError::Closed) => return End::Close(CLOSE_GOING_AWAY, "server shutting down"),
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return End::Closed,
+                // Anything from the client, pongs included, shows it is alive; streams are
+                // one-way, so its content is ignored.
+                Some(Ok(_)) => heard = Instant::now(),
+            },
+            _ = ping.tick() => {
+                if heard.elapsed() > SILENCE_LIMIT {
+                    return End::Close(CLOSE_GOING_AWAY, "no answer to pings");
+                }
+                if timeout(SEND_TIMEOUT, socket.send(Message::Ping(Default::default()))).await.is_err() {
+                    return End::Closed;
+                }
+            }
+            _ = super::stopped(&mut stream.shutdown) => return End::Close(CLOSE_GOING_AWAY, "server shutting down"),
+        }
+    }
+}
+
+/// Sent when events may have been missed: the client should refetch what it shows.
+pub const RESYNC: &str = r#"{"type":"resync"}"#;

@@ -1,0 +1,87 @@
+//! Opening live streams: an operator's inbox tab, or a visitor's widget.
+
+use super::tokens::hash_token;
+use super::{Service, ServiceError, ServiceResult};
+use crate::domain::Id;
+use crate::realtime::stream::{Audience, Stream};
+use crate::store::{Operator, conversations as convs, events};
+use crate::timefmt::now_millis;
+
+/// Most events replayed to a reconnecting stream; further back, the client refetches.
+const MAX_BACKLOG: u32 = 1000;
+/// How long the event log keeps events for `since`.
+pub const EVENT_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
+
+impl Service {
+    /// Every event of the caller's workspace, after `since` if given.
+    pub async fn inbox_stream(
+        &self,
+        caller: &Operator,
+        since: Option<Id>,
+    ) -> ServiceResult<Stream> {
+        self.open_stream(caller.workspace_id, Audience::Inbox, since)
+            .await
+    }
+
+    /// The visitor's replies and status changes, after `since` if given. An unknown token is
+    /// a 401.
+    pub async fn visitor_stream(
+        &self,
+        widget_key: &str,
+        visitor_token: &str,
+        since: Option<Id>,
+    ) -> ServiceResult<Stream> {
+        let widget = self.widget_by_key(widget_key).await?;
+        let visitor_id = convs::visitor_by_token(
+            &mut *self.store.read().await?,
+            widget.id,
+            &hash_token(visitor_token),
+        )
+        .await?
+        .ok_or(ServiceError::Unauthenticated(
+            "Unknown visitor token for this widget",
+        ))?;
+        self.open_stream(widget.workspace_id, Audience::Visitor(visitor_id), since)
+            .await
+    }
+
+    async fn open_stream(
+        &self,
+        workspace_id: Id,
+        audience: Audience,
+        since: Option<Id>,
+    ) -> ServiceResult<Stream> {
+        // Subscribe first: an event committed while the backlog is read is then in both, and
+        // the stream skips the copy by id.
+        let live = self.hub.subscribe(workspace_id);
+        let (backlog, backlog_truncated) = match since {
+            None => (Vec::new(), false),
+            Some(since) => {
+                let mut conn = self.store.read().await?;
+                if since > 0 && !events::retained(&mut conn, workspace_id, since).await? {
+                    (Vec::new(), true)
+                } else {
+                    let backlog =
+                        events::after(&mut conn, workspace_id, since, MAX_BACKLOG).await?;
+                    let truncated = backlog.len() == MAX_BACKLOG as usize;
+                    (if truncated { Vec::new() } else { backlog }, truncated)
+                }
+            }
+        };
+        Ok(Stream {
+            audience,
+            live,
+            backlog,
+            backlog_truncated,
+            shutdown: self.hub.shutdown_signal(),
+        })
+    }
+
+    /// Forgets events too old to replay; returns how many.
+    pub async fn prune_events(&self) -> ServiceResult<u64> {
+        let mut tx = self.store.write().await?;
+        let pruned = events::prune(tx.conn(), now_millis() - EVENT_RETENTION_MS).await?;
+        tx.commit().await?;
+        Ok(pruned)
+    }
+}

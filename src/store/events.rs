@@ -1,0 +1,115 @@
+//! The event log. Rows are appended in the transaction that caused them; on PostgreSQL that
+//! transaction also sends a NOTIFY naming the new ids, which PostgreSQL delivers to every node
+//! at commit, in commit order.
+
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::{Backend, StoreResult};
+use crate::domain::{Id, Millis};
+use crate::realtime::{Event, StoredEvent};
+
+/// The PostgreSQL notification channel that carries new event ids between nodes.
+pub const NOTIFY_CHANNEL: &str = "switchboard_events";
+
+pub async fn append(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    events: Vec<Event>,
+    now: Millis,
+) -> StoreResult<Vec<StoredEvent>> {
+    let mut stored = Vec::with_capacity(events.len());
+    for event in events {
+        let payload = serde_json::to_string(&event).unwrap_or_default();
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO events (workspace_id, visitor_id, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(event.workspace_id)
+        .bind(event.visitor_id)
+        .bind(payload)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+        stored.push(StoredEvent { id, event });
+    }
+    if backend == Backend::Postgres && !stored.is_empty() {
+        let ids: Vec<String> = stored.iter().map(|e| e.id.to_string()).collect();
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(NOTIFY_CHANNEL)
+            .bind(ids.join(","))
+            .execute(conn)
+            .await?;
+    }
+    Ok(stored)
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    visitor_id: Option<i64>,
+    payload: String,
+}
+
+fn decode(rows: Vec<Row>) -> Vec<StoredEvent> {
+    rows.into_iter()
+        .filter_map(|row| {
+            let mut event: Event = serde_json::from_str(&row.payload).ok()?;
+            event.visitor_id = row.visitor_id;
+            Some(StoredEvent { id: row.id, event })
+        })
+        .collect()
+}
+
+/// The events with these ids, in id order.
+pub async fn by_ids(conn: &mut AnyConnection, ids: &[Id]) -> StoreResult<Vec<StoredEvent>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = ids.iter().map(Id::to_string).collect();
+    // Only integers went into the list.
+    let sql = format!(
+        "SELECT id, visitor_id, payload FROM events WHERE id IN ({}) ORDER BY id",
+        list.join(",")
+    );
+    Ok(decode(
+        sqlx::query_as(AssertSqlSafe(sql)).fetch_all(conn).await?,
+    ))
+}
+
+/// Whether the log still holds event `id` of the workspace (older ones are pruned).
+pub async fn retained(conn: &mut AnyConnection, workspace_id: Id, id: Id) -> StoreResult<bool> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM events WHERE workspace_id = $1 AND id = $2")
+            .bind(workspace_id)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.is_some())
+}
+
+/// Up to `limit` events of the workspace after `after_id`, oldest first; within one workspace
+/// ids follow commit order because every writer holds the workspace lock.
+pub async fn after(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    after_id: Id,
+    limit: u32,
+) -> StoreResult<Vec<StoredEvent>> {
+    let rows = sqlx::query_as(
+        "SELECT id, visitor_id, payload FROM events WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+    )
+    .bind(workspace_id)
+    .bind(after_id)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    Ok(decode(rows))
+}
+
+/// Forgets events older than `before`.
+pub async fn prune(conn: &mut AnyConnection, before: Millis) -> StoreResult<u64> {
+    let done = sqlx::query("DELETE FROM events WHERE created_at < $1")
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

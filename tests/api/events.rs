@@ -1,0 +1,299 @@
+//! Live events over real WebSockets: what each tab and each visitor receives, resuming with
+//! `since`, slow consumers, refusal before upgrade, shutdown.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::{Db, Socket, TestServer};
+use crate::on_both;
+
+async fn inbox_tabs_see_a_handover_in_commit_order(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    let bob = s.add_operator(&ana, "Bob").await;
+    let widget = s.widget(&ana, "round_robin", &[bob.id]).await;
+    let mut tab1 = Socket::connect(&s.base, "/api/v1/events", Some(&ana.token))
+        .await
+        .unwrap();
+    let mut tab2 = Socket::connect(&s.base, "/api/v1/events", Some(&bob.token))
+        .await
+        .unwrap();
+
+    let chat = s.start_chat(&widget, "hello").await;
+    s.handover(&widget, &chat).await;
+    for tab in [&mut tab1, &mut tab2] {
+        let mut seen: Vec<Value> = Vec::new();
+        while seen
+            .last()
+            .is_none_or(|e| e["type"] != "conversation.assigned")
+        {
+            seen.push(tab.next().await);
+        }
+        let kinds: Vec<&str> = seen.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                "conversation.created",
+                "message.created",
+                "message.created",
+                "message.created",
+                "conversation.status_changed",
+                "conversation.assigned",
+            ]
+        );
+        let ids: Vec<i64> = seen.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "ids follow commit order: {ids:?}"
+        );
+        assert!(
+            seen.iter()
+                .all(|e| e["workspace_id"].is_i64() && e["at"].is_string())
+        );
+        assert_eq!(seen[1]["message"]["author"], "visitor");
+        assert_eq!(seen[2]["message"]["author"], "ai");
+        assert_eq!(seen[4]["status"], "handed_off");
+        let assigned = seen.last().unwrap();
+        assert_eq!(assigned["conversation_id"], chat.id);
+        assert_eq!(assigned["assignee_id"], bob.id);
+        assert_eq!(assigned["previous_assignee_id"], Value::Null);
+        assert_eq!(assigned["reason"], "round_robin");
+        assert_eq!(assigned["actor_id"], Value::Null);
+    }
+
+    // Unassign and presence reach every tab too.
+    s.put(
+        &ana,
+        &format!("/api/v1/conversations/{}/assignee", chat.id),
+        json!({"operator_id": null}),
+    )
+    .await;
+    let unassigned = tab2.next_of("conversation.assigned").await;
+    assert_eq!(unassigned["assignee_id"], Value::Null);
+    assert_eq!(unassigned["previous_assignee_id"], bob.id);
+    assert_eq!(unassigned["reason"], "unassign");
+    assert_eq!(unassigned["actor_id"], ana.id);
+    s.set_availability(&bob, "away").await;
+    let presence = tab1.next_of("operator.availability_changed").await;
+    assert_eq!(presence["operator_id"], bob.id);
+    assert_eq!(presence["availability"], "away");
+}
+
+async fn another_workspace_receives_nothing(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    let eve = s.signup("Evil").await;
+    let mut eves_tab = Socket::connect(&s.base, "/api/v1/events", Some(&eve.token))
+        .await
+        .unwrap();
+    let widget = s.widget(&ana, "round_robin", &[]).await;
+    let chat = s.start_chat(&widget, "secret").await;
+    s.handover(&widget, &chat).await;
+    s.set_availability(&ana, "away").await;
+    // Eve's own change is the first thing she hears of.
+    s.set_availability(&eve, "away").await;
+    let first = eves_tab.next().await;
+    assert_eq!(first["type"], "operator.availability_changed");
+    assert_eq!(first["operator_id"], eve.id);
+}
+
+async fn credentials_are_checked_before_the_upgrade(s: TestServer) {
+    s.signup("Acme").await;
+    assert_eq!(
+        Socket::connect(&s.base, "/api/v1/events", None).await.err(),
+        Some(401)
+    );
+    assert_eq!(
+        Socket::connect(&s.base, "/api/v1/events", Some("forged"))
+            .await
+            .err(),
+        Some(401)
+    );
+    assert_eq!(
+        Socket::connect(
+            &s.base,
+            "/api/v1/widget/wk_nope/events?visitor_token=x",
+            None
+        )
+        .await
+        .err(),
+        Some(404)
+    );
+}
+
+async fn a_visitor_sees_only_their_own_conversation(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    let widget = s.widget(&ana, "manual", &[]).await;
+    let mine = s.start_chat(&widget, "mine").await;
+    let theirs = s.start_chat(&widget, "theirs").await;
+    let path = |token: &str| format!("/api/v1/widget/{}/events?visitor_token={token}", widget.key);
+    assert_eq!(
+        Socket::connect(&s.base, &path("forged"), None).await.err(),
+        Some(401)
+    );
+    let mut me = Socket::connect(&s.base, &path(&mine.token), None)
+        .await
+        .unwrap();
+
+    s.post(
+        &ana,
+        &format!("/api/v1/conversations/{}/messages", theirs.id),
+        json!({"body": "for them"}),
+    )
+    .await;
+    s.post(
+        &ana,
+        &format!("/api/v1/conversations/{}/messages", mine.id),
+        json!({"body": "for you"}),
+    )
+    .await;
+    let reply = me.next_of("message.created").await;
+    assert_eq!(
+        reply["conversation_id"], mine.id,
+        "nothing of the other visitor's chat came first"
+    );
+    assert_eq!(reply["message"]["body"], "for you");
+    assert_eq!(reply["message"]["author"], "operator");
+    assert_eq!(reply["message"]["operator_name"], "Owner");
+    assert!(reply.get("workspace_id").is_none() && reply["message"].get("operator_id").is_none());
+    let text = reply.to_string();
+    assert!(!text.contains('@'), "no emails: {text}");
+    // The reply claimed it and stopped the AI: the visitor hears both.
+    let mut kinds = vec![];
+    for _ in 0..2 {
+        let e = me.next().await;
+        assert_eq!(e["conversation_id"], mine.id);
+        kinds.push(e["type"].as_str().unwrap().to_owned());
+    }
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec!["conversation.assigned", "conversation.status_changed"]
+    );
+}
+
+async fn a_reconnecting_tab_resumes_with_since(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    let widget = s.widget(&ana, "manual", &[]).await;
+    let mut tab = Socket::connect(&s.base, "/api/v1/events", Some(&ana.token))
+        .await
+        .unwrap();
+    s.start_chat(&widget, "one").await;
+    let mut last = 0;
+    for _ in 0..3 {
+        last = tab.next().await["id"].as_i64().unwrap();
+    }
+    drop(tab);
+    let missed = s.start_chat(&widget, "two").await;
+    let mut tab = Socket::connect(
+        &s.base,
+        &format!("/api/v1/events?since={last}"),
+        Some(&ana.token),
+    )
+    .await
+    .unwrap();
+    let replayed = tab.next().await;
+    assert_eq!(replayed["type"], "conversation.created");
+    assert_eq!(replayed["conversation_id"], missed.id);
+    assert!(replayed["id"].as_i64().unwrap() > last);
+    assert_eq!(tab.next().await["message"]["body"], "two");
+    // Live events follow the replay without duplicates.
+    s.set_availability(&ana, "away").await;
+    let next = tab.next_of("operator.availability_changed").await;
+    assert!(next["id"].as_i64().unwrap() > replayed["id"].as_i64().unwrap());
+
+    let mut stale = Socket::connect(&s.base, "/api/v1/events?since=999999", Some(&ana.token))
+        .await
+        .unwrap();
+    assert_eq!(
+        stale.next().await["type"],
+        "resync",
+        "an unknown cursor asks the client to refetch"
+    );
+}
+
+on_both!(
+    inbox_tabs_see_a_handover_in_commit_order,
+    another_workspace_receives_nothing,
+    credentials_are_checked_before_the_upgrade,
+    a_visitor_sees_only_their_own_conversation,
+    a_reconnecting_tab_resumes_with_since,
+);
+
+/// A client that stops reading does not hold up anyone else, and is disconnected with a
+/// reason once it is too far behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_consumer_does_not_delay_the_others() {
+    let Some(s) = TestServer::start_with(Db::Sqlite, |c| c.event_buffer = 32).await else {
+        return;
+    };
+    let ana = s.signup("Acme").await;
+    let widget = s.widget(&ana, "manual", &[]).await;
+    let chat = s.start_chat(&widget, "hello").await;
+    let mut slow = Socket::connect_with_small_buffer(&s.base, "/api/v1/events", &ana.token).await;
+    let mut fast = Socket::connect(&s.base, "/api/v1/events", Some(&ana.token))
+        .await
+        .unwrap();
+
+    // Large replies (40 KB each) fill the slow client's small TCP buffers quickly, so the
+    // server's writes to it block for real.
+    let body = "🦀".repeat(10_000);
+    let replies = 300;
+    let reader = tokio::spawn(async move {
+        let mut got = 0;
+        while got < replies {
+            let event = fast
+                .next_within(Duration::from_secs(10))
+                .await
+                .expect("fast stream stays open");
+            if event["type"] == "message.created" {
+                got += 1;
+            }
+        }
+        got
+    });
+    for _ in 0..replies {
+        let (status, _) = s
+            .post(
+                &ana,
+                &format!("/api/v1/conversations/{}/messages", chat.id),
+                json!({"body": body}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    assert_eq!(
+        reader.await.unwrap(),
+        replies,
+        "the fast tab got every event while the slow one read nothing"
+    );
+
+    let mut closed_with = None;
+    for _ in 0..=replies * 2 {
+        match slow.next_within(Duration::from_secs(10)).await {
+            Ok(_) => continue,
+            Err(code) => {
+                closed_with = code;
+                break;
+            }
+        }
+    }
+    assert_eq!(closed_with, Some(4001), "the slow tab is told it lagged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_streams_with_going_away() {
+    let Some(s) = TestServer::start(Db::Sqlite).await else {
+        return;
+    };
+    let ana = s.signup("Acme").await;
+    let mut tab = Socket::connect(&s.base, "/api/v1/events", Some(&ana.token))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), s.stop())
+        .await
+        .expect("stops promptly with a stream open");
+    assert_eq!(
+        tab.next_within(Duration::from_secs(5)).await.err(),
+        Some(Some(1001))
+    );
+}
