@@ -6,14 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use crate::ai::Greeter;
 use crate::config::Config;
 use crate::http::{AppState, router};
+use crate::notify::Worker;
+use crate::notify::email::Mailer;
+use crate::notify::push::{Pusher, Vapid};
 use crate::realtime::{Hub, pg_bridge};
 use crate::service::{Service, Settings};
-use crate::store::{Backend, Store, StoreError};
+use crate::store::{Backend, Store, StoreError, notifications};
 
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
@@ -22,13 +25,33 @@ pub struct App {
     config: Config,
 }
 
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
 impl App {
-    /// Opens the database, applies pending migrations and starts the background tasks (on
-    /// PostgreSQL: listening for other nodes' events, before any request is taken).
-    pub async fn start(config: Config) -> Result<App, StoreError> {
+    /// Opens the database, applies pending migrations and starts the background tasks: the
+    /// notification worker and, on PostgreSQL, listening for other nodes' events (before any
+    /// request is taken).
+    pub async fn start(config: Config) -> Result<App, StartError> {
+        // reqwest (web push) and lettre use rustls; ring is the one crypto provider we ship.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mailer = match &config.smtp_url {
+            Some(url) => Some(Arc::new(
+                Mailer::new(url, &config.smtp_from)
+                    .map_err(|e| StartError::Config(e.to_string()))?,
+            )),
+            None => None,
+        };
         let store = Store::connect(&config.database_url, config.database_max_connections).await?;
         store.migrate().await?;
         tracing::info!(backend = ?store.backend(), "database ready");
+        let vapid = vapid(&config, &store).await?;
         let hub = Hub::new(config.event_buffer.max(1));
         if store.backend() == Backend::Postgres {
             let (ready, listening) = oneshot::channel();
@@ -42,10 +65,25 @@ impl App {
             tokio::spawn(bridge);
             let _ = listening.await;
         }
+        let notify_wake = Arc::new(Notify::new());
         let settings = Settings {
             allow_signup: config.allow_signup,
+            public_url: config.public_url(),
+            email_enabled: mailer.is_some(),
+            push_allow_http: config.push_allow_http,
+            vapid_public_key: vapid.public_key(),
+            notify_wake: notify_wake.clone(),
+        };
+        let worker = Worker {
+            store: store.clone(),
+            mailer,
+            pusher: Arc::new(Pusher::new(vapid)),
+            wake: notify_wake,
+            max_backoff: Duration::from_secs(config.notify_retry_max_secs.max(1)),
+            shutdown: hub.shutdown_signal(),
         };
         let service = Service::new(store, hub, Arc::new(Greeter), settings);
+        tokio::spawn(worker.run());
         tokio::spawn(prune_events(service.clone()));
         Ok(App { service, config })
     }
@@ -80,6 +118,26 @@ impl App {
         self.service.store().close().await;
         Ok(())
     }
+}
+
+/// The VAPID key: from the configuration, else the one stored on first start (generated then;
+/// nodes starting together agree on the first one stored).
+async fn vapid(config: &Config, store: &Store) -> Result<Vapid, StartError> {
+    let encoded = match &config.vapid_private_key {
+        Some(key) => key.clone(),
+        None => {
+            let mut tx = store.write().await?;
+            let key = notifications::setting_or_insert(
+                tx.conn(),
+                "vapid_private_key",
+                &Vapid::generate_private_key(),
+            )
+            .await?;
+            tx.commit().await?;
+            key
+        }
+    };
+    Vapid::from_private_key(&encoded, config.vapid_subject()).map_err(StartError::Config)
 }
 
 /// Keeps the event log to its retention window, until shutdown.

@@ -33,6 +33,37 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_EVENT_BUFFER", default_value_t = 1024)]
     pub event_buffer: usize,
 
+    /// SMTP server for "assigned to you" emails, e.g. `smtp://user:pass@host:587?tls=required`
+    /// or `smtps://user:pass@host:465`. Without it, email is off.
+    #[arg(long, env = "SWITCHBOARD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The From of notification emails.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_SMTP_FROM",
+        default_value = "Switchboard <switchboard@localhost>"
+    )]
+    pub smtp_from: String,
+
+    /// The VAPID private key for Web Push (32 bytes, base64url). Without it, one is generated
+    /// on first start and kept in the database.
+    #[arg(long, env = "SWITCHBOARD_VAPID_PRIVATE_KEY", hide_env_values = true)]
+    pub vapid_private_key: Option<String>,
+
+    /// The VAPID contact (`mailto:` or `https:` URL) push services may use to reach you;
+    /// defaults to the public URL when it is https, else mailto: the --smtp-from address.
+    #[arg(long, env = "SWITCHBOARD_VAPID_SUBJECT")]
+    pub vapid_subject: Option<String>,
+
+    /// Accept `http://` push endpoints. Only for testing against a local push service.
+    #[arg(long, env = "SWITCHBOARD_PUSH_ALLOW_HTTP", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub push_allow_http: bool,
+
+    /// Longest wait between two delivery attempts of a failing notification, in seconds.
+    #[arg(long, env = "SWITCHBOARD_NOTIFY_RETRY_MAX_SECS", default_value_t = 300)]
+    pub notify_retry_max_secs: u64,
+
     /// Allow `POST /api/v1/signup` even when workspaces exist (it is always allowed while the
     /// server has none).
     #[arg(long, env = "SWITCHBOARD_ALLOW_SIGNUP", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
@@ -40,6 +71,21 @@ pub struct Config {
 }
 
 impl Config {
+    pub fn vapid_subject(&self) -> String {
+        if let Some(subject) = &self.vapid_subject {
+            return subject.clone();
+        }
+        let public_url = self.public_url();
+        if public_url.starts_with("https://") {
+            return public_url;
+        }
+        let address = match self.smtp_from.split_once('<') {
+            Some((_, rest)) => rest.trim_end_matches('>').trim(),
+            None => self.smtp_from.trim(),
+        };
+        format!("mailto:{address}")
+    }
+
     pub fn public_url(&self) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),

@@ -7,6 +7,7 @@ pub mod dto;
 pub mod error;
 mod events;
 mod extract;
+mod notifications;
 mod openapi;
 mod rate_limit;
 mod visitors;
@@ -79,6 +80,20 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations/{id}/close", post(conversations::close))
         .route("/conversations/{id}/reopen", post(conversations::reopen))
         .route("/events", get(events::inbox))
+        .route(
+            "/push/vapid-public-key",
+            get(notifications::vapid_public_key),
+        )
+        .route(
+            "/me/notifications",
+            get(notifications::channels).put(notifications::set_channels),
+        )
+        .route(
+            "/me/push-subscriptions",
+            get(notifications::subscriptions)
+                .post(notifications::subscribe)
+                .delete(notifications::unsubscribe),
+        )
         .route("/widget/{key}/events", get(events::visitor))
         .route("/widget/{key}/conversations", post(visitors::start))
         .route("/widget/{key}/conversations/{id}", get(visitors::get))
@@ -93,6 +108,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(health))
+        .route("/sw.js", get(notifications::service_worker))
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, conversations, events, visitors, widgets};
+use super::{accounts, conversations, events, notifications, visitors, widgets};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,8 @@ use super::{accounts, conversations, events, visitors, widgets};
         conversations::claim, conversations::set_assignee, conversations::close, conversations::reopen,
         visitors::start, visitors::get, visitors::message, visitors::handover,
         events::inbox, events::visitor,
+        notifications::vapid_public_key, notifications::channels, notifications::set_channels,
+        notifications::subscriptions, notifications::subscribe, notifications::unsubscribe,
         document,
     ),
     modifiers(&Security),

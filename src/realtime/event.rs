@@ -15,6 +15,9 @@ pub struct Event {
     /// The visitor whose conversation this concerns; routes it to their stream too.
     #[serde(skip)]
     pub visitor_id: Option<Id>,
+    /// Set on personal events: only this operator's streams receive it.
+    #[serde(skip)]
+    pub recipient_id: Option<Id>,
     pub at: String,
     #[serde(flatten)]
     pub kind: EventKind,
@@ -55,6 +58,14 @@ pub enum EventKind {
         operator_id: Id,
         availability: Availability,
     },
+    /// Personal, to the new assignee only: someone or something else assigned them a chat.
+    #[serde(rename = "widget.conversation_assigned")]
+    AssignedToYou {
+        conversation_id: Id,
+        widget_id: Id,
+        reason: AssignmentReason,
+        actor_id: Option<Id>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +83,7 @@ impl Event {
         Event {
             workspace_id: conv.workspace_id,
             visitor_id: Some(conv.visitor_id),
+            recipient_id: None,
             at: rfc3339::format(at),
             kind,
         }
@@ -133,10 +145,32 @@ impl Event {
         )
     }
 
+    /// The personal notice to `recipient` that they were given this chat by someone else.
+    pub fn assigned_to_you(
+        conv: &Conversation,
+        recipient: Id,
+        reason: AssignmentReason,
+        actor_id: Option<Id>,
+        at: Millis,
+    ) -> Event {
+        let kind = EventKind::AssignedToYou {
+            conversation_id: conv.id,
+            widget_id: conv.widget_id,
+            reason,
+            actor_id,
+        };
+        Event {
+            recipient_id: Some(recipient),
+            visitor_id: None,
+            ..Event::about(conv, at, kind)
+        }
+    }
+
     pub fn availability_changed(operator: &Operator, at: Millis) -> Event {
         Event {
             workspace_id: operator.workspace_id,
             visitor_id: None,
+            recipient_id: None,
             at: rfc3339::format(at),
             kind: EventKind::OperatorAvailabilityChanged {
                 operator_id: operator.id,
@@ -241,7 +275,8 @@ impl StoredEvent {
                 assignee_name: assignee_name.as_deref(),
             },
             EventKind::ConversationCreated { .. }
-            | EventKind::OperatorAvailabilityChanged { .. } => return None,
+            | EventKind::OperatorAvailabilityChanged { .. }
+            | EventKind::AssignedToYou { .. } => return None,
         };
         self.event.visitor_id?;
         serde_json::to_string(&Numbered {
@@ -262,6 +297,7 @@ mod tests {
             event: Event {
                 workspace_id: 1,
                 visitor_id: Some(3),
+                recipient_id: None,
                 at: "2026-01-01T00:00:00.000Z".into(),
                 kind,
             },

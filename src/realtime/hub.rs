@@ -15,6 +15,7 @@ use crate::domain::Id;
 pub struct Delivery {
     pub id: Id,
     pub visitor_id: Option<Id>,
+    pub recipient_id: Option<Id>,
     pub inbox_json: String,
     pub visitor_json: Option<String>,
 }
@@ -71,6 +72,7 @@ impl Hub {
             let delivery = Delivery {
                 id: stored.id,
                 visitor_id: stored.event.visitor_id,
+                recipient_id: stored.event.recipient_id,
                 inbox_json: stored.inbox_json(),
                 visitor_json: stored.visitor_json(),
             };
@@ -125,6 +127,7 @@ mod tests {
             event: Event {
                 workspace_id,
                 visitor_id: None,
+                recipient_id: None,
                 at: String::new(),
                 kind: EventKind::OperatorAvailabilityChanged {
                     operator_id: 1,

@@ -24,8 +24,8 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 /// Who a stream is for.
 #[derive(Debug, Clone, Copy)]
 pub enum Audience {
-    /// An operator's inbox tab: every event of the workspace.
-    Inbox,
+    /// An operator's inbox tab: every event of the workspace, and their personal ones.
+    Inbox { operator_id: Id },
     /// A visitor: replies and status changes of their own conversations.
     Visitor(Id),
 }
@@ -33,7 +33,8 @@ pub enum Audience {
 impl Audience {
     fn render(self, delivery: &Delivery) -> Option<&str> {
         match self {
-            Audience::Inbox => Some(&delivery.inbox_json),
+            Audience::Inbox { operator_id } => personal_to(delivery.recipient_id, operator_id)
+                .then_some(delivery.inbox_json.as_str()),
             Audience::Visitor(id) if delivery.visitor_id == Some(id) => {
                 delivery.visitor_json.as_deref()
             }
@@ -43,11 +44,18 @@ impl Audience {
 
     fn render_stored(self, stored: &StoredEvent) -> Option<String> {
         match self {
-            Audience::Inbox => Some(stored.inbox_json()),
+            Audience::Inbox { operator_id } => {
+                personal_to(stored.event.recipient_id, operator_id).then(|| stored.inbox_json())
+            }
             Audience::Visitor(id) if stored.event.visitor_id == Some(id) => stored.visitor_json(),
             Audience::Visitor(_) => None,
         }
     }
+}
+
+/// Whether an event with this recipient (None = everyone) is for `operator_id`.
+fn personal_to(recipient_id: Option<Id>, operator_id: Id) -> bool {
+    recipient_id.is_none_or(|r| r == operator_id)
 }
 
 pub struct Stream {

@@ -3,6 +3,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
+use super::assignment::Changes;
 use super::tokens::{hash_token, new_token};
 use super::{Service, ServiceError, ServiceResult, validate};
 use crate::domain::{Availability, Millis, Role};
@@ -165,11 +166,13 @@ impl Service {
         let operator = operators::get(tx.conn(), caller.workspace_id, caller.id)
             .await?
             .ok_or(ServiceError::NotFound("operator"))?;
-        let mut events = Vec::new();
+        let mut changes = Changes::new(now_millis());
         if caller.availability != availability {
-            events.push(Event::availability_changed(&operator, now_millis()));
+            changes
+                .events
+                .push(Event::availability_changed(&operator, changes.now));
         }
-        self.commit(tx, events).await?;
+        self.commit(tx, changes).await?;
         Ok(operator)
     }
 

@@ -4,16 +4,27 @@
 
 use super::ServiceResult;
 use crate::domain::conversation::{AssigneeOnReopen, assignee_on_reopen};
+use crate::domain::notification::recipient_of_assignment;
 use crate::domain::routing::{self, Decision, Teammate};
 use crate::domain::{AssignmentReason, Author, Id, Millis, Status};
 use crate::realtime::Event;
 use crate::store::conversations::{self as convs, NewAssignmentEvent};
 use crate::store::{Conversation, Operator, WriteTx, operators, widgets};
 
-/// Work in progress of one transaction: its clock and the events it will publish.
+/// Work in progress of one transaction: its clock, the events it will publish and the
+/// personal notifications it will queue.
 pub(super) struct Changes {
     pub now: Millis,
     pub events: Vec<Event>,
+    pub notices: Vec<PendingNotice>,
+}
+
+/// An "assigned to you" notification to queue with the transaction.
+pub(super) struct PendingNotice {
+    pub recipient: Operator,
+    pub conversation_id: Id,
+    pub assignment_event_id: Id,
+    pub reason: AssignmentReason,
 }
 
 impl Changes {
@@ -21,6 +32,7 @@ impl Changes {
         Changes {
             now,
             events: Vec::new(),
+            notices: Vec::new(),
         }
     }
 }
@@ -49,7 +61,7 @@ pub(super) async fn change_assignee(
         actor_id,
         at: changes.now,
     };
-    convs::insert_assignment_event(tx.conn(), &event).await?;
+    let recorded = convs::insert_assignment_event(tx.conn(), &event).await?;
     if let Some(operator_id) = to {
         operators::set_last_assigned(tx.conn(), operator_id, changes.now).await?;
     }
@@ -62,6 +74,23 @@ pub(super) async fn change_assignee(
         actor_id,
         changes.now,
     ));
+    if let Some(recipient) =
+        assignee.filter(|a| recipient_of_assignment(Some(a.id), actor_id).is_some())
+    {
+        changes.events.push(Event::assigned_to_you(
+            conv,
+            recipient.id,
+            reason,
+            actor_id,
+            changes.now,
+        ));
+        changes.notices.push(PendingNotice {
+            recipient: recipient.clone(),
+            conversation_id: conv.id,
+            assignment_event_id: recorded.id,
+            reason,
+        });
+    }
     Ok(())
 }
 

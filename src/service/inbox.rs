@@ -142,7 +142,7 @@ impl Service {
         }
         let status = conv.status.after_operator_action();
         change_status(&mut tx, &mut conv, status, &mut changes).await?;
-        self.commit(tx, changes.events).await?;
+        self.commit(tx, changes).await?;
         Ok(message)
     }
 
@@ -284,7 +284,7 @@ impl Service {
         let conversation = convs::get(tx.conn(), conv.workspace_id, conv.id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
-        self.commit(tx, changes.events).await?;
+        self.commit(tx, changes).await?;
         Ok(ConversationView {
             conversation,
             assignee,

@@ -4,6 +4,7 @@
 mod accounts;
 mod assignment;
 mod inbox;
+mod notifications;
 mod streams;
 mod tokens;
 mod validate;
@@ -12,16 +13,18 @@ mod widgets;
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+
 pub use accounts::{Credentials, NewTeammate, SESSION_LIFETIME_MS, SignedIn, Signup};
 pub use inbox::{ConversationDetail, ConversationPage, ConversationView, InboxQuery, View};
 pub use tokens::hash_token;
 pub use visitors::{StartedConversation, VisitorConversation, VisitorMessage};
 
+use self::assignment::Changes;
 use crate::ai::Responder;
 use crate::domain::Id;
-use crate::realtime::{Event, Hub};
+use crate::realtime::Hub;
 use crate::store::{self, Backend, Operator, Store, StoreError, WriteTx};
-use crate::timefmt::now_millis;
 
 /// Why a use case refused or failed. The HTTP layer maps each to a status and a JSON error.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +102,15 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 pub struct Settings {
     /// Allow `POST /signup` even when workspaces exist.
     pub allow_signup: bool,
+    /// Where people reach the server; deep links start with it.
+    pub public_url: String,
+    /// Whether SMTP is configured: without it no email is queued.
+    pub email_enabled: bool,
+    /// Accept `http://` push endpoints (only for testing against a local push service).
+    pub push_allow_http: bool,
+    pub vapid_public_key: String,
+    /// Woken when notifications were queued, so the worker delivers them at once.
+    pub notify_wake: Arc<Notify>,
 }
 
 /// Everything the use cases need; cheap to clone.
@@ -146,14 +158,23 @@ impl Service {
     /// the commit. On SQLite (one node) this process delivers them itself, still holding the
     /// writer slot so deliveries follow commit order; on PostgreSQL the commit's NOTIFY brings
     /// them back through the LISTEN bridge, to this node and every other one alike.
-    async fn commit(&self, mut tx: WriteTx, events: Vec<Event>) -> ServiceResult<()> {
+    ///
+    /// Personal notifications are queued in the same transaction, so an assignment and its
+    /// notifications commit (or roll back) together.
+    async fn commit(&self, mut tx: WriteTx, changes: Changes) -> ServiceResult<()> {
+        let queued = self
+            .queue_notices(&mut tx, &changes.notices, changes.now)
+            .await?;
         let backend = tx.backend();
-        let stored = store::events::append(tx.conn(), backend, events, now_millis()).await?;
+        let stored = store::events::append(tx.conn(), backend, changes.events, changes.now).await?;
         let committed = tx.commit().await?;
         if backend == Backend::Sqlite {
             self.hub.publish(stored);
         }
         drop(committed);
+        if queued > 0 {
+            self.settings.notify_wake.notify_one();
+        }
         Ok(())
     }
 }

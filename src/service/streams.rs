@@ -19,8 +19,14 @@ impl Service {
         caller: &Operator,
         since: Option<Id>,
     ) -> ServiceResult<Stream> {
-        self.open_stream(caller.workspace_id, Audience::Inbox, since)
-            .await
+        self.open_stream(
+            caller.workspace_id,
+            Audience::Inbox {
+                operator_id: caller.id,
+            },
+            since,
+        )
+        .await
     }
 
     /// The visitor's replies and status changes, after `since` if given. An unknown token is

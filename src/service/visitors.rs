@@ -74,7 +74,7 @@ impl Service {
             &mut changes,
         )
         .await?;
-        self.commit(tx, changes.events).await?;
+        self.commit(tx, changes).await?;
         self.ai_turn(conv.workspace_id, conv.id).await?;
         Ok(StartedConversation {
             conversation_id: conv.id,
@@ -107,7 +107,7 @@ impl Service {
         if conv.status == Status::Closed {
             reopen_for_visitor(&mut tx, &mut conv, &mut changes).await?;
         }
-        self.commit(tx, changes.events).await?;
+        self.commit(tx, changes).await?;
         if conv.status == Status::Active {
             self.ai_turn(conv.workspace_id, conv.id).await?;
         }
@@ -141,7 +141,7 @@ impl Service {
             Status::Closed => reopen_for_visitor(&mut tx, &mut conv, &mut changes).await?,
             Status::HandedOff => {}
         }
-        self.commit(tx, changes.events).await?;
+        self.commit(tx, changes).await?;
         Ok(conv)
     }
 
@@ -209,7 +209,7 @@ impl Service {
                 hand_over(&mut tx, &mut conv, &mut changes).await?;
             }
         }
-        self.commit(tx, changes.events).await
+        self.commit(tx, changes).await
     }
 
     pub(super) async fn widget_by_key(&self, key: &str) -> ServiceResult<Widget> {

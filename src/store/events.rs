@@ -21,10 +21,12 @@ pub async fn append(
     for event in events {
         let payload = serde_json::to_string(&event).unwrap_or_default();
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO events (workspace_id, visitor_id, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO events (workspace_id, visitor_id, recipient_id, payload, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(event.workspace_id)
         .bind(event.visitor_id)
+        .bind(event.recipient_id)
         .bind(payload)
         .bind(now)
         .fetch_one(&mut *conn)
@@ -46,6 +48,7 @@ pub async fn append(
 struct Row {
     id: i64,
     visitor_id: Option<i64>,
+    recipient_id: Option<i64>,
     payload: String,
 }
 
@@ -54,6 +57,7 @@ fn decode(rows: Vec<Row>) -> Vec<StoredEvent> {
         .filter_map(|row| {
             let mut event: Event = serde_json::from_str(&row.payload).ok()?;
             event.visitor_id = row.visitor_id;
+            event.recipient_id = row.recipient_id;
             Some(StoredEvent { id: row.id, event })
         })
         .collect()
@@ -67,7 +71,7 @@ pub async fn by_ids(conn: &mut AnyConnection, ids: &[Id]) -> StoreResult<Vec<Sto
     let list: Vec<String> = ids.iter().map(Id::to_string).collect();
     // Only integers went into the list.
     let sql = format!(
-        "SELECT id, visitor_id, payload FROM events WHERE id IN ({}) ORDER BY id",
+        "SELECT id, visitor_id, recipient_id, payload FROM events WHERE id IN ({}) ORDER BY id",
         list.join(",")
     );
     Ok(decode(
@@ -95,7 +99,7 @@ pub async fn after(
     limit: u32,
 ) -> StoreResult<Vec<StoredEvent>> {
     let rows = sqlx::query_as(
-        "SELECT id, visitor_id, payload FROM events WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        "SELECT id, visitor_id, recipient_id, payload FROM events WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3",
     )
     .bind(workspace_id)
     .bind(after_id)

@@ -4,6 +4,7 @@
 
 pub mod conversations;
 pub mod events;
+pub mod notifications;
 pub mod operators;
 pub mod records;
 pub mod sessions;
@@ -49,37 +50,34 @@ pub enum Backend {
     Postgres,
 }
 
-/// Each backend's migrations, embedded in the binary: (version, description, SQL).
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "core",
-        include_str!("../../migrations/sqlite/0001_core.sql"),
-    ),
-    (
-        2,
-        "events",
-        include_str!("../../migrations/sqlite/0002_events.sql"),
-    ),
-];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "core",
-        include_str!("../../migrations/postgres/0001_core.sql"),
-    ),
-    (
-        2,
-        "events",
-        include_str!("../../migrations/postgres/0002_events.sql"),
-    ),
+/// Embeds each migration for both backends: `version "description" "file name"`.
+macro_rules! migrations {
+    ($($version:literal $name:literal $file:literal),* $(,)?) => {
+        &[$((
+            $version,
+            $name,
+            include_str!(concat!("../../migrations/sqlite/", $file)),
+            include_str!(concat!("../../migrations/postgres/", $file)),
+        )),*]
+    };
+}
+
+/// (version, description, SQLite SQL, PostgreSQL SQL).
+const MIGRATIONS: &[(i64, &str, &str, &str)] = migrations![
+    1 "core" "0001_core.sql",
+    2 "events" "0002_events.sql",
+    3 "notifications" "0003_notifications.sql",
 ];
 
-fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
+fn migrator(backend: Backend) -> Migrator {
     Migrator::with_migrations(
-        migrations
+        MIGRATIONS
             .iter()
-            .map(|(version, description, sql)| {
+            .map(|(version, description, sqlite, postgres)| {
+                let sql = match backend {
+                    Backend::Sqlite => sqlite,
+                    Backend::Postgres => postgres,
+                };
                 Migration::new(
                     *version,
                     (*description).into(),
@@ -148,10 +146,7 @@ impl Store {
     /// Applies pending migrations. Safe to run from several processes at once on PostgreSQL
     /// (sqlx takes an advisory lock).
     pub async fn migrate(&self) -> StoreResult<()> {
-        let migrator = migrator(match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS,
-            Backend::Postgres => POSTGRES_MIGRATIONS,
-        });
+        let migrator = migrator(self.backend);
         migrator.run(&self.pool).await?;
         Ok(())
     }

@@ -182,6 +182,12 @@ pub fn config(database_url: &str, listen: SocketAddr) -> Config {
         database_url: database_url.to_owned(),
         database_max_connections: 8,
         event_buffer: 1024,
+        smtp_url: None,
+        smtp_from: "Switchboard <switchboard@test.example>".to_owned(),
+        vapid_private_key: None,
+        vapid_subject: None,
+        push_allow_http: true,
+        notify_retry_max_secs: 1,
         public_url: None,
         allow_signup: true,
     }

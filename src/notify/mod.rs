@@ -1,0 +1,160 @@
+//! Personal "assigned to you" notifications, delivered durably: rows are queued in the
+//! notification outbox in the same transaction as the assignment (see `service`), and this
+//! worker leases due rows, delivers them by email or web push, and records the outcome,
+//! retrying with backoff while a channel fails. It survives restarts (the outbox is the
+//! state) and runs on every node: leases keep two nodes off the same row.
+
+pub mod content;
+pub mod email;
+pub mod push;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use tokio::sync::{Notify, watch};
+
+use self::content::Notice;
+use self::email::Mailer;
+use self::push::{PushOutcome, Pusher};
+use crate::domain::Millis;
+use crate::domain::notification::{gives_up, retry_delay};
+use crate::store::notifications::{self, OutboxRow};
+use crate::store::{Store, StoreResult};
+use crate::timefmt::now_millis;
+
+/// Rows leased per round.
+const BATCH: u32 = 20;
+/// A lease outlives any single delivery attempt (their timeouts are 30 s).
+const LEASE: Duration = Duration::from_secs(90);
+/// How often the outbox is looked at without a wake-up (retries, other nodes' rows).
+const POLL: Duration = Duration::from_secs(1);
+
+pub struct Worker {
+    pub store: Store,
+    pub mailer: Option<Arc<Mailer>>,
+    pub pusher: Arc<Pusher>,
+    pub wake: Arc<Notify>,
+    pub max_backoff: Duration,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+enum Outcome {
+    Sent,
+    Retry(String),
+    Failed(String),
+    /// The push subscription is gone: delete it (and its queued rows).
+    SubscriptionGone(i64),
+}
+
+impl Worker {
+    pub async fn run(mut self) {
+        loop {
+            let leased = match self.lease().await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the notification outbox; retrying");
+                    Vec::new()
+                }
+            };
+            if leased.is_empty() {
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = crate::realtime::stopped(&mut self.shutdown) => return,
+                }
+                continue;
+            }
+            let outcomes = join_all(leased.iter().map(|row| self.deliver(row))).await;
+            for (row, outcome) in leased.iter().zip(outcomes) {
+                if let Err(e) = self.record(row, outcome).await {
+                    // The lease runs out and the row is tried again.
+                    tracing::warn!(error = %e, id = row.id, "cannot record a notification outcome");
+                }
+            }
+        }
+    }
+
+    async fn lease(&self) -> StoreResult<Vec<OutboxRow>> {
+        let now = now_millis();
+        let mut tx = self.store.write().await?;
+        let backend = tx.backend();
+        let rows = notifications::lease_due(
+            tx.conn(),
+            backend,
+            now,
+            now + LEASE.as_millis() as Millis,
+            BATCH,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    async fn deliver(&self, row: &OutboxRow) -> Outcome {
+        let notice: Notice = match serde_json::from_str(&row.payload) {
+            Ok(notice) => notice,
+            Err(e) => return Outcome::Failed(format!("unreadable payload: {e}")),
+        };
+        match row.channel.as_str() {
+            "email" => match &self.mailer {
+                Some(mailer) => match mailer.send(&notice, &row.idempotency_key).await {
+                    Ok(()) => Outcome::Sent,
+                    Err(e) => Outcome::Retry(e),
+                },
+                None => Outcome::Retry("email is not configured (--smtp-url)".to_owned()),
+            },
+            "push" => {
+                let Some(subscription_id) = row.push_subscription_id else {
+                    return Outcome::Failed("push row without a subscription".to_owned());
+                };
+                let subscription = match self.store.read().await {
+                    Ok(mut conn) => notifications::subscription(&mut conn, subscription_id).await,
+                    Err(e) => Err(e),
+                };
+                match subscription {
+                    Ok(Some(subscription)) => match self
+                        .pusher
+                        .send(&subscription, &notice, &row.idempotency_key)
+                        .await
+                    {
+                        PushOutcome::Delivered => Outcome::Sent,
+                        PushOutcome::Gone => Outcome::SubscriptionGone(subscription_id),
+                        PushOutcome::Retry(e) => Outcome::Retry(e),
+                        PushOutcome::Rejected(e) => Outcome::Failed(e),
+                    },
+                    Ok(None) => Outcome::Failed("the browser unsubscribed".to_owned()),
+                    Err(e) => Outcome::Retry(format!("database: {e}")),
+                }
+            }
+            other => Outcome::Failed(format!("unknown channel {other:?}")),
+        }
+    }
+
+    async fn record(&self, row: &OutboxRow, outcome: Outcome) -> StoreResult<()> {
+        let now = now_millis();
+        let mut tx = self.store.write().await?;
+        match outcome {
+            Outcome::Sent => notifications::mark_sent(tx.conn(), row.id, now).await?,
+            Outcome::Retry(error) if gives_up(row.created_at, now) => {
+                tracing::warn!(id = row.id, channel = %row.channel, %error, "giving up on a notification");
+                notifications::mark_failed(tx.conn(), row.id, now, &error).await?;
+            }
+            Outcome::Retry(error) => {
+                let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
+                let next = now + retry_delay(attempts, self.max_backoff).as_millis() as Millis;
+                tracing::info!(id = row.id, channel = %row.channel, attempts, %error, "notification will be retried");
+                notifications::schedule_retry(tx.conn(), row.id, next, &error).await?;
+            }
+            Outcome::Failed(error) => {
+                tracing::warn!(id = row.id, channel = %row.channel, %error, "notification failed for good");
+                notifications::mark_failed(tx.conn(), row.id, now, &error).await?;
+            }
+            Outcome::SubscriptionGone(id) => {
+                notifications::delete_subscription_by_id(tx.conn(), id).await?
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,176 @@
+//! "Assigned to you" notifications: each operator's channels, their browsers' push
+//! subscriptions, and queueing notices in the transaction of the assignment.
+
+use super::assignment::PendingNotice;
+use super::{Service, ServiceError, ServiceResult};
+use crate::domain::Millis;
+use crate::notify::content::Notice;
+use crate::notify::push::SubscriptionKeys;
+use crate::store::notifications::{self, Channels, NewNotification, PushSubscription};
+use crate::store::{Operator, WriteTx, conversations as convs, widgets};
+use crate::timefmt::now_millis;
+
+/// Longest push endpoint accepted.
+const MAX_ENDPOINT_LEN: usize = 2048;
+
+impl Service {
+    pub fn vapid_public_key(&self) -> &str {
+        &self.settings.vapid_public_key
+    }
+
+    pub async fn notification_channels(&self, caller: &Operator) -> ServiceResult<Channels> {
+        Ok(notifications::channels(&mut *self.store.read().await?, caller.id).await?)
+    }
+
+    /// Turns channels on or off; `None` leaves one as it is.
+    pub async fn set_notification_channels(
+        &self,
+        caller: &Operator,
+        push: Option<bool>,
+        email: Option<bool>,
+    ) -> ServiceResult<Channels> {
+        let mut tx = self.store.write().await?;
+        let current = notifications::channels(tx.conn(), caller.id).await?;
+        let wanted = Channels {
+            push: push.unwrap_or(current.push),
+            email: email.unwrap_or(current.email),
+        };
+        notifications::set_channels(tx.conn(), caller.id, wanted).await?;
+        tx.commit().await?;
+        Ok(wanted)
+    }
+
+    /// Saves this browser's push subscription for the caller.
+    pub async fn subscribe_push(
+        &self,
+        caller: &Operator,
+        endpoint: &str,
+        p256dh: &str,
+        auth: &str,
+    ) -> ServiceResult<PushSubscription> {
+        let endpoint = endpoint.trim();
+        let secure = endpoint.starts_with("https://");
+        let allowed = secure || (self.settings.push_allow_http && endpoint.starts_with("http://"));
+        let host_present = endpoint
+            .split_once("://")
+            .is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/'));
+        if !allowed
+            || !host_present
+            || endpoint.len() > MAX_ENDPOINT_LEN
+            || endpoint.parse::<axum::http::Uri>().is_err()
+        {
+            return Err(ServiceError::invalid(
+                "invalid_endpoint",
+                "endpoint must be the https:// URL of a push service",
+            ));
+        }
+        SubscriptionKeys::decode(p256dh, auth)
+            .map_err(|message| ServiceError::invalid("invalid_keys", message))?;
+        let mut tx = self.store.write().await?;
+        let saved = notifications::upsert_subscription(
+            tx.conn(),
+            caller.id,
+            endpoint,
+            p256dh.trim(),
+            auth.trim(),
+            now_millis(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    pub async fn unsubscribe_push(&self, caller: &Operator, endpoint: &str) -> ServiceResult<()> {
+        let mut tx = self.store.write().await?;
+        let deleted =
+            notifications::delete_subscription(tx.conn(), caller.id, endpoint.trim()).await?;
+        tx.commit().await?;
+        if deleted {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound("push subscription"))
+        }
+    }
+
+    pub async fn push_subscriptions(
+        &self,
+        caller: &Operator,
+    ) -> ServiceResult<Vec<PushSubscription>> {
+        Ok(notifications::subscriptions(&mut *self.store.read().await?, caller.id).await?)
+    }
+
+    /// Queues the notifications of one transaction's assignments in that transaction: an email
+    /// (when SMTP is configured and the recipient wants email) and one push per subscribed
+    /// browser (when they want push). Each is keyed by the assignment event, so it is queued
+    /// at most once. Returns how many were queued.
+    pub(super) async fn queue_notices(
+        &self,
+        tx: &mut WriteTx,
+        notices: &[PendingNotice],
+        now: Millis,
+    ) -> ServiceResult<usize> {
+        let mut queued = 0;
+        for pending in notices {
+            let recipient = &pending.recipient;
+            let channels = notifications::channels(tx.conn(), recipient.id).await?;
+            let subscriptions = if channels.push {
+                notifications::subscriptions(tx.conn(), recipient.id).await?
+            } else {
+                Vec::new()
+            };
+            let email = channels.email && self.settings.email_enabled;
+            if !email && subscriptions.is_empty() {
+                continue;
+            }
+            let notice = self.notice(tx, pending).await?;
+            let payload = serde_json::to_string(&notice).unwrap_or_default();
+            let key = format!("assignment-{}", pending.assignment_event_id);
+            if email {
+                let row = NewNotification {
+                    operator_id: recipient.id,
+                    channel: "email",
+                    push_subscription_id: None,
+                    idempotency_key: &format!("{key}-email"),
+                    payload: &payload,
+                };
+                notifications::enqueue(tx.conn(), &row, now).await?;
+                queued += 1;
+            }
+            for subscription in &subscriptions {
+                let row = NewNotification {
+                    operator_id: recipient.id,
+                    channel: "push",
+                    push_subscription_id: Some(subscription.id),
+                    idempotency_key: &format!("{key}-push-{}", subscription.id),
+                    payload: &payload,
+                };
+                notifications::enqueue(tx.conn(), &row, now).await?;
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
+    async fn notice(&self, tx: &mut WriteTx, pending: &PendingNotice) -> ServiceResult<Notice> {
+        let workspace_id = pending.recipient.workspace_id;
+        let conversation = convs::get(tx.conn(), workspace_id, pending.conversation_id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        let widget = widgets::get(tx.conn(), workspace_id, conversation.widget_id)
+            .await?
+            .ok_or(ServiceError::NotFound("widget"))?;
+        Ok(Notice {
+            conversation_id: conversation.id,
+            recipient_name: pending.recipient.name.clone(),
+            recipient_email: pending.recipient.email.clone(),
+            visitor_label: format!("Visitor #{}", conversation.visitor_id),
+            widget_name: widget.name,
+            preview: conversation.last_message_preview,
+            link: format!(
+                "{}/inbox/conversations/{}",
+                self.settings.public_url, conversation.id
+            ),
+            reason: pending.reason,
+        })
+    }
+}

@@ -1,0 +1,298 @@
+//! Notification settings, browsers' push subscriptions, the notification outbox and
+//! server-wide settings.
+
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::{Backend, StoreResult};
+use crate::domain::{Id, Millis};
+
+/// Which channels an operator wants "assigned to you" notifications on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Channels {
+    pub push: bool,
+    pub email: bool,
+}
+
+pub async fn channels(conn: &mut AnyConnection, operator_id: Id) -> StoreResult<Channels> {
+    let (push, email): (i64, i64) =
+        sqlx::query_as("SELECT notify_push, notify_email FROM operators WHERE id = $1")
+            .bind(operator_id)
+            .fetch_one(conn)
+            .await?;
+    Ok(Channels {
+        push: push != 0,
+        email: email != 0,
+    })
+}
+
+pub async fn set_channels(
+    conn: &mut AnyConnection,
+    operator_id: Id,
+    channels: Channels,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE operators SET notify_push = $1, notify_email = $2 WHERE id = $3")
+        .bind(i64::from(channels.push))
+        .bind(i64::from(channels.email))
+        .bind(operator_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A browser's push subscription (its `PushSubscription` JSON, flattened).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PushSubscription {
+    pub id: Id,
+    pub operator_id: Id,
+    pub endpoint: String,
+    pub p256dh: String,
+    pub auth: String,
+    pub created_at: Millis,
+}
+
+const SUBSCRIPTION_COLUMNS: &str = "id, operator_id, endpoint, p256dh, auth, created_at";
+
+/// Saves a subscription for the operator. A browser re-subscribing, or handed from one
+/// operator to another (sign out, sign in as someone else), keeps one row per endpoint.
+pub async fn upsert_subscription(
+    conn: &mut AnyConnection,
+    operator_id: Id,
+    endpoint: &str,
+    p256dh: &str,
+    auth: &str,
+    now: Millis,
+) -> StoreResult<PushSubscription> {
+    let sql = format!(
+        "INSERT INTO push_subscriptions (operator_id, endpoint, p256dh, auth, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (endpoint) DO UPDATE SET operator_id = excluded.operator_id, p256dh = excluded.p256dh, \
+         auth = excluded.auth RETURNING {SUBSCRIPTION_COLUMNS}"
+    );
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
+        .bind(operator_id)
+        .bind(endpoint)
+        .bind(p256dh)
+        .bind(auth)
+        .bind(now)
+        .fetch_one(conn)
+        .await?)
+}
+
+pub async fn subscriptions(
+    conn: &mut AnyConnection,
+    operator_id: Id,
+) -> StoreResult<Vec<PushSubscription>> {
+    let sql = format!(
+        "SELECT {SUBSCRIPTION_COLUMNS} FROM push_subscriptions WHERE operator_id = $1 ORDER BY id"
+    );
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
+        .bind(operator_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+pub async fn subscription(
+    conn: &mut AnyConnection,
+    id: Id,
+) -> StoreResult<Option<PushSubscription>> {
+    let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM push_subscriptions WHERE id = $1");
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Removes the operator's subscription with this endpoint; false when there was none.
+pub async fn delete_subscription(
+    conn: &mut AnyConnection,
+    operator_id: Id,
+    endpoint: &str,
+) -> StoreResult<bool> {
+    let done =
+        sqlx::query("DELETE FROM push_subscriptions WHERE operator_id = $1 AND endpoint = $2")
+            .bind(operator_id)
+            .bind(endpoint)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Forgets a subscription the push service says is gone (404/410); its queued
+/// notifications go with it.
+pub async fn delete_subscription_by_id(conn: &mut AnyConnection, id: Id) -> StoreResult<()> {
+    sqlx::query("DELETE FROM push_subscriptions WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub struct NewNotification<'a> {
+    pub operator_id: Id,
+    pub channel: &'static str,
+    pub push_subscription_id: Option<Id>,
+    pub idempotency_key: &'a str,
+    pub payload: &'a str,
+}
+
+/// Queues a notification. A key already queued is ignored: at most one row per assignment
+/// and channel (and browser).
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    n: &NewNotification<'_>,
+    now: Millis,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO notification_outbox \
+         (operator_id, channel, push_subscription_id, idempotency_key, payload, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(n.operator_id)
+    .bind(n.channel)
+    .bind(n.push_subscription_id)
+    .bind(n.idempotency_key)
+    .bind(n.payload)
+    .bind(now)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: Id,
+    pub operator_id: Id,
+    pub channel: String,
+    pub push_subscription_id: Option<Id>,
+    pub idempotency_key: String,
+    pub payload: String,
+    pub attempts: i64,
+    pub created_at: Millis,
+}
+
+/// Leases up to `limit` due rows until `lease_until`. On PostgreSQL, rows another node is
+/// leasing right now are skipped (`FOR UPDATE SKIP LOCKED`), so no two nodes take the same
+/// row; on SQLite the single writer does the same.
+pub async fn lease_due(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+) -> StoreResult<Vec<OutboxRow>> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT id, operator_id, channel, push_subscription_id, idempotency_key, payload, attempts, created_at \
+         FROM notification_outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
+         AND (locked_until IS NULL OR locked_until <= $2) ORDER BY next_attempt_at, id LIMIT {limit}{lock}"
+    );
+    let rows: Vec<OutboxRow> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(now)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in &rows {
+        sqlx::query("UPDATE notification_outbox SET locked_until = $1 WHERE id = $2")
+            .bind(lease_until)
+            .bind(row.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(rows)
+}
+
+pub async fn mark_sent(conn: &mut AnyConnection, id: Id, now: Millis) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE notification_outbox SET sent_at = $1, locked_until = NULL, attempts = attempts + 1, last_error = NULL \
+         WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn schedule_retry(
+    conn: &mut AnyConnection,
+    id: Id,
+    next_attempt_at: Millis,
+    error: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE notification_outbox SET attempts = attempts + 1, next_attempt_at = $1, locked_until = NULL, \
+         last_error = $2 WHERE id = $3",
+    )
+    .bind(next_attempt_at)
+    .bind(error)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_failed(
+    conn: &mut AnyConnection,
+    id: Id,
+    now: Millis,
+    error: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE notification_outbox SET attempts = attempts + 1, failed_at = $1, locked_until = NULL, last_error = $2 \
+         WHERE id = $3",
+    )
+    .bind(now)
+    .bind(error)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// How many notifications were delivered to an operator, per channel (for the settings page
+/// and tests).
+pub async fn sent_count(
+    conn: &mut AnyConnection,
+    operator_id: Id,
+    channel: &str,
+) -> StoreResult<u64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM notification_outbox WHERE operator_id = $1 AND channel = $2 AND sent_at IS NOT NULL",
+    )
+    .bind(operator_id)
+    .bind(channel)
+    .fetch_one(conn)
+    .await?;
+    Ok(n.max(0) as u64)
+}
+
+pub async fn setting(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT value FROM server_settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|(v,)| v))
+}
+
+/// Stores `value` unless the setting exists; returns the stored value either way, so that
+/// nodes starting together agree on one.
+pub async fn setting_or_insert(
+    conn: &mut AnyConnection,
+    name: &str,
+    value: &str,
+) -> StoreResult<String> {
+    sqlx::query(
+        "INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(value)
+    .execute(&mut *conn)
+    .await?;
+    Ok(setting(conn, name)
+        .await?
+        .unwrap_or_else(|| value.to_owned()))
+}
