@@ -223,6 +223,8 @@ async fn healthz_round_trips(api: &Api, n: usize) -> Stats {
 
 #[tokio::main]
 async fn main() {
+    // reqwest is built without a bundled crypto provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let o = options();
     let (server, database) = start_server().await;
     let api = Api {

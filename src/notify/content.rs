@@ -14,7 +14,7 @@ pub struct Notice {
     pub recipient_email: String,
     pub visitor_label: String,
     pub widget_name: String,
-    /// The latest message of the chat, as the visitor wrote it.
+    /// The visitor's latest message, as they wrote it.
     pub preview: String,
     /// `{public_url}/inbox/conversations/{id}`
     pub link: String,

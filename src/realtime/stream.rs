@@ -62,6 +62,9 @@ pub struct Stream {
     pub audience: Audience,
     /// Subscribed before the backlog was read, so nothing falls between the two.
     pub live: broadcast::Receiver<Signal>,
+    /// Events up to this id are not sent (they happened before the stream opened, or the
+    /// client has them).
+    pub start_after: Id,
     /// Events after the client's `since`, oldest first.
     pub backlog: Vec<StoredEvent>,
     /// The backlog was cut short: the client must refetch.
@@ -94,7 +97,7 @@ async fn send(socket: &mut WebSocket, text: &str) -> bool {
 
 async fn pump(socket: &mut WebSocket, mut stream: Stream) -> End {
     let audience = stream.audience;
-    let mut last_sent: Id = 0;
+    let mut last_sent: Id = stream.start_after;
     if stream.backlog_truncated && !send(socket, RESYNC).await {
         return End::Closed;
     }

@@ -165,7 +165,9 @@ impl Service {
             recipient_email: pending.recipient.email.clone(),
             visitor_label: format!("Visitor #{}", conversation.visitor_id),
             widget_name: widget.name,
-            preview: conversation.last_message_preview,
+            preview: convs::last_visitor_message(tx.conn(), conversation.id)
+                .await?
+                .unwrap_or_default(),
             link: format!(
                 "{}/inbox/conversations/{}",
                 self.settings.public_url, conversation.id

@@ -60,23 +60,30 @@ impl Service {
         // Subscribe first: an event committed while the backlog is read is then in both, and
         // the stream skips the copy by id.
         let live = self.hub.subscribe(workspace_id);
-        let (backlog, backlog_truncated) = match since {
-            None => (Vec::new(), false),
+        let mut conn = self.store.read().await?;
+        // Within a workspace, event ids follow commit order: everything up to the newest id
+        // now was committed before this stream opened.
+        let latest = events::latest_id(&mut conn, workspace_id).await?;
+        let (start_after, backlog, backlog_truncated) = match since {
+            None => (latest, Vec::new(), false),
+            Some(since)
+                if since > 0 && !events::retained(&mut conn, workspace_id, since).await? =>
+            {
+                (latest, Vec::new(), true)
+            }
             Some(since) => {
-                let mut conn = self.store.read().await?;
-                if since > 0 && !events::retained(&mut conn, workspace_id, since).await? {
-                    (Vec::new(), true)
+                let backlog = events::after(&mut conn, workspace_id, since, MAX_BACKLOG).await?;
+                if backlog.len() == MAX_BACKLOG as usize {
+                    (latest, Vec::new(), true)
                 } else {
-                    let backlog =
-                        events::after(&mut conn, workspace_id, since, MAX_BACKLOG).await?;
-                    let truncated = backlog.len() == MAX_BACKLOG as usize;
-                    (if truncated { Vec::new() } else { backlog }, truncated)
+                    (since, backlog, false)
                 }
             }
         };
         Ok(Stream {
             audience,
             live,
+            start_after,
             backlog,
             backlog_truncated,
             shutdown: self.hub.shutdown_signal(),

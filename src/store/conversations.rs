@@ -237,6 +237,20 @@ pub async fn insert_message(
     Ok(message)
 }
 
+/// What the visitor wrote last in the conversation, if anything.
+pub async fn last_visitor_message(
+    conn: &mut AnyConnection,
+    conversation_id: Id,
+) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT body FROM messages WHERE conversation_id = $1 AND author = 'visitor' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(conversation_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(body,)| body))
+}
+
 pub async fn messages(conn: &mut AnyConnection, conversation_id: Id) -> StoreResult<Vec<Message>> {
     Ok(sqlx::query_as(
         "SELECT id, conversation_id, author, operator_id, body, created_at FROM messages \

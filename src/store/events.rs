@@ -79,6 +79,16 @@ pub async fn by_ids(conn: &mut AnyConnection, ids: &[Id]) -> StoreResult<Vec<Sto
     ))
 }
 
+/// The newest event id of the workspace (0 when it has none).
+pub async fn latest_id(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<Id> {
+    let (id,): (Option<i64>,) =
+        sqlx::query_as("SELECT MAX(id) FROM events WHERE workspace_id = $1")
+            .bind(workspace_id)
+            .fetch_one(conn)
+            .await?;
+    Ok(id.unwrap_or(0))
+}
+
 /// Whether the log still holds event `id` of the workspace (older ones are pruned).
 pub async fn retained(conn: &mut AnyConnection, workspace_id: Id, id: Id) -> StoreResult<bool> {
     let row: Option<(i64,)> =

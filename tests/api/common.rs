@@ -45,6 +45,7 @@ pub struct TestDb {
 }
 
 enum Cleanup {
+    Nothing,
     SqliteDir(std::path::PathBuf),
     PostgresDb { admin_url: String, name: String },
 }
@@ -105,9 +106,20 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Stands in for a database handed on to a restarted server; cleans nothing up.
+    fn placeholder() -> TestDb {
+        TestDb {
+            url: String::new(),
+            cleanup: Cleanup::Nothing,
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         match &self.cleanup {
+            Cleanup::Nothing => {}
             Cleanup::SqliteDir(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
@@ -232,6 +244,15 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let mut config = config(&database.url, addr);
         adjust(&mut config);
+        Some(TestServer::serve(listener, config, database).await)
+    }
+
+    async fn serve(
+        listener: tokio::net::TcpListener,
+        config: Config,
+        database: TestDb,
+    ) -> TestServer {
+        let addr = listener.local_addr().unwrap();
         let app = App::start(config).await.expect("server starts");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -241,7 +262,7 @@ impl TestServer {
             .await
             .unwrap();
         });
-        Some(TestServer {
+        TestServer {
             api: Api {
                 base: format!("http://{addr}"),
                 client: client(),
@@ -249,13 +270,28 @@ impl TestServer {
             shutdown: Some(tx),
             task: Some(task),
             _database: database,
-        })
+        }
     }
 }
 
 impl TestServer {
+    /// Stops the server gracefully and starts a new one on the same database (and port).
+    pub async fn restart(mut self, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        self.halt().await;
+        let database = std::mem::replace(&mut self._database, TestDb::placeholder());
+        let addr: SocketAddr = self.api.base.trim_start_matches("http://").parse().unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let mut config = config(&database.url, addr);
+        adjust(&mut config);
+        TestServer::serve(listener, config, database).await
+    }
+
     /// Stops the server gracefully and waits until it has.
     pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    async fn halt(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -276,7 +312,18 @@ impl Drop for TestServer {
     }
 }
 
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn client() -> reqwest::Client {
+    // reqwest is built without a bundled crypto provider (the server installs ring at start).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

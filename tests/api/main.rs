@@ -9,6 +9,7 @@ mod errors;
 mod events;
 mod isolation;
 mod multinode;
+mod notifications;
 mod races;
 mod routing;
 mod visitors;

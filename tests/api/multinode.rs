@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::{Api, Db, Socket, TestDb, client};
+use crate::common::{Api, Db, Socket, TestDb, client, free_port};
+use crate::notifications::SmtpServer;
 use crate::races::{concurrent_handovers, simultaneous_claims, simultaneous_replies, team};
 
 /// A `switchboard serve` child process, killed when dropped.
@@ -17,6 +18,10 @@ struct Node {
 
 impl Node {
     async fn spawn(database_url: &str) -> Node {
+        Node::spawn_with(database_url, &[]).await
+    }
+
+    async fn spawn_with(database_url: &str, extra_args: &[&str]) -> Node {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -31,6 +36,7 @@ impl Node {
                 database_url,
                 "--allow-signup",
             ])
+            .args(extra_args)
             .env("SWITCHBOARD_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -162,4 +168,39 @@ async fn an_assignment_through_one_node_reaches_tabs_on_every_node() {
         visitor.next_of("message.created").await["message"]["body"],
         "from A"
     );
+}
+
+/// Both nodes run the notification worker on one outbox: every notification is sent, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_never_send_the_same_notification_twice() {
+    let Some(db) = TestDb::create(Db::Postgres).await else {
+        return;
+    };
+    let Some(smtp) = SmtpServer::start(free_port()).await else {
+        return;
+    };
+    let args = ["--smtp-url", &smtp.url()];
+    let (a, b) = tokio::join!(
+        Node::spawn_with(&db.url, &args),
+        Node::spawn_with(&db.url, &args)
+    );
+    let nodes = [a.api.clone(), b.api.clone()];
+    let owner = nodes[0].signup("Acme").await;
+    let ops = team(&nodes[0], &owner, 3).await;
+    let eligible: Vec<i64> = ops[1..].iter().map(|o| o.id).collect();
+    let widget = nodes[0].widget(&owner, "round_robin", &eligible).await;
+    let counts = concurrent_handovers(&nodes, &owner, &widget, 20).await;
+    assert_eq!(counts.values().sum::<usize>(), 20);
+    let mails = smtp.wait_for(20).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(mails.len() >= 20);
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 20, "one email per routed chat, none twice");
+    let mut ids: Vec<String> = mails
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20);
 }
