@@ -205,7 +205,7 @@ pub async fn set_waiting_reason(
     Ok(())
 }
 
-/// Appends a message and moves the conversation's activity time and preview to it.
+/// Appends a message and moves the conversation's activity time (and preview) to it.
 pub async fn insert_message(
     conn: &mut AnyConnection,
     conversation_id: Id,
@@ -225,15 +225,23 @@ pub async fn insert_message(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    let preview: String = body.chars().take(PREVIEW_CHARS).collect();
-    sqlx::query(
-        "UPDATE conversations SET last_message_at = $1, last_message_preview = $2 WHERE id = $3",
-    )
-    .bind(now)
-    .bind(preview)
-    .bind(conversation_id)
-    .execute(conn)
-    .await?;
+    // System notes ("handed to the team") are activity, but the preview keeps showing what
+    // a person (or the AI) last said.
+    if author == Author::System {
+        sqlx::query("UPDATE conversations SET last_message_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(conversation_id)
+            .execute(conn)
+            .await?;
+    } else {
+        let preview: String = body.chars().take(PREVIEW_CHARS).collect();
+        sqlx::query("UPDATE conversations SET last_message_at = $1, last_message_preview = $2 WHERE id = $3")
+            .bind(now)
+            .bind(preview)
+            .bind(conversation_id)
+            .execute(conn)
+            .await?;
+    }
     Ok(message)
 }
 

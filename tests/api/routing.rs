@@ -23,6 +23,15 @@ async fn manual_mode_waits_in_the_unassigned_queue(s: TestServer) {
     assert_eq!(conv["assignment_events"], json!([]));
     let (_, list) = s.get(&owner, "/api/v1/conversations?view=unassigned").await;
     assert_eq!(list["items"][0]["id"], chat.id);
+    let last = conv["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        last["author"], "system",
+        "the handover is noted in the chat"
+    );
+    assert_eq!(
+        list["items"][0]["last_message_preview"], conv["messages"][1]["body"],
+        "the row previews what the AI said, not the system note"
+    );
 }
 
 async fn round_robin_rotates_in_join_order_skips_away_and_wraps(s: TestServer) {
