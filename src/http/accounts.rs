@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
@@ -48,6 +48,21 @@ pub struct NewOperatorRequest {
 
 fn default_role() -> Role {
     Role::Operator
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SignupStatusDto {
+    /// `POST /signup` would be accepted.
+    pub allowed: bool,
+    /// The server has no workspace yet.
+    pub first_run: bool,
+}
+
+/// Whether signup is open (always while the server has no workspace).
+#[utoipa::path(get, path = "/api/v1/signup", tag = "session", responses((status = 200, body = SignupStatusDto)))]
+pub async fn signup_status(State(state): State<AppState>) -> ApiResult<Json<SignupStatusDto>> {
+    let (allowed, first_run) = state.service.signup_status().await?;
+    Ok(Json(SignupStatusDto { allowed, first_run }))
 }
 
 /// Creates a workspace and its owner, and signs the owner in.

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
@@ -81,22 +81,44 @@ pub async fn list(
     }))
 }
 
-fn parse_list_params(params: ListParams) -> Result<InboxQuery, ApiError> {
-    let view = match params.view.as_deref().unwrap_or("all") {
-        "mine" => View::Mine,
-        "unassigned" => View::Unassigned,
-        "all" => View::All,
-        other => {
-            return Err(ApiError::bad_request(
-                "invalid_view",
-                format!("view {other:?} is not one of mine, unassigned, all"),
-            ));
-        }
-    };
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CountParams {
+    /// As for the list: comma-separated statuses, or `open`. Default: any.
+    status: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CountsDto {
+    pub mine: u64,
+    pub unassigned: u64,
+    pub all: u64,
+}
+
+/// How many conversations each inbox view (`mine`, `unassigned`, `all`) holds.
+#[utoipa::path(get, path = "/api/v1/conversations/counts", tag = "conversations", params(CountParams),
+    responses((status = 200, body = CountsDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn counts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<CountParams>,
+) -> ApiResult<Json<CountsDto>> {
+    let statuses = parse_statuses(params.status.as_deref())?;
+    let (mine, unassigned, all) = state
+        .service
+        .conversation_counts(&caller.operator, &statuses)
+        .await?;
+    Ok(Json(CountsDto {
+        mine,
+        unassigned,
+        all,
+    }))
+}
+
+fn parse_statuses(param: Option<&str>) -> Result<Vec<Status>, ApiError> {
     let mut statuses = Vec::new();
-    for part in params
-        .status
-        .as_deref()
+    for part in param
         .unwrap_or("")
         .split(',')
         .map(str::trim)
@@ -113,6 +135,22 @@ fn parse_list_params(params: ListParams) -> Result<InboxQuery, ApiError> {
             })?);
         }
     }
+    Ok(statuses)
+}
+
+fn parse_list_params(params: ListParams) -> Result<InboxQuery, ApiError> {
+    let view = match params.view.as_deref().unwrap_or("all") {
+        "mine" => View::Mine,
+        "unassigned" => View::Unassigned,
+        "all" => View::All,
+        other => {
+            return Err(ApiError::bad_request(
+                "invalid_view",
+                format!("view {other:?} is not one of mine, unassigned, all"),
+            ));
+        }
+    };
+    let statuses = parse_statuses(params.status.as_deref())?;
     let after = match params.cursor.as_deref() {
         None | Some("") => None,
         Some(cursor) => Some(

@@ -9,6 +9,7 @@ mod events;
 mod extract;
 mod notifications;
 mod openapi;
+mod pages;
 mod rate_limit;
 mod visitors;
 mod widgets;
@@ -54,7 +55,10 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/openapi.json", get(openapi::document))
-        .route("/signup", post(accounts::signup))
+        .route(
+            "/signup",
+            get(accounts::signup_status).post(accounts::signup),
+        )
         .route("/session", post(accounts::login).delete(accounts::logout))
         .route("/me", get(accounts::me))
         .route("/me/availability", put(accounts::set_availability))
@@ -66,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/widgets/{id}", get(widgets::get))
         .route("/widgets/{id}/routing", put(widgets::set_routing))
         .route("/conversations", get(conversations::list))
+        .route("/conversations/counts", get(conversations::counts))
         .route("/conversations/{id}", get(conversations::get))
         .route("/conversations/{id}/messages", post(conversations::reply))
         .route(
@@ -108,7 +113,19 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(health))
-        .route("/sw.js", get(notifications::service_worker))
+        .route("/sw.js", get(pages::service_worker))
+        .route("/static/app.js", get(pages::script))
+        .route("/static/app.css", get(pages::style))
+        .route("/", get(pages::shell))
+        .route("/login", get(pages::shell))
+        .route("/signup", get(pages::shell))
+        .route("/inbox", get(pages::shell))
+        .route("/inbox/conversations/{id}", get(pages::shell))
+        .route("/widgets", get(pages::shell))
+        .route("/widgets/{id}", get(pages::shell))
+        .route("/teammates", get(pages::shell))
+        .route("/settings", get(pages::shell))
+        .route("/settings/notifications", get(pages::shell))
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {

@@ -3,8 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -172,18 +171,4 @@ pub async fn unsubscribe(
         .unsubscribe_push(&caller.operator, &req.endpoint)
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The service worker; served from the root so it may control the whole inbox.
-pub async fn service_worker() -> impl IntoResponse {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/javascript; charset=utf-8",
-            ),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        include_str!("../web/sw.js"),
-    )
 }

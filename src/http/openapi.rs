@@ -11,10 +11,10 @@ use super::{accounts, conversations, events, notifications, visitors, widgets};
     info(title = "Switchboard API", description = "Live-chat help desk: conversations, ownership and routing."),
     paths(
         super::health,
-        accounts::signup, accounts::login, accounts::logout, accounts::me, accounts::set_availability,
+        accounts::signup_status, accounts::signup, accounts::login, accounts::logout, accounts::me, accounts::set_availability,
         accounts::list_operators, accounts::add_operator,
         widgets::create, widgets::list, widgets::get, widgets::set_routing,
-        conversations::list, conversations::get, conversations::reply, conversations::takeover,
+        conversations::list, conversations::counts, conversations::get, conversations::reply, conversations::takeover,
         conversations::claim, conversations::set_assignee, conversations::close, conversations::reopen,
         visitors::start, visitors::get, visitors::message, visitors::handover,
         events::inbox, events::visitor,

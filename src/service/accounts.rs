@@ -91,6 +91,13 @@ impl Service {
         })
     }
 
+    /// Whether `POST /signup` would be accepted now, and whether the server is still waiting
+    /// for its first workspace.
+    pub async fn signup_status(&self) -> ServiceResult<(bool, bool)> {
+        let first_run = !workspaces::any_exists(&mut *self.store.read().await?).await?;
+        Ok((first_run || self.settings.allow_signup, first_run))
+    }
+
     /// Signs in with email and password. Unknown email and wrong password are the same 401,
     /// and take about the same time.
     pub async fn login(&self, input: Credentials) -> ServiceResult<SignedIn> {

@@ -91,6 +91,21 @@ impl Service {
         Ok(ConversationPage { items, next })
     }
 
+    /// How many conversations with these statuses each view holds: (mine, unassigned, all).
+    pub async fn conversation_counts(
+        &self,
+        caller: &Operator,
+        statuses: &[Status],
+    ) -> ServiceResult<(u64, u64, u64)> {
+        Ok(convs::counts(
+            &mut *self.store.read().await?,
+            caller.workspace_id,
+            caller.id,
+            statuses,
+        )
+        .await?)
+    }
+
     pub async fn get_conversation(
         &self,
         caller: &Operator,

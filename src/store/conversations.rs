@@ -170,6 +170,38 @@ pub async fn list(conn: &mut AnyConnection, q: &ListQuery) -> StoreResult<Vec<Co
     Ok(query.fetch_all(conn).await?)
 }
 
+/// How many conversations with these statuses (empty = any) each inbox view holds.
+pub async fn counts(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    operator_id: Id,
+    statuses: &[Status],
+) -> StoreResult<(u64, u64, u64)> {
+    let mut sql = "SELECT COUNT(*), SUM(CASE WHEN assignee_id = $2 THEN 1 ELSE 0 END), \
+                   SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END) FROM conversations WHERE workspace_id = $1"
+        .to_owned();
+    if !statuses.is_empty() {
+        // The statuses are our own enum's literals, never user text.
+        let list: Vec<String> = statuses
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
+    }
+    let (all, mine, unassigned): (i64, Option<i64>, Option<i64>) =
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(workspace_id)
+            .bind(operator_id)
+            .fetch_one(conn)
+            .await?;
+    let count = |n: i64| n.max(0) as u64;
+    Ok((
+        count(mine.unwrap_or(0)),
+        count(unassigned.unwrap_or(0)),
+        count(all),
+    ))
+}
+
 pub async fn set_status(conn: &mut AnyConnection, id: Id, status: Status) -> StoreResult<()> {
     sqlx::query("UPDATE conversations SET status = $1 WHERE id = $2")
         .bind(status.as_str())

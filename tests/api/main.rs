@@ -5,6 +5,7 @@ mod common;
 
 mod accounts;
 mod assignment;
+mod browser;
 mod errors;
 mod events;
 mod isolation;

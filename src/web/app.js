@@ -1,0 +1,650 @@
+// Switchboard's web inbox. Pages are drawn from the JSON API and kept current by the live
+// event stream. Every piece of user text (visitor messages, names) is put in the page with
+// text nodes, never parsed as HTML.
+
+const root = document.getElementById("app");
+
+// ---------- small helpers ----------
+
+/** Creates an element; string children become text nodes, attributes are set as given. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "class") node.className = value;
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+async function api(method, path, body) {
+  const options = { method, credentials: "same-origin", headers: {} };
+  if (body !== undefined) {
+    options.headers["content-type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch("/api/v1" + path, options);
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = new Error((data && data.error && data.error.message) || response.statusText);
+    error.status = response.status;
+    error.body = data;
+    throw error;
+  }
+  return data;
+}
+
+function initials(name) {
+  return name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0].toUpperCase()).join("");
+}
+
+function avatar(operator) {
+  return operator
+    ? el("span", { class: "avatar", "aria-hidden": "true" }, initials(operator.name))
+    : el("span", { class: "avatar none", "aria-hidden": "true" }, "–");
+}
+
+function when(iso) {
+  const t = new Date(iso);
+  const today = new Date();
+  return t.toDateString() === today.toDateString()
+    ? t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : t.toLocaleDateString();
+}
+
+function go(path) {
+  history.pushState({}, "", path);
+  route();
+}
+
+function link(path, text, attrs = {}) {
+  return el("a", { href: path, onclick: (e) => { e.preventDefault(); go(path); }, ...attrs }, text);
+}
+
+// ---------- state ----------
+
+const state = {
+  me: null,
+  operators: new Map(),
+  widgets: new Map(),
+  view: "mine",
+  status: "open",
+  rows: [],
+  counts: { mine: 0, unassigned: 0, all: 0 },
+  conversation: null,
+  lastEventId: null,
+  notice: null,
+};
+
+const STATUS_LABEL = { active: "AI", handed_off: "Open", closed: "Closed" };
+const MODES = [
+  ["manual", "Manual", "Chats wait in the Unassigned queue until a teammate claims them."],
+  ["round_robin", "Round-robin", "Chats go to available teammates in turn, in the order they joined."],
+  ["lightest_load", "Lightest load", "Each chat goes to the available teammate with the fewest open chats."],
+];
+
+async function loadTeam() {
+  const [operators, widgets] = await Promise.all([api("GET", "/operators"), api("GET", "/widgets")]);
+  state.operators = new Map(operators.items.map((o) => [o.id, o]));
+  state.widgets = new Map(widgets.items.map((w) => [w.id, w]));
+  const me = state.operators.get(state.me.id);
+  if (me) state.me = { ...state.me, availability: me.availability };
+}
+
+function operatorName(id) {
+  const o = state.operators.get(id);
+  return o ? o.name : "a former teammate";
+}
+
+// ---------- layout ----------
+
+function header(active) {
+  const mine = state.me;
+  const toggle = (availability) =>
+    el("button", {
+      class: availability,
+      "aria-pressed": String(mine.availability === availability),
+      "data-availability": availability,
+      onclick: async () => {
+        try {
+          state.me = { ...state.me, ...(await api("PUT", "/me/availability", { availability })) };
+          renderHeaderOnly(active);
+        } catch (e) {
+          flash(e.message, true);
+        }
+      },
+    }, availability === "available" ? "Available" : "Away");
+  const nav = [
+    ["/inbox", "Inbox", "inbox"],
+    ["/widgets", "Widgets", "widgets"],
+    ["/teammates", "Teammates", "teammates"],
+    ["/settings/notifications", "Settings", "settings"],
+  ].map(([path, text, key]) => link(path, text, { "aria-current": key === active ? "page" : null }));
+  return el("header", { class: "top", id: "top" },
+    el("span", { class: "brand" }, "Switchboard"),
+    el("nav", { "aria-label": "Main" }, nav),
+    el("div", { class: "presence", role: "group", "aria-label": "Your availability" },
+      el("span", { id: "me-name" }, mine.name),
+      toggle("available"), toggle("away"),
+      el("button", { onclick: signOut }, "Sign out")));
+}
+
+function renderHeaderOnly(active) {
+  const old = document.getElementById("top");
+  if (old) old.replaceWith(header(active));
+}
+
+function page(active, ...content) {
+  root.replaceChildren(header(active), el("main", {}, state.notice ? noticeBox() : null, ...content));
+}
+
+function noticeBox() {
+  const { text, error } = state.notice;
+  return el("div", { class: "notice" + (error ? " error" : ""), role: "status" }, text);
+}
+
+function flash(text, error = false) {
+  state.notice = { text, error };
+  const box = document.querySelector("main > .notice");
+  const fresh = noticeBox();
+  if (box) box.replaceWith(fresh);
+  else document.querySelector("main")?.prepend(fresh);
+  setTimeout(() => {
+    if (state.notice && state.notice.text === text) {
+      state.notice = null;
+      fresh.remove();
+    }
+  }, 6000);
+}
+
+async function signOut() {
+  await api("DELETE", "/session").catch(() => {});
+  location.href = "/login";
+}
+
+// ---------- sign in / first run ----------
+
+function authForm(title, fields, submitText, onSubmit, footer) {
+  const error = el("p", { class: "notice error", hidden: true, role: "alert" });
+  const form = el("form", { class: "stack panel card" },
+    el("h1", {}, title),
+    fields.map(([name, label, type]) =>
+      el("label", {}, label, el("input", { name, type, required: true, autocomplete: name === "password" ? "current-password" : name }))),
+    error,
+    el("button", { class: "primary", type: "submit" }, submitText),
+    footer || null);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = Object.fromEntries(new FormData(form).entries());
+    try {
+      await onSubmit(data);
+      location.href = "/inbox";
+    } catch (err) {
+      error.hidden = false;
+      error.textContent = err.message;
+    }
+  });
+  root.replaceChildren(el("main", { class: "auth" }, form));
+}
+
+async function renderLogin() {
+  const signup = await api("GET", "/signup").catch(() => ({ allowed: false }));
+  authForm("Sign in", [["email", "Email", "email"], ["password", "Password", "password"]], "Sign in",
+    (data) => api("POST", "/session", data),
+    signup.allowed ? el("p", {}, link("/signup", "Create a workspace")) : null);
+}
+
+function renderSignup() {
+  authForm("Create your workspace",
+    [["workspace_name", "Workspace name", "text"], ["name", "Your name", "text"], ["email", "Email", "email"], ["password", "Password (8 characters or more)", "password"]],
+    "Create workspace", (data) => api("POST", "/signup", data),
+    el("p", {}, link("/login", "I already have an account")));
+}
+
+// ---------- inbox ----------
+
+async function loadRows() {
+  const status = state.status === "open" ? "open" : "closed";
+  const [list, counts] = await Promise.all([
+    api("GET", `/conversations?view=${state.view}&status=${status}&limit=100`),
+    api("GET", `/conversations/counts?status=${status}`),
+  ]);
+  state.rows = list.items;
+  state.counts = counts;
+}
+
+function filters() {
+  const views = [["mine", "Assigned to me"], ["unassigned", "Unassigned"], ["all", "Everyone"]];
+  const statuses = [["open", "Open"], ["closed", "Closed"]];
+  const button = (group, value, text, count) =>
+    el("button", {
+      "aria-pressed": String(state[group] === value),
+      "data-filter": value,
+      onclick: async () => {
+        state[group] = value;
+        await refreshList();
+      },
+    }, text, count === undefined ? null : el("span", { class: "count", "data-count": value }, count));
+  return el("div", { class: "filters", role: "toolbar", "aria-label": "Filters" },
+    views.map(([v, t]) => button("view", v, t, state.counts[v])),
+    el("span", { class: "spacer" }),
+    statuses.map(([v, t]) => button("status", v, t)));
+}
+
+function row(c) {
+  const widget = state.widgets.get(c.widget_id);
+  const current = state.conversation && state.conversation.id === c.id;
+  return el("li", { "data-conversation": c.id },
+    link(`/inbox/conversations/${c.id}`, [
+      el("span", { class: "row-assignee", "data-assignee": c.assignee ? c.assignee.id : "" },
+        avatar(c.assignee), c.assignee ? c.assignee.name : "Unassigned"),
+      el("span", { class: "row-title" }, `Visitor · ${widget ? widget.name : "Widget"}`),
+      el("span", { class: "row-time" }, when(c.last_message_at), " ", el("span", { class: `status ${c.status}` }, STATUS_LABEL[c.status])),
+      el("span", { class: "row-preview" }, c.last_message_preview || ""),
+    ], { "aria-current": current ? "true" : null }));
+}
+
+function listPanel() {
+  const rows = state.rows.length
+    ? el("ul", { class: "rows", id: "rows" }, state.rows.map(row))
+    : el("p", { class: "empty", id: "rows" }, "No conversations here.");
+  return el("section", { class: "panel", id: "list", "aria-label": "Conversations" }, filters(), rows);
+}
+
+async function refreshList() {
+  await loadRows();
+  const list = document.getElementById("list");
+  if (list) list.replaceWith(listPanel());
+}
+
+function timelineItems(c) {
+  const items = c.messages.map((m) => ({ at: m.created_at, order: 0, m }));
+  for (const e of c.assignment_events) items.push({ at: e.at, order: 1, e });
+  items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order));
+  return items.map(({ m, e }) => {
+    if (m) {
+      const who = { visitor: "Visitor", ai: "AI assistant", system: "", operator: operatorName(m.operator_id) }[m.author];
+      return el("li", { class: m.author, "data-message": m.id }, who ? el("span", { class: "who" }, who) : null, m.body);
+    }
+    return el("li", { class: "assignment" }, assignmentText(e));
+  });
+}
+
+function assignmentText(e) {
+  const to = e.to_operator_id ? operatorName(e.to_operator_id) : null;
+  switch (e.reason) {
+    case "round_robin": return `Routed to ${to} by round-robin`;
+    case "lightest_load": return `Routed to ${to} by lightest load`;
+    case "claim": return `Claimed by ${to}`;
+    case "reply": return `${to} took it by replying`;
+    case "manual": return `Assigned to ${to} by ${operatorName(e.actor_id)}`;
+    case "unassign": return `Unassigned by ${operatorName(e.actor_id)}`;
+    case "assignee_away": return `Unassigned: ${operatorName(e.from_operator_id)} is away`;
+    default: return `Assignee changed (${e.reason})`;
+  }
+}
+
+function waitingText(c) {
+  if (c.assignee || c.status !== "handed_off") return null;
+  if (c.waiting_reason === "no_available_operator") return "Waiting: no eligible teammate is available.";
+  if (c.waiting_reason === "manual_mode") return "Waiting in the Unassigned queue (manual routing).";
+  return "Waiting in the Unassigned queue.";
+}
+
+function assigneeChip(c) {
+  const menu = el("div", { class: "menu", role: "menu", hidden: true, id: "assignee-menu" });
+  const change = async (action) => {
+    menu.hidden = true;
+    try {
+      state.conversation = { ...state.conversation, ...(await action()) };
+      await refreshConversation();
+    } catch (e) {
+      if (e.status === 409 && e.body && e.body.error) {
+        flash(e.body.error.message, true);
+        await refreshConversation();
+      } else flash(e.message, true);
+    }
+  };
+  const current = c.assignee_id;
+  const items = [];
+  if (current !== state.me.id) {
+    items.push(el("button", { role: "menuitem", "data-action": "claim",
+      onclick: () => change(() => api("POST", `/conversations/${c.id}/claim`, { if_assignee_id: current })) },
+      "Claim this chat"));
+  }
+  for (const o of state.operators.values()) {
+    if (o.id === current) continue;
+    items.push(el("button", { role: "menuitem", "data-pick": o.id,
+      onclick: () => change(() => api("PUT", `/conversations/${c.id}/assignee`, { operator_id: o.id, if_assignee_id: current })) },
+      el("span", {}, avatar(o), " ", o.name),
+      el("span", {}, o.availability === "away" ? el("span", { class: "away-tag" }, "Away ") : null,
+        el("span", { class: "load" }, `${o.load} open`))));
+  }
+  if (current !== null) {
+    items.push(el("button", { role: "menuitem", "data-action": "unassign",
+      onclick: () => change(() => api("PUT", `/conversations/${c.id}/assignee`, { operator_id: null, if_assignee_id: current })) },
+      "Unassign"));
+  }
+  menu.append(...items);
+  const button = el("button", { "aria-haspopup": "menu", "aria-expanded": "false", id: "assignee-chip",
+    onclick: () => {
+      menu.hidden = !menu.hidden;
+      button.setAttribute("aria-expanded", String(!menu.hidden));
+      if (!menu.hidden) menu.querySelector("button")?.focus();
+    } },
+    avatar(c.assignee), el("span", { id: "assignee-name" }, c.assignee ? c.assignee.name : "Unassigned"), " ▾");
+  menu.addEventListener("keydown", (e) => { if (e.key === "Escape") { menu.hidden = true; button.focus(); } });
+  return el("div", { class: "chip" }, button, menu);
+}
+
+function conversationPanel() {
+  const c = state.conversation;
+  if (!c) return el("section", { class: "panel empty", id: "conversation" }, "Pick a conversation.");
+  const widget = state.widgets.get(c.widget_id);
+  const actions = [];
+  if (c.status === "active") {
+    actions.push(el("button", { id: "takeover", onclick: () => act(() => api("POST", `/conversations/${c.id}/takeover`)) }, "Take over"));
+  }
+  actions.push(c.status === "closed"
+    ? el("button", { id: "reopen", onclick: () => act(() => api("POST", `/conversations/${c.id}/reopen`)) }, "Reopen")
+    : el("button", { id: "close", onclick: () => act(() => api("POST", `/conversations/${c.id}/close`)) }, "Close"));
+  const text = el("textarea", { name: "body", required: true, "aria-label": "Reply", placeholder: c.assignee_id === null ? "Reply (you will become the assignee)" : "Reply" });
+  const form = el("form", { class: "reply" }, text, el("button", { class: "primary", type: "submit" }, "Send"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!text.value.trim()) return;
+    await act(() => api("POST", `/conversations/${c.id}/messages`, { body: text.value }));
+    text.value = "";
+  });
+  const waiting = waitingText(c);
+  return el("section", { class: "panel conversation", id: "conversation", "data-conversation": c.id, "aria-label": "Conversation" },
+    el("header", {},
+      el("h2", {}, `Visitor · ${widget ? widget.name : "Widget"} `, el("span", { class: `status ${c.status}`, id: "conversation-status" }, STATUS_LABEL[c.status])),
+      assigneeChip(c), actions),
+    waiting ? el("p", { class: "notice", id: "waiting" }, waiting) : null,
+    el("ol", { class: "timeline", id: "timeline" }, timelineItems(c)),
+    form);
+}
+
+async function act(action) {
+  try {
+    await action();
+    await refreshConversation();
+  } catch (e) {
+    flash(e.message, true);
+  }
+}
+
+async function refreshConversation() {
+  if (!state.conversation) return;
+  try {
+    state.conversation = await api("GET", `/conversations/${state.conversation.id}`);
+  } catch (e) {
+    state.conversation = null;
+    flash(e.status === 404 ? "That conversation does not exist." : e.message, true);
+  }
+  const panel = document.getElementById("conversation");
+  if (panel) panel.replaceWith(conversationPanel());
+  const timeline = document.getElementById("timeline");
+  if (timeline) timeline.scrollTop = timeline.scrollHeight;
+}
+
+async function renderInbox(conversationId) {
+  state.conversation = null;
+  const loads = [loadRows()];
+  if (conversationId) {
+    loads.push(api("GET", `/conversations/${conversationId}`).then((c) => { state.conversation = c; })
+      .catch(() => flash("That conversation does not exist.", true)));
+  }
+  await Promise.all(loads);
+  page("inbox", el("div", { class: "inbox" }, listPanel(), conversationPanel()));
+  const timeline = document.getElementById("timeline");
+  if (timeline) timeline.scrollTop = timeline.scrollHeight;
+}
+
+// ---------- widgets ----------
+
+function embedSnippet(widget) {
+  return `<script src="${location.origin}/widget.js" data-key="${widget.key}" async></script>`;
+}
+
+function renderWidgets() {
+  const isManager = state.me.role !== "operator";
+  const rows = [...state.widgets.values()].map((w) =>
+    el("tr", {}, el("td", {}, link(`/widgets/${w.id}`, w.name)), el("td", {}, MODES.find((m) => m[0] === w.routing.mode)[1])));
+  const form = el("form", { class: "stack" },
+    el("label", {}, "New widget name", el("input", { name: "name", required: true })),
+    el("button", { class: "primary", type: "submit" }, "Create widget"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const w = await api("POST", "/widgets", { name: new FormData(form).get("name") });
+      go(`/widgets/${w.id}`);
+    } catch (err) {
+      flash(err.message, true);
+    }
+  });
+  page("widgets", el("section", { class: "panel card" }, el("h1", {}, "Widgets"),
+    rows.length ? el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Widget"), el("th", {}, "Routing"))), el("tbody", {}, rows))
+      : el("p", { class: "empty" }, "No widgets yet."),
+    isManager ? form : null));
+}
+
+function renderWidget(id) {
+  const w = state.widgets.get(id);
+  if (!w) return page("widgets", el("p", { class: "empty" }, "That widget does not exist."));
+  const isManager = state.me.role !== "operator";
+  const form = el("form", { class: "stack", id: "routing-form" },
+    el("fieldset", {}, el("legend", {}, "Routing mode"),
+      MODES.map(([value, label, hint]) => el("label", {},
+        el("input", { type: "radio", name: "mode", value, checked: w.routing.mode === value, disabled: !isManager }), " ", label,
+        el("span", { class: "hint" }, hint)))),
+    el("fieldset", {}, el("legend", {}, "Eligible teammates (none checked = everyone)"),
+      [...state.operators.values()].map((o) => el("label", {},
+        el("input", { type: "checkbox", name: "eligible", value: o.id, checked: w.routing.eligible_operator_ids.includes(o.id), disabled: !isManager }),
+        " ", o.name, o.availability === "away" ? el("span", { class: "away-tag" }, " (Away)") : null))),
+    isManager ? el("button", { class: "primary", type: "submit" }, "Save routing") : el("p", {}, "Only owners and admins can change routing."));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    try {
+      const saved = await api("PUT", `/widgets/${id}/routing`, {
+        mode: data.get("mode"),
+        eligible_operator_ids: data.getAll("eligible").map(Number),
+      });
+      state.widgets.set(id, saved);
+      flash("Routing saved.");
+    } catch (err) {
+      flash(err.message, true);
+    }
+  });
+  page("widgets", el("section", { class: "panel card" },
+    el("p", {}, link("/widgets", "← Widgets")),
+    el("h1", {}, w.name), el("h2", {}, "Routing"), form,
+    el("h2", {}, "Embed"), el("p", {}, "Paste this before </body> on your site:"),
+    el("pre", { class: "snippet", id: "snippet" }, embedSnippet(w)),
+    el("button", { onclick: () => navigator.clipboard?.writeText(embedSnippet(w)).then(() => flash("Copied.")) }, "Copy snippet")));
+}
+
+// ---------- teammates ----------
+
+function renderTeammates() {
+  const isManager = state.me.role !== "operator";
+  const rows = [...state.operators.values()].map((o) => el("tr", { "data-operator": o.id },
+    el("td", {}, avatar(o), " ", o.name), el("td", {}, o.email), el("td", {}, o.role),
+    el("td", { "data-availability": o.availability }, o.availability === "away" ? "Away" : "Available"),
+    el("td", {}, String(o.load))));
+  const form = el("form", { class: "stack" },
+    el("h2", {}, "Add a teammate"),
+    el("label", {}, "Name", el("input", { name: "name", required: true })),
+    el("label", {}, "Email", el("input", { name: "email", type: "email", required: true })),
+    el("label", {}, "Password (8 characters or more)", el("input", { name: "password", type: "password", required: true, autocomplete: "new-password" })),
+    el("label", {}, "Role", el("select", { name: "role" },
+      el("option", { value: "operator" }, "Operator"), el("option", { value: "admin" }, "Admin"),
+      state.me.role === "owner" ? el("option", { value: "owner" }, "Owner") : null)),
+    el("button", { class: "primary", type: "submit" }, "Add teammate"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await api("POST", "/operators", Object.fromEntries(new FormData(form).entries()));
+      await loadTeam();
+      renderTeammates();
+      flash("Teammate added.");
+    } catch (err) {
+      flash(err.message, true);
+    }
+  });
+  page("teammates", el("section", { class: "panel card" }, el("h1", {}, "Teammates"),
+    el("table", {}, el("thead", {}, el("tr", {}, ["Name", "Email", "Role", "Availability", "Open chats"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, rows)),
+    isManager ? form : null));
+}
+
+// ---------- settings: notifications ----------
+
+function base64UrlToBytes(text) {
+  const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+async function setPush(on) {
+  if (!("serviceWorker" in navigator) || !("PushManager" in window)) throw new Error("This browser cannot receive web push.");
+  const registration = await navigator.serviceWorker.register("/sw.js");
+  await navigator.serviceWorker.ready;
+  let subscription = await registration.pushManager.getSubscription();
+  if (on) {
+    if (!subscription) {
+      const { public_key } = await api("GET", "/push/vapid-public-key");
+      subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64UrlToBytes(public_key) });
+    }
+    await api("POST", "/me/push-subscriptions", subscription.toJSON());
+  } else if (subscription) {
+    await api("DELETE", "/me/push-subscriptions", { endpoint: subscription.endpoint }).catch(() => {});
+    await subscription.unsubscribe();
+  }
+}
+
+async function renderSettings() {
+  const channels = await api("GET", "/me/notifications");
+  const box = (name, label, hint) => el("label", {},
+    el("input", { type: "checkbox", name, checked: channels[name],
+      onchange: async (e) => {
+        const on = e.target.checked;
+        try {
+          if (name === "push") await setPush(on);
+          await api("PUT", "/me/notifications", { [name]: on });
+          flash(`${label} ${on ? "on" : "off"}.`);
+        } catch (err) {
+          e.target.checked = !on;
+          flash(err.message, true);
+        }
+      } }), " ", label, el("span", { class: "hint" }, hint));
+  page("settings", el("section", { class: "panel card" }, el("h1", {}, "Settings → Notifications"),
+    el("p", {}, "When someone or something else assigns you a conversation:"),
+    el("form", { class: "stack", id: "notification-settings", onsubmit: (e) => e.preventDefault() },
+      box("push", "Web push", "A notification in this browser (it asks for permission)."),
+      box("email", "Email", `An email to ${state.me.email} with a link to the chat.`))));
+}
+
+// ---------- live updates ----------
+
+let socket = null;
+let retry = 0;
+let refreshTimer = null;
+
+function scheduleRefresh(conversationChanged) {
+  if (conversationChanged) refreshConversation();
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => { if (document.getElementById("list")) refreshList(); }, 50);
+}
+
+function connectEvents() {
+  const since = state.lastEventId === null ? "" : `?since=${state.lastEventId}`;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  socket = new WebSocket(`${scheme}//${location.host}/api/v1/events${since}`);
+  socket.addEventListener("open", () => { retry = 0; });
+  socket.addEventListener("message", (message) => {
+    let event;
+    try { event = JSON.parse(message.data); } catch (_) { return; }
+    if (typeof event.id === "number") state.lastEventId = event.id;
+    onEvent(event);
+  });
+  socket.addEventListener("close", () => {
+    retry = Math.min(retry + 1, 6);
+    setTimeout(() => { connectEvents(); resync(); }, 250 * 2 ** retry);
+  });
+}
+
+async function resync() {
+  await loadTeam().catch(() => {});
+  scheduleRefresh(true);
+}
+
+function onEvent(event) {
+  const open = state.conversation && state.conversation.id === event.conversation_id;
+  switch (event.type) {
+    case "resync":
+      resync();
+      break;
+    case "operator.availability_changed": {
+      const o = state.operators.get(event.operator_id);
+      if (o) o.availability = event.availability;
+      if (event.operator_id === state.me.id) {
+        state.me = { ...state.me, availability: event.availability };
+        renderHeaderOnly(document.querySelector("nav a[aria-current=page]")?.textContent.toLowerCase());
+      }
+      if (location.pathname === "/teammates") renderTeammates();
+      break;
+    }
+    case "conversation.assigned":
+      loadTeam().then(() => { if (location.pathname === "/teammates") renderTeammates(); }).catch(() => {});
+      scheduleRefresh(open);
+      break;
+    case "widget.conversation_assigned":
+      flash("A conversation was assigned to you.");
+      break;
+    case "conversation.created":
+    case "conversation.status_changed":
+    case "message.created":
+      scheduleRefresh(open);
+      break;
+  }
+}
+
+// ---------- router ----------
+
+async function route() {
+  const path = location.pathname;
+  if (path === "/login") return renderLogin();
+  if (path === "/signup") return renderSignup();
+  if (!state.me) {
+    try {
+      state.me = await api("GET", "/me");
+    } catch (e) {
+      if (e.status === 401) {
+        const signup = await api("GET", "/signup").catch(() => ({ first_run: false }));
+        location.href = signup.first_run ? "/signup" : "/login";
+        return;
+      }
+      throw e;
+    }
+    await loadTeam();
+    connectEvents();
+  }
+  let match;
+  if ((match = path.match(/^\/inbox\/conversations\/(\d+)$/))) return renderInbox(Number(match[1]));
+  if (path === "/" || path === "/inbox") return renderInbox(null);
+  if (path === "/widgets") return renderWidgets();
+  if ((match = path.match(/^\/widgets\/(\d+)$/))) return renderWidget(Number(match[1]));
+  if (path === "/teammates") return renderTeammates();
+  if (path === "/settings/notifications" || path === "/settings") return renderSettings();
+  page(null, el("p", { class: "empty" }, "Page not found."));
+}
+
+window.addEventListener("popstate", route);
+route().catch((e) => root.replaceChildren(el("p", { class: "notice error" }, `Something went wrong: ${e.message}`)));

@@ -1,0 +1,415 @@
+//! The web inbox in a real headless Chromium (Debian's `chromium` + `chromium-driver`) over
+//! WebDriver: two operators in two browser sessions against the real server.
+//!
+//! With `SWITCHBOARD_SCREENSHOTS=DIR` the test also saves desktop-width screenshots of the
+//! main pages to DIR (see README).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::common::{Db, TestServer, free_port};
+
+/// A chromedriver process, killed when dropped.
+struct ChromeDriver {
+    child: Child,
+    url: String,
+    profiles: Vec<std::path::PathBuf>,
+}
+
+impl ChromeDriver {
+    /// `None` (with the reason printed) when Chromium or chromedriver is missing outside CI;
+    /// in CI that fails the test.
+    async fn start() -> Option<ChromeDriver> {
+        let found = |name: &str| {
+            Command::new("which")
+                .arg(name)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if !found("chromedriver") || !found("chromium") {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI needs Debian's chromium and chromium-driver");
+            }
+            eprintln!(
+                "SKIPPED: chromium or chromedriver is not installed (apt-get install chromium chromium-driver)"
+            );
+            return None;
+        }
+        let port = free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "chromedriver did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Some(ChromeDriver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            profiles: Vec::new(),
+        })
+    }
+
+    /// A fresh browser with its own profile (cookies, storage).
+    async fn session(&mut self) -> Client {
+        let profile = std::env::temp_dir().join(format!(
+            "switchboard-chromium-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--window-size=1280,800",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+        });
+        self.profiles.push(profile);
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("a WebDriver session")
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for profile in &self.profiles {
+            let _ = std::fs::remove_dir_all(profile);
+        }
+    }
+}
+
+/// Polls a JavaScript expression in the page until it is true.
+async fn until(browser: &Client, what: &str, expression: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let value = browser
+            .execute(&format!("return Boolean({expression});"), vec![])
+            .await;
+        if matches!(value, Ok(Value::Bool(true))) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let text = browser
+                .execute("return document.body.innerText", vec![])
+                .await
+                .unwrap_or_default();
+            panic!("timed out waiting for {what} ({expression}); the page says:\n{text}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn click(browser: &Client, css: &str) {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn sign_in(browser: &Client, base: &str, email: &str, password: &str) {
+    browser.goto(&format!("{base}/login")).await.unwrap();
+    let email_field = browser
+        .wait()
+        .for_element(Locator::Css("input[name=email]"))
+        .await
+        .unwrap();
+    email_field.send_keys(email).await.unwrap();
+    browser
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    click(browser, "button[type=submit]").await;
+    until(browser, "the inbox", "document.querySelector('#list')").await;
+}
+
+fn row_assignee(conversation: i64) -> String {
+    format!(
+        "document.querySelector('li[data-conversation=\"{conversation}\"] .row-assignee')?.dataset.assignee"
+    )
+}
+
+async fn screenshot(browser: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("SWITCHBOARD_SCREENSHOTS") {
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = browser.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_operators_route_claim_pick_and_unassign_live() {
+    let Some(mut driver) = ChromeDriver::start().await else {
+        return;
+    };
+    let Some(s) = TestServer::start(Db::Sqlite).await else {
+        return;
+    };
+    let (status, _) = s
+        .call(reqwest::Method::POST, "/api/v1/signup", None,
+            Some(json!({"workspace_name": "Acme", "name": "Ana Lima", "email": "ana@acme.test", "password": "ana-password"})))
+        .await;
+    assert_eq!(status, 201);
+    let ana = s.login("ana@acme.test", "ana-password").await;
+    let (status, bob) = s
+        .post(
+            &ana,
+            "/api/v1/operators",
+            json!({"name": "Bob Stone", "email": "bob@acme.test", "password": "bob-password"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let bob_id = bob["id"].as_i64().unwrap();
+    let widget = s.widget(&ana, "round_robin", &[bob_id]).await;
+
+    let ana_tab = driver.session().await;
+    let bob_tab = driver.session().await;
+    sign_in(&ana_tab, &s.base, "ana@acme.test", "ana-password").await;
+    sign_in(&bob_tab, &s.base, "bob@acme.test", "bob-password").await;
+    click(&ana_tab, "button[data-filter=all]").await;
+
+    // A handed-over chat lands in Bob's "Assigned to me", and Ana's Everyone row shows Bob,
+    // without a reload.
+    let chat = s.start_chat(&widget, "Where is my parcel?").await;
+    s.handover(&widget, &chat).await;
+    until(
+        &bob_tab,
+        "the routed chat in Bob's inbox",
+        &format!("{} == '{bob_id}'", row_assignee(chat.id)),
+    )
+    .await;
+    until(
+        &ana_tab,
+        "Bob on Ana's row",
+        &format!("{} == '{bob_id}'", row_assignee(chat.id)),
+    )
+    .await;
+    until(
+        &bob_tab,
+        "the count on Assigned to me",
+        "document.querySelector('[data-count=mine]').textContent == '1'",
+    )
+    .await;
+    screenshot(&ana_tab, "inbox").await;
+
+    // Ana claims it through the chip; Bob's tab follows live.
+    click(
+        &ana_tab,
+        &format!("li[data-conversation=\"{}\"] a", chat.id),
+    )
+    .await;
+    until(
+        &ana_tab,
+        "the conversation",
+        "document.querySelector('#assignee-name')?.textContent == 'Bob Stone'",
+    )
+    .await;
+    until(&ana_tab, "the routing note", "document.querySelector('#timeline').innerText.includes('Routed to Bob Stone by round-robin')").await;
+    click(&ana_tab, "#assignee-chip").await;
+    click(&ana_tab, "button[data-action=claim]").await;
+    until(
+        &ana_tab,
+        "Ana on the chip",
+        "document.querySelector('#assignee-name').textContent == 'Ana Lima'",
+    )
+    .await;
+    until(
+        &bob_tab,
+        "the chat leaving Bob's list",
+        &format!(
+            "!document.querySelector('li[data-conversation=\"{}\"]')",
+            chat.id
+        ),
+    )
+    .await;
+    click(&bob_tab, "button[data-filter=all]").await;
+    until(
+        &bob_tab,
+        "Ana on Bob's row",
+        &format!("{} == '{}'", row_assignee(chat.id), ana.id),
+    )
+    .await;
+
+    // Pick a teammate, then unassign.
+    click(&ana_tab, "#assignee-chip").await;
+    click(&ana_tab, &format!("button[data-pick=\"{bob_id}\"]")).await;
+    until(
+        &bob_tab,
+        "Bob picked",
+        &format!("{} == '{bob_id}'", row_assignee(chat.id)),
+    )
+    .await;
+    click(&ana_tab, "#assignee-chip").await;
+    click(&ana_tab, "button[data-action=unassign]").await;
+    until(
+        &bob_tab,
+        "unassigned",
+        &format!("{} == ''", row_assignee(chat.id)),
+    )
+    .await;
+    until(
+        &ana_tab,
+        "the timeline",
+        "document.querySelector('#timeline').innerText.includes('Unassigned by Ana Lima')",
+    )
+    .await;
+    screenshot(&ana_tab, "conversation").await;
+
+    // A claim that lost a race says who has it.
+    click(
+        &bob_tab,
+        &format!("li[data-conversation=\"{}\"] a", chat.id),
+    )
+    .await;
+    until(
+        &bob_tab,
+        "Bob's view",
+        "document.querySelector('#assignee-name')?.textContent == 'Unassigned'",
+    )
+    .await;
+    let (status, _) = s
+        .post(
+            &ana,
+            &format!("/api/v1/conversations/{}/claim", chat.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // Bob clicks before his tab caught up: force the stale chip to claim as if unassigned.
+    bob_tab
+        .execute("document.querySelector('#assignee-chip').click();", vec![])
+        .await
+        .unwrap();
+    let stale_claim = format!(
+        "fetch('/api/v1/conversations/{}/claim', {{method: 'POST', headers: {{'content-type': 'application/json'}}, body: JSON.stringify({{if_assignee_id: null}})}}).then(r => r.status)",
+        chat.id
+    );
+    let status = bob_tab
+        .execute(&format!("return await {stale_claim};"), vec![])
+        .await
+        .unwrap();
+    assert_eq!(status, json!(409));
+    until(
+        &bob_tab,
+        "Ana on Bob's chip",
+        "document.querySelector('#assignee-name').textContent == 'Ana Lima'",
+    )
+    .await;
+
+    // The Away toggle changes routing: away, Bob gets nothing; back, he does.
+    click(&bob_tab, "button[data-availability=away]").await;
+    until(&bob_tab, "the toggle", "document.querySelector('button[data-availability=away]').getAttribute('aria-pressed') == 'true'").await;
+    let waiting = s.start_chat(&widget, "anyone?").await;
+    let waiting_view = s.handover(&widget, &waiting).await;
+    assert_eq!(waiting_view["assignee_name"], Value::Null, "Bob is away");
+    click(&bob_tab, "button[data-availability=available]").await;
+    until(&bob_tab, "the toggle", "document.querySelector('button[data-availability=available]').getAttribute('aria-pressed') == 'true'").await;
+    let routed = s.start_chat(&widget, "hello again").await;
+    let routed_view = s.handover(&widget, &routed).await;
+    assert_eq!(
+        routed_view["assignee_name"], "Bob Stone",
+        "Bob is back in rotation"
+    );
+
+    // Visitor markup stays inert text.
+    let xss = "<script>window.__xss = 1</script><img src=x onerror=\"window.__xss = 2\"> hi";
+    let evil = s.start_chat(&widget, xss).await;
+    ana_tab
+        .goto(&format!("{}/inbox/conversations/{}", s.base, evil.id))
+        .await
+        .unwrap();
+    until(
+        &ana_tab,
+        "the message",
+        "document.querySelector('#timeline li.visitor')",
+    )
+    .await;
+    let shown = ana_tab
+        .execute(
+            "return document.querySelector('#timeline li.visitor').lastChild.textContent",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown, json!(xss), "shown exactly as typed");
+    let inert = ana_tab
+        .execute("return window.__xss === undefined && !document.querySelector('#timeline img') && !document.querySelector('#timeline script')", vec![])
+        .await
+        .unwrap();
+    assert_eq!(inert, json!(true));
+    click(&ana_tab, "button[data-filter=all]").await;
+    until(
+        &ana_tab,
+        "the row",
+        &format!(
+            "document.querySelector('li[data-conversation=\"{}\"]')",
+            evil.id
+        ),
+    )
+    .await;
+    let nothing_injected = ana_tab
+        .execute("return document.querySelectorAll('img, script:not([src])').length == 0 && window.__xss === undefined", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        nothing_injected,
+        json!(true),
+        "no markup from the visitor anywhere on the page"
+    );
+
+    // Routing settings, for the screenshot and a save through the form.
+    ana_tab
+        .goto(&format!("{}/widgets/{}", s.base, widget.id))
+        .await
+        .unwrap();
+    until(
+        &ana_tab,
+        "the routing form",
+        "document.querySelector('#routing-form')",
+    )
+    .await;
+    click(&ana_tab, "input[value=lightest_load]").await;
+    screenshot(&ana_tab, "routing").await;
+    click(&ana_tab, "#routing-form button[type=submit]").await;
+    until(
+        &ana_tab,
+        "saved",
+        "document.querySelector('.notice')?.textContent == 'Routing saved.'",
+    )
+    .await;
+    let (_, saved) = s.get(&ana, &format!("/api/v1/widgets/{}", widget.id)).await;
+    assert_eq!(saved["routing"]["mode"], "lightest_load");
+
+    ana_tab.close().await.unwrap();
+    bob_tab.close().await.unwrap();
+}
