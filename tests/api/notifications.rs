@@ -592,7 +592,7 @@ async fn channels_can_be_switched_off_and_subscriptions_are_validated() {
         resp.headers()["content-type"]
             .to_str()
             .unwrap()
-            .starts_with("application/javascript")
+            .starts_with("text/javascript")
     );
     assert!(resp.text().await.unwrap().contains("notificationclick"));
 }
