@@ -102,6 +102,8 @@ async fn start_server() -> (Server, String) {
             "--database-url",
             &database_url,
             "--allow-signup",
+            "--widget-rate-limit",
+            "0",
         ])
         .env("SWITCHBOARD_LOG", "warn")
         .stdout(Stdio::null())

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 
-use crate::ai::Greeter;
+use crate::ai::{KnowledgeBase, OpenAiCompatible, Responder};
 use crate::config::Config;
 use crate::http::{AppState, router};
 use crate::notify::Worker;
@@ -82,7 +82,7 @@ impl App {
             max_backoff: Duration::from_secs(config.notify_retry_max_secs.max(1)),
             shutdown: hub.shutdown_signal(),
         };
-        let service = Service::new(store, hub, Arc::new(Greeter), settings);
+        let service = Service::new(store, hub, responder(&config), settings);
         tokio::spawn(worker.run());
         tokio::spawn(prune_events(service.clone()));
         Ok(App { service, config })
@@ -100,7 +100,11 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let public_url = self.config.public_url();
-        let state = AppState::new(self.service.clone(), public_url.starts_with("https://"));
+        let state = AppState::new(
+            self.service.clone(),
+            public_url.starts_with("https://"),
+            self.config.widget_rate_limit,
+        );
         tracing::info!(address = %listener.local_addr()?, %public_url, "serving");
         let hub = self.service.hub().clone();
         let shutdown = async move {
@@ -117,6 +121,18 @@ impl App {
         self.service.hub().shutdown();
         self.service.store().close().await;
         Ok(())
+    }
+}
+
+fn responder(config: &Config) -> Arc<dyn Responder> {
+    match config.ai.as_str() {
+        "openai" => Arc::new(OpenAiCompatible::new(
+            &config.ai_base_url,
+            &config.ai_model,
+            config.ai_api_key.clone(),
+            Duration::from_secs(config.ai_timeout_secs.max(1)),
+        )),
+        _ => Arc::new(KnowledgeBase),
     }
 }
 

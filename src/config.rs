@@ -64,6 +64,36 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_NOTIFY_RETRY_MAX_SECS", default_value_t = 300)]
     pub notify_retry_max_secs: u64,
 
+    /// The AI responder: `builtin` (offline, answers from each widget's knowledge base) or
+    /// `openai` (any OpenAI-compatible chat-completions API, see --ai-base-url).
+    #[arg(long, env = "SWITCHBOARD_AI", default_value = "builtin", value_parser = ["builtin", "openai"])]
+    pub ai: String,
+
+    /// Base URL of the OpenAI-compatible API, e.g. `https://api.openai.com/v1`.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_AI_BASE_URL",
+        default_value = "https://api.openai.com/v1"
+    )]
+    pub ai_base_url: String,
+
+    /// The model to ask.
+    #[arg(long, env = "SWITCHBOARD_AI_MODEL", default_value = "gpt-4o-mini")]
+    pub ai_model: String,
+
+    /// The API key, sent as a bearer token.
+    #[arg(long, env = "SWITCHBOARD_AI_API_KEY", hide_env_values = true)]
+    pub ai_api_key: Option<String>,
+
+    /// How long to wait for the provider before handing the chat over, in seconds.
+    #[arg(long, env = "SWITCHBOARD_AI_TIMEOUT_SECS", default_value_t = 20)]
+    pub ai_timeout_secs: u64,
+
+    /// Requests per minute the public widget endpoints accept from one client address and from
+    /// one visitor (429 beyond); 0 turns the limit off.
+    #[arg(long, env = "SWITCHBOARD_WIDGET_RATE_LIMIT", default_value_t = 60)]
+    pub widget_rate_limit: u32,
+
     /// Allow `POST /api/v1/signup` even when workspaces exist (it is always allowed while the
     /// server has none).
     #[arg(long, env = "SWITCHBOARD_ALLOW_SIGNUP", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]

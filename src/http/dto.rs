@@ -105,6 +105,8 @@ pub struct WidgetDto {
     /// The public key the embed script uses.
     pub key: String,
     pub routing: RoutingDto,
+    /// Sites that may embed the widget; empty = any.
+    pub allowed_origins: Vec<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
 }
@@ -119,6 +121,7 @@ impl From<&WidgetWithRouting> for WidgetDto {
                 mode: w.widget.routing_mode,
                 eligible_operator_ids: w.eligible_operator_ids.clone(),
             },
+            allowed_origins: w.widget.allowed_origins(),
             created_at: time(w.widget.created_at),
         }
     }

@@ -12,6 +12,7 @@ mod openapi;
 mod pages;
 mod rate_limit;
 mod visitors;
+mod widget_origin;
 mod widgets;
 
 use std::sync::Arc;
@@ -39,13 +40,34 @@ pub struct AppState {
     pub secure_cookies: bool,
     login_by_email: Arc<RateLimiter>,
     login_by_ip: Arc<RateLimiter>,
+    /// Public widget requests per client address and per visitor; None = unlimited.
+    widget_limiter: Option<Arc<RateLimiter>>,
 }
 
 impl AppState {
-    pub fn new(service: Service, secure_cookies: bool) -> AppState {
+    /// Counts one public widget request against `key` (a client address or a visitor).
+    pub fn widget_request(&self, key: &str) -> Result<(), ApiError> {
+        match &self.widget_limiter {
+            Some(limiter) => limiter.check(key).map_err(ApiError::rate_limited),
+            None => Ok(()),
+        }
+    }
+
+    pub fn new(
+        service: Service,
+        secure_cookies: bool,
+        widget_requests_per_minute: u32,
+    ) -> AppState {
+        let widget_limiter = (widget_requests_per_minute > 0).then(|| {
+            Arc::new(RateLimiter::new(
+                widget_requests_per_minute,
+                Duration::from_secs(60) / widget_requests_per_minute,
+            ))
+        });
         AppState {
             service,
             secure_cookies,
+            widget_limiter,
             login_by_email: Arc::new(RateLimiter::new(10, Duration::from_secs(6))),
             login_by_ip: Arc::new(RateLimiter::new(30, Duration::from_secs(2))),
         }
@@ -99,21 +121,24 @@ pub fn router(state: AppState) -> Router {
                 .post(notifications::subscribe)
                 .delete(notifications::unsubscribe),
         )
-        .route("/widget/{key}/events", get(events::visitor))
-        .route("/widget/{key}/conversations", post(visitors::start))
-        .route("/widget/{key}/conversations/{id}", get(visitors::get))
         .route(
-            "/widget/{key}/conversations/{id}/messages",
-            post(visitors::message),
+            "/widgets/{id}/allowed-origins",
+            put(widgets::set_allowed_origins),
         )
         .route(
-            "/widget/{key}/conversations/{id}/handover",
-            post(visitors::handover),
-        );
+            "/widgets/{id}/articles",
+            get(widgets::articles).post(widgets::add_article),
+        )
+        .route(
+            "/widgets/{id}/articles/{article_id}",
+            put(widgets::update_article).delete(widgets::delete_article),
+        )
+        .nest("/widget/{key}", widget_public(state.clone()));
 
     Router::new()
         .route("/healthz", get(health))
         .route("/sw.js", get(pages::service_worker))
+        .route("/widget.js", get(pages::widget_script))
         .route("/static/app.js", get(pages::script))
         .route("/static/app.css", get(pages::style))
         .route("/", get(pages::shell))
@@ -138,6 +163,36 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .with_state(state)
+}
+
+/// The public widget endpoints, answerable from the pages a widget is embedded on (CORS,
+/// restricted to the widget's allowed origins).
+fn widget_public(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/events",
+            get(events::visitor).options(widget_origin::preflight),
+        )
+        .route(
+            "/conversations",
+            post(visitors::start).options(widget_origin::preflight),
+        )
+        .route(
+            "/conversations/{id}",
+            get(visitors::get).options(widget_origin::preflight),
+        )
+        .route(
+            "/conversations/{id}/messages",
+            post(visitors::message).options(widget_origin::preflight),
+        )
+        .route(
+            "/conversations/{id}/handover",
+            post(visitors::handover).options(widget_origin::preflight),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            widget_origin::check,
+        ))
 }
 
 /// Liveness and database reachability.

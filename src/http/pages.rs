@@ -54,3 +54,11 @@ pub async fn service_worker() -> Response {
         include_str!("../web/sw.js"),
     )
 }
+
+/// The embeddable widget (`<script src=".../widget.js" data-key="…" async></script>`).
+pub async fn widget_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../web/widget.js"),
+    )
+}

@@ -2,7 +2,9 @@
 //! conversations, and anything else is a 404.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -12,6 +14,7 @@ use super::dto::{MessageDto, StartedConversationDto, VisitorConversationDto};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, VisitorToken};
 use crate::domain::Id;
+use crate::service::hash_token;
 
 #[derive(Deserialize, ToSchema)]
 pub struct StartRequest {
@@ -26,6 +29,12 @@ pub struct VisitorMessageRequest {
     pub body: String,
 }
 
+/// Counts a visitor's request against their address and against their token.
+fn limit_visitor(state: &AppState, peer: SocketAddr, token: &str) -> Result<(), ApiError> {
+    state.widget_request(&format!("ip:{}", peer.ip()))?;
+    state.widget_request(&format!("visitor:{}", hash_token(token)))
+}
+
 fn conversation_id(raw: &str) -> Result<Id, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found("conversation"))
 }
@@ -38,9 +47,11 @@ fn conversation_id(raw: &str) -> Result<Id, ApiError> {
               (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn start(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(key): Path<String>,
     ApiJson(req): ApiJson<StartRequest>,
 ) -> ApiResult<(StatusCode, Json<StartedConversationDto>)> {
+    state.widget_request(&format!("ip:{}", peer.ip()))?;
     let started = state
         .service
         .start_conversation(&key, &req.body, req.visitor_token.as_deref())
@@ -78,10 +89,12 @@ pub async fn get(
               (status = 413, body = ErrorBody)))]
 pub async fn message(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((key, id)): Path<(String, String)>,
     VisitorToken(token): VisitorToken,
     ApiJson(req): ApiJson<VisitorMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<MessageDto>)> {
+    limit_visitor(&state, peer, &token)?;
     let message = state
         .service
         .visitor_message(&key, &token, conversation_id(&id)?, &req.body)
@@ -95,9 +108,11 @@ pub async fn message(
     responses((status = 200, body = VisitorConversationDto), (status = 404, body = ErrorBody)))]
 pub async fn handover(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((key, id)): Path<(String, String)>,
     VisitorToken(token): VisitorToken,
 ) -> ApiResult<Json<VisitorConversationDto>> {
+    limit_visitor(&state, peer, &token)?;
     let id = conversation_id(&id)?;
     state.service.visitor_handover(&key, &token, id).await?;
     let view = state.service.visitor_conversation(&key, &token, id).await?;

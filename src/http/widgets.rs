@@ -1,16 +1,17 @@
 //! Widgets and their routing settings.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
 use super::dto::{List, WidgetDto};
-use super::error::{ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, Caller, PathId};
-use crate::domain::RoutingMode;
+use crate::domain::{Id, RoutingMode};
+use crate::store::widgets::Article;
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewWidgetRequest {
@@ -86,4 +87,144 @@ pub async fn set_routing(
         .set_routing(&caller.operator, id, req.mode, &req.eligible_operator_ids)
         .await?;
     Ok(Json(WidgetDto::from(&widget)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AllowedOriginsRequest {
+    /// Origins of the sites that may embed the widget, e.g. `https://shop.example`; empty =
+    /// any site.
+    pub allowed_origins: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ArticleRequest {
+    /// What visitors ask (up to 500 characters).
+    pub question: String,
+    /// The answer the AI gives (up to 5,000 characters).
+    pub answer: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ArticleDto {
+    pub id: i64,
+    pub question: String,
+    pub answer: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<&Article> for ArticleDto {
+    fn from(a: &Article) -> ArticleDto {
+        ArticleDto {
+            id: a.id,
+            question: a.question.clone(),
+            answer: a.answer.clone(),
+            created_at: crate::timefmt::rfc3339::format(a.created_at),
+        }
+    }
+}
+
+/// Sets the sites the widget may be embedded on (owner/admin). Browser requests from any other
+/// site are refused.
+#[utoipa::path(put, path = "/api/v1/widgets/{id}/allowed-origins", tag = "widgets", params(("id" = i64, Path)),
+    request_body = AllowedOriginsRequest,
+    responses((status = 200, body = WidgetDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn set_allowed_origins(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    ApiJson(req): ApiJson<AllowedOriginsRequest>,
+) -> ApiResult<Json<WidgetDto>> {
+    let widget = state
+        .service
+        .set_allowed_origins(&caller.operator, id, &req.allowed_origins)
+        .await?;
+    Ok(Json(WidgetDto::from(&widget)))
+}
+
+/// The widget's knowledge base, which the built-in AI answers from.
+#[utoipa::path(get, path = "/api/v1/widgets/{id}/articles", tag = "widgets", params(("id" = i64, Path)),
+    responses((status = 200, body = List<ArticleDto>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn articles(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> ApiResult<Json<List<ArticleDto>>> {
+    let articles = state.service.articles(&caller.operator, id).await?;
+    Ok(Json(List {
+        items: articles.iter().map(ArticleDto::from).collect(),
+    }))
+}
+
+/// Adds a knowledge-base article (owner/admin).
+#[utoipa::path(post, path = "/api/v1/widgets/{id}/articles", tag = "widgets", params(("id" = i64, Path)),
+    request_body = ArticleRequest,
+    responses((status = 201, body = ArticleDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn add_article(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    ApiJson(req): ApiJson<ArticleRequest>,
+) -> ApiResult<(StatusCode, Json<ArticleDto>)> {
+    let article = state
+        .service
+        .save_article(&caller.operator, id, None, &req.question, &req.answer)
+        .await?;
+    Ok((StatusCode::CREATED, Json(ArticleDto::from(&article))))
+}
+
+fn article_path(raw: (String, String)) -> Result<(Id, Id), ApiError> {
+    match (raw.0.parse(), raw.1.parse()) {
+        (Ok(widget), Ok(article)) => Ok((widget, article)),
+        _ => Err(ApiError::not_found("article")),
+    }
+}
+
+/// Replaces a knowledge-base article (owner/admin).
+#[utoipa::path(put, path = "/api/v1/widgets/{id}/articles/{article_id}", tag = "widgets",
+    params(("id" = i64, Path), ("article_id" = i64, Path)), request_body = ArticleRequest,
+    responses((status = 200, body = ArticleDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn update_article(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<(String, String)>,
+    ApiJson(req): ApiJson<ArticleRequest>,
+) -> ApiResult<Json<ArticleDto>> {
+    let (widget_id, article_id) = article_path(raw)?;
+    let article = state
+        .service
+        .save_article(
+            &caller.operator,
+            widget_id,
+            Some(article_id),
+            &req.question,
+            &req.answer,
+        )
+        .await?;
+    Ok(Json(ArticleDto::from(&article)))
+}
+
+/// Deletes a knowledge-base article (owner/admin).
+#[utoipa::path(delete, path = "/api/v1/widgets/{id}/articles/{article_id}", tag = "widgets",
+    params(("id" = i64, Path), ("article_id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn delete_article(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let (widget_id, article_id) = article_path(raw)?;
+    state
+        .service
+        .delete_article(&caller.operator, widget_id, article_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

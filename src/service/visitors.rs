@@ -4,7 +4,7 @@
 use super::assignment::{Changes, add_message, hand_over, reopen_for_visitor};
 use super::tokens::{hash_token, new_token};
 use super::{Service, ServiceError, ServiceResult, validate};
-use crate::ai::AiTurn;
+use crate::ai::{AiTurn, Turn};
 use crate::domain::{Author, Id, Status};
 use crate::realtime::Event;
 use crate::store::conversations as convs;
@@ -75,7 +75,7 @@ impl Service {
         )
         .await?;
         self.commit(tx, changes).await?;
-        self.ai_turn(conv.workspace_id, conv.id).await?;
+        self.spawn_ai_turn(&conv);
         Ok(StartedConversation {
             conversation_id: conv.id,
             visitor_token: token,
@@ -109,7 +109,7 @@ impl Service {
         }
         self.commit(tx, changes).await?;
         if conv.status == Status::Active {
-            self.ai_turn(conv.workspace_id, conv.id).await?;
+            self.spawn_ai_turn(&conv);
         }
         Ok(message)
     }
@@ -179,11 +179,35 @@ impl Service {
         })
     }
 
+    /// Lets the AI take its turn in the background: the visitor's request returns at once and
+    /// the answer arrives on their stream, however slow the responder is.
+    fn spawn_ai_turn(&self, conv: &Conversation) {
+        let service = self.clone();
+        let (workspace_id, widget_id, id) = (conv.workspace_id, conv.widget_id, conv.id);
+        tokio::spawn(async move {
+            if let Err(error) = service.ai_turn(workspace_id, widget_id, id).await {
+                tracing::warn!(%error, conversation_id = id, "the AI's turn failed");
+            }
+        });
+    }
+
     /// The AI's turn on an `active` conversation: it answers or hands over. Nothing happens if
     /// someone took the chat over while the responder was thinking.
-    async fn ai_turn(&self, workspace_id: Id, id: Id) -> ServiceResult<()> {
-        let transcript = convs::messages(&mut *self.store.read().await?, id).await?;
-        let turn = self.responder.respond(&transcript).await;
+    async fn ai_turn(&self, workspace_id: Id, widget_id: Id, id: Id) -> ServiceResult<()> {
+        let (transcript, articles) = {
+            let mut conn = self.store.read().await?;
+            (
+                convs::messages(&mut conn, id).await?,
+                widgets::articles(&mut conn, widget_id).await?,
+            )
+        };
+        let turn = self
+            .responder
+            .respond(Turn {
+                transcript: &transcript,
+                articles: &articles,
+            })
+            .await;
         let mut tx = self.lock_workspace(workspace_id).await?;
         let mut conv = convs::get(tx.conn(), workspace_id, id)
             .await?

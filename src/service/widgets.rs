@@ -3,6 +3,7 @@
 use super::tokens::new_token;
 use super::{Service, ServiceError, ServiceResult, validate};
 use crate::domain::{Id, RoutingMode};
+use crate::store::widgets::Article;
 use crate::store::{Operator, WidgetWithRouting, operators, widgets};
 use crate::timefmt::now_millis;
 
@@ -85,5 +86,158 @@ fn require_manager(caller: &Operator, what: &str) -> ServiceResult<()> {
         Err(ServiceError::forbidden(format!(
             "Only an owner or admin can {what}"
         )))
+    }
+}
+
+/// Longest knowledge-base question and answer, in characters.
+const MAX_QUESTION_CHARS: usize = 500;
+const MAX_ANSWER_CHARS: usize = 5_000;
+
+impl Service {
+    /// Whether a page at `origin` may use the widget with this key; `None` for an unknown key.
+    pub async fn widget_allows_origin(
+        &self,
+        key: &str,
+        origin: &str,
+    ) -> ServiceResult<Option<bool>> {
+        let widget = widgets::by_key(&mut *self.store.read().await?, key).await?;
+        Ok(widget.map(|w| w.allows_origin(origin)))
+    }
+
+    /// Replaces the origins the widget may be embedded on (`https://shop.example`, with a port
+    /// when not the default); empty allows any.
+    pub async fn set_allowed_origins(
+        &self,
+        caller: &Operator,
+        widget_id: Id,
+        origins: &[String],
+    ) -> ServiceResult<WidgetWithRouting> {
+        require_manager(caller, "change a widget")?;
+        let mut cleaned = Vec::new();
+        for origin in origins {
+            let origin = normalise_origin(origin).ok_or_else(|| {
+                ServiceError::invalid(
+                    "invalid_origin",
+                    format!("{origin:?} is not an origin like https://shop.example or http://localhost:3000"),
+                )
+            })?;
+            if !cleaned.contains(&origin) {
+                cleaned.push(origin);
+            }
+        }
+        let mut tx = self.store.write().await?;
+        let widget = widgets::get(tx.conn(), caller.workspace_id, widget_id)
+            .await?
+            .ok_or(ServiceError::NotFound("widget"))?;
+        widgets::set_allowed_origins(tx.conn(), widget.id, &cleaned).await?;
+        let updated = widgets::get(tx.conn(), caller.workspace_id, widget.id)
+            .await?
+            .ok_or(ServiceError::NotFound("widget"))?;
+        let with_routing = widgets::with_routing(tx.conn(), updated).await?;
+        tx.commit().await?;
+        Ok(with_routing)
+    }
+
+    pub async fn articles(&self, caller: &Operator, widget_id: Id) -> ServiceResult<Vec<Article>> {
+        let mut conn = self.store.read().await?;
+        let widget = widgets::get(&mut conn, caller.workspace_id, widget_id)
+            .await?
+            .ok_or(ServiceError::NotFound("widget"))?;
+        Ok(widgets::articles(&mut conn, widget.id).await?)
+    }
+
+    /// Adds (`article_id` None) or replaces a knowledge-base article (owner/admin).
+    pub async fn save_article(
+        &self,
+        caller: &Operator,
+        widget_id: Id,
+        article_id: Option<Id>,
+        question: &str,
+        answer: &str,
+    ) -> ServiceResult<Article> {
+        require_manager(caller, "edit the knowledge base")?;
+        let question = bounded_text("question", question, MAX_QUESTION_CHARS)?;
+        let answer = bounded_text("answer", answer, MAX_ANSWER_CHARS)?;
+        let mut tx = self.store.write().await?;
+        let widget = widgets::get(tx.conn(), caller.workspace_id, widget_id)
+            .await?
+            .ok_or(ServiceError::NotFound("widget"))?;
+        let article = match article_id {
+            None => {
+                widgets::insert_article(tx.conn(), widget.id, &question, &answer, now_millis())
+                    .await?
+            }
+            Some(id) => widgets::update_article(tx.conn(), widget.id, id, &question, &answer)
+                .await?
+                .ok_or(ServiceError::NotFound("article"))?,
+        };
+        tx.commit().await?;
+        Ok(article)
+    }
+
+    pub async fn delete_article(
+        &self,
+        caller: &Operator,
+        widget_id: Id,
+        article_id: Id,
+    ) -> ServiceResult<()> {
+        require_manager(caller, "edit the knowledge base")?;
+        let mut tx = self.store.write().await?;
+        let widget = widgets::get(tx.conn(), caller.workspace_id, widget_id)
+            .await?
+            .ok_or(ServiceError::NotFound("widget"))?;
+        if !widgets::delete_article(tx.conn(), widget.id, article_id).await? {
+            return Err(ServiceError::NotFound("article"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn bounded_text(field: &str, value: &str, max: usize) -> ServiceResult<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > max {
+        return Err(ServiceError::invalid(
+            "invalid_article",
+            format!("{field} must be 1 to {max} characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// `scheme://host[:port]`, lower-cased, without a trailing slash; `None` if it is not one.
+fn normalise_origin(origin: &str) -> Option<String> {
+    let origin = origin.trim().trim_end_matches('/').to_lowercase();
+    let (scheme, host) = origin.split_once("://")?;
+    let valid_host = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    (matches!(scheme, "http" | "https") && valid_host).then_some(origin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_origin;
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        assert_eq!(
+            normalise_origin(" https://Shop.Example/ ").as_deref(),
+            Some("https://shop.example")
+        );
+        assert_eq!(
+            normalise_origin("http://127.0.0.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        for bad in [
+            "shop.example",
+            "ftp://x",
+            "https://",
+            "https://x/path",
+            "https://x?y",
+        ] {
+            assert_eq!(normalise_origin(bad), None, "{bad}");
+        }
     }
 }

@@ -67,6 +67,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = migrations![
     1 "core" "0001_core.sql",
     2 "events" "0002_events.sql",
     3 "notifications" "0003_notifications.sql",
+    4 "widget and AI" "0004_widget_ai.sql",
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -53,9 +53,25 @@ pub struct Widget {
     pub rr_cursor_joined_at: Option<Millis>,
     pub rr_cursor_operator_id: Option<Id>,
     pub created_at: Millis,
+    allowed_origins: String,
 }
 
 impl Widget {
+    /// Origins (`scheme://host[:port]`) pages embedding the widget may have; empty = any.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        self.allowed_origins
+            .lines()
+            .map(str::to_owned)
+            .filter(|o| !o.is_empty())
+            .collect()
+    }
+
+    /// Whether a browser request from `origin` may use the widget.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        let allowed = self.allowed_origins();
+        allowed.is_empty() || allowed.iter().any(|o| o.eq_ignore_ascii_case(origin))
+    }
+
     pub fn rr_cursor(&self) -> Option<JoinPosition> {
         Some(JoinPosition {
             joined_at: self.rr_cursor_joined_at?,

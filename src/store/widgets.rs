@@ -7,7 +7,7 @@ use crate::domain::{Id, Millis, RoutingMode};
 macro_rules! widget_columns {
     () => {
         "id, workspace_id, name, public_key, routing_mode, rr_cursor_joined_at, \
-                       rr_cursor_operator_id, created_at"
+                       rr_cursor_operator_id, created_at, allowed_origins"
     };
 }
 
@@ -161,4 +161,85 @@ pub async fn set_rr_cursor(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Replaces the origins the widget may be embedded on (empty = any).
+pub async fn set_allowed_origins(
+    conn: &mut AnyConnection,
+    widget_id: Id,
+    origins: &[String],
+) -> StoreResult<()> {
+    sqlx::query("UPDATE widgets SET allowed_origins = $1 WHERE id = $2")
+        .bind(origins.join("\n"))
+        .bind(widget_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A knowledge-base article: a question visitors ask and its answer.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Article {
+    pub id: Id,
+    pub widget_id: Id,
+    pub question: String,
+    pub answer: String,
+    pub created_at: Millis,
+}
+
+pub async fn articles(conn: &mut AnyConnection, widget_id: Id) -> StoreResult<Vec<Article>> {
+    Ok(sqlx::query_as(
+        "SELECT id, widget_id, question, answer, created_at FROM kb_articles WHERE widget_id = $1 ORDER BY id",
+    )
+    .bind(widget_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn insert_article(
+    conn: &mut AnyConnection,
+    widget_id: Id,
+    question: &str,
+    answer: &str,
+    now: Millis,
+) -> StoreResult<Article> {
+    Ok(sqlx::query_as(
+        "INSERT INTO kb_articles (widget_id, question, answer, created_at) VALUES ($1, $2, $3, $4) \
+         RETURNING id, widget_id, question, answer, created_at",
+    )
+    .bind(widget_id)
+    .bind(question)
+    .bind(answer)
+    .bind(now)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Updates an article of the widget; `None` when the widget has no such article.
+pub async fn update_article(
+    conn: &mut AnyConnection,
+    widget_id: Id,
+    id: Id,
+    question: &str,
+    answer: &str,
+) -> StoreResult<Option<Article>> {
+    Ok(sqlx::query_as(
+        "UPDATE kb_articles SET question = $1, answer = $2 WHERE id = $3 AND widget_id = $4 \
+         RETURNING id, widget_id, question, answer, created_at",
+    )
+    .bind(question)
+    .bind(answer)
+    .bind(id)
+    .bind(widget_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn delete_article(conn: &mut AnyConnection, widget_id: Id, id: Id) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM kb_articles WHERE id = $1 AND widget_id = $2")
+        .bind(id)
+        .bind(widget_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }

@@ -200,6 +200,12 @@ pub fn config(database_url: &str, listen: SocketAddr) -> Config {
         vapid_subject: None,
         push_allow_http: true,
         notify_retry_max_secs: 1,
+        ai: "builtin".to_owned(),
+        ai_base_url: String::new(),
+        ai_model: String::new(),
+        ai_api_key: None,
+        ai_timeout_secs: 5,
+        widget_rate_limit: 0,
         public_url: None,
         allow_signup: true,
     }
@@ -454,6 +460,8 @@ impl Api {
     }
 
     /// A visitor starts a chat (the AI answers it).
+    /// A visitor starts a chat, and this waits until the AI has taken its turn (it answers in
+    /// the background), so tests see a settled conversation.
     pub async fn start_chat(&self, widget: &Widget, body: &str) -> Chat {
         let (status, resp) = self
             .call(
@@ -464,9 +472,37 @@ impl Api {
             )
             .await;
         assert_eq!(status, 201, "start chat: {resp}");
-        Chat {
+        let chat = Chat {
             id: resp["conversation_id"].as_i64().unwrap(),
             token: resp["visitor_token"].as_str().unwrap().to_owned(),
+        };
+        self.visitor_view_until(widget, &chat, "the AI's turn", |view| {
+            view["status"] != "active" || view["messages"].as_array().is_some_and(|m| m.len() >= 2)
+        })
+        .await;
+        chat
+    }
+
+    /// Polls the visitor's view of the chat until `done` holds; returns that view.
+    pub async fn visitor_view_until(
+        &self,
+        widget: &Widget,
+        chat: &Chat,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, view) = self.visitor(widget, chat, Method::GET, "", None).await;
+            assert_eq!(status, 200, "{view}");
+            if done(&view) {
+                return view;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}: {view}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

@@ -35,6 +35,8 @@ impl Node {
                 "--database-url",
                 database_url,
                 "--allow-signup",
+                "--widget-rate-limit",
+                "0",
             ])
             .args(extra_args)
             .env("SWITCHBOARD_LOG", "warn")

@@ -262,6 +262,10 @@ async fn routing_runs_only_on_handover_and_takeover(s: TestServer) {
         .visitor_says(&widget, &chat, "Can I talk to a real person?")
         .await;
     assert_eq!(status, 201);
+    s.visitor_view_until(&widget, &chat, "the AI's handover", |v| {
+        v["status"] == "handed_off"
+    })
+    .await;
     let conv = s.conversation(&ana, chat.id).await;
     assert_eq!(conv["status"], "handed_off");
     assert_eq!(conv["assignee_id"], ana.id);
