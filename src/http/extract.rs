@@ -7,8 +7,10 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use super::AppState;
+use futures_util::StreamExt;
+
 use super::error::ApiError;
+use super::{AppState, MAX_BODY_BYTES};
 use crate::domain::Id;
 use crate::store::Operator;
 
@@ -16,24 +18,14 @@ pub const SESSION_COOKIE: &str = "switchboard_session";
 
 /// A JSON body. Any content type is read as JSON (so `curl -d` works), an empty body reads as
 /// `{}`, unknown fields are ignored; malformed JSON or wrong types are a 400 naming the problem,
-/// and a body over the limit is a 413.
+/// and a body over `MAX_BODY_BYTES` is a 413.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    "The request body is too large",
-                )
-            } else {
-                ApiError::bad_request("invalid_body", rejection.body_text())
-            }
-        })?;
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let bytes = read_limited(req).await?;
         let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
             b"{}"
         } else {
@@ -42,6 +34,49 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         serde_json::from_slice(text)
             .map(ApiJson)
             .map_err(|e| ApiError::bad_request("invalid_json", format!("Invalid JSON body: {e}")))
+    }
+}
+
+/// Past the limit, a body is still read (and thrown away) up to this size before the 413 is
+/// sent, so that a client still writing it gets to read the answer instead of a broken
+/// connection.
+const DRAIN_LIMIT: usize = 4 * MAX_BODY_BYTES;
+
+async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "The request body is too large",
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
+        return Err(too_large());
+    }
+    let mut stream = req.into_body().into_data_stream();
+    let mut body = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request("invalid_body", format!("Could not read the body: {e}"))
+        })?;
+        seen += chunk.len();
+        if seen > DRAIN_LIMIT {
+            break;
+        }
+        if seen <= MAX_BODY_BYTES {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        Err(too_large())
+    } else {
+        Ok(Bytes::from(body))
     }
 }
 

@@ -3,7 +3,7 @@
 //! gets the CORS headers it needs. Requests without `Origin` (servers, curl) are not browser
 //! cross-origin requests and pass.
 
-use axum::extract::{Request, State};
+use axum::extract::{RawPathParams, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -11,33 +11,45 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::error::ApiError;
 
-pub async fn check(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn check(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(origin) = request.headers().get(header::ORIGIN).cloned() else {
         return next.run(request).await;
     };
-    let key = request
-        .uri()
-        .path()
-        .strip_prefix("/api/v1/widget/")
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("")
-        .to_owned();
-    match state.service.widget_allows_origin(&key, origin.to_str().unwrap_or("")).await {
+    let key = params
+        .iter()
+        .find(|(name, _)| *name == "key")
+        .map(|(_, value)| value.to_owned())
+        .unwrap_or_default();
+    match state
+        .service
+        .widget_allows_origin(&key, origin.to_str().unwrap_or(""))
+        .await
+    {
         // An unknown key is the handler's 404 to give.
         Ok(None) => next.run(request).await,
-        Ok(Some(true)) => {
-            let preflight = request.method() == Method::OPTIONS;
-            let mut response =
-                if preflight { StatusCode::NO_CONTENT.into_response() } else { next.run(request).await };
+        Ok(Some(allowed)) => {
+            // Preflights pass either way: the refusal comes with the real request, readable by
+            // the page (so the widget can say why) and having done nothing.
+            let mut response = if request.method() == Method::OPTIONS {
+                StatusCode::NO_CONTENT.into_response()
+            } else if allowed {
+                next.run(request).await
+            } else {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "origin_not_allowed",
+                    "This chat is not enabled on this site; add the site under the widget's allowed origins",
+                )
+                .into_response()
+            };
             allow(response.headers_mut(), origin);
             response
         }
-        Ok(Some(false)) => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
-            "This widget is not enabled on this site; add the site under the widget's allowed origins",
-        )
-        .into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -468,7 +468,64 @@ function renderWidget(id) {
     el("h1", {}, w.name), el("h2", {}, "Routing"), form,
     el("h2", {}, "Embed"), el("p", {}, "Paste this before </body> on your site:"),
     el("pre", { class: "snippet", id: "snippet" }, embedSnippet(w)),
-    el("button", { onclick: () => navigator.clipboard?.writeText(embedSnippet(w)).then(() => flash("Copied.")) }, "Copy snippet")));
+    el("button", { onclick: () => navigator.clipboard?.writeText(embedSnippet(w)).then(() => flash("Copied.")) }, "Copy snippet"),
+    originsForm(w, isManager),
+    el("h2", {}, "Knowledge base"),
+    el("p", {}, "The AI assistant answers visitors from these questions and answers, and hands over when it cannot."),
+    el("div", { id: "articles" }, el("p", { class: "loading" }, "Loading…"))));
+  loadArticles(w, isManager);
+}
+
+function originsForm(w, isManager) {
+  const field = el("textarea", { name: "origins", rows: 3, cols: 50, disabled: !isManager, "aria-label": "Allowed sites" });
+  field.value = w.allowed_origins.join("\n");
+  const form = el("form", { class: "stack", id: "origins-form" },
+    el("h2", {}, "Allowed sites"),
+    el("p", {}, "One origin per line, like https://shop.example. Empty: any site may embed the widget."),
+    field, isManager ? el("button", { type: "submit" }, "Save sites") : null);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const origins = field.value.split("\n").map((o) => o.trim()).filter(Boolean);
+      const saved = await api("PUT", `/widgets/${w.id}/allowed-origins`, { allowed_origins: origins });
+      state.widgets.set(w.id, saved);
+      field.value = saved.allowed_origins.join("\n");
+      flash("Allowed sites saved.");
+    } catch (err) {
+      flash(err.message, true);
+    }
+  });
+  return form;
+}
+
+async function loadArticles(w, isManager) {
+  const box = document.getElementById("articles");
+  if (!box) return;
+  const { items } = await api("GET", `/widgets/${w.id}/articles`);
+  const rows = items.map((a) => el("tr", { "data-article": a.id },
+    el("td", {}, a.question), el("td", {}, a.answer),
+    el("td", {}, isManager ? el("button", { onclick: async () => {
+      await api("DELETE", `/widgets/${w.id}/articles/${a.id}`).catch((err) => flash(err.message, true));
+      loadArticles(w, isManager);
+    } }, "Delete") : null)));
+  const form = el("form", { class: "stack", id: "article-form" },
+    el("label", {}, "Question", el("input", { name: "question", required: true, maxlength: 500 })),
+    el("label", {}, "Answer", el("textarea", { name: "answer", required: true, rows: 3, cols: 50, maxlength: 5000 })),
+    el("button", { type: "submit" }, "Add article"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await api("POST", `/widgets/${w.id}/articles`, Object.fromEntries(new FormData(form).entries()));
+      loadArticles(w, isManager);
+    } catch (err) {
+      flash(err.message, true);
+    }
+  });
+  box.replaceChildren(
+    items.length
+      ? el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Question"), el("th", {}, "Answer"), el("th", {}))), el("tbody", {}, rows))
+      : el("p", { class: "empty" }, "No articles yet."),
+    isManager ? form : null);
 }
 
 // ---------- teammates ----------

@@ -413,3 +413,170 @@ async fn two_operators_route_claim_pick_and_unassign_live() {
     ana_tab.close().await.unwrap();
     bob_tab.close().await.unwrap();
 }
+
+/// A shop's page on another origin (a second loopback port) embedding the widget.
+async fn host_page(server_base: &str, key: &str) -> String {
+    let html = format!(
+        "<!doctype html><html><head><title>Shop</title></head><body><h1>Shop</h1>\
+         <script src=\"{server_base}/widget.js\" data-key=\"{key}\" async></script></body></html>"
+    );
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { axum::response::Html(html) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+const WIDGET: &str = "document.getElementById('switchboard-widget')?.shadowRoot";
+
+async fn widget_says(browser: &Client, text: &str) {
+    let script = format!(
+        "const r = {WIDGET}; r.querySelector('.panel').hidden || true; r.querySelector('input').value = arguments[0]; r.querySelector('form').requestSubmit();"
+    );
+    browser.execute(&script, vec![json!(text)]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_on_another_site_talks_to_the_ai_then_a_person() {
+    let Some(mut driver) = ChromeDriver::start().await else {
+        return;
+    };
+    let Some(s) = TestServer::start(Db::Sqlite).await else {
+        return;
+    };
+    let ana = s.signup("Acme").await;
+    let (_, bob) = s
+        .post(
+            &ana,
+            "/api/v1/operators",
+            json!({"name": "Bob Stone", "email": "bob@acme.test", "password": "bob-password"}),
+        )
+        .await;
+    let bob_id = bob["id"].as_i64().unwrap();
+    let bob = s.login("bob@acme.test", "bob-password").await;
+    let widget = s.widget(&ana, "round_robin", &[bob_id]).await;
+    s.post(
+        &ana,
+        &format!("/api/v1/widgets/{}/articles", widget.id),
+        json!({"question": "Do you ship abroad?", "answer": "We ship to every EU country."}),
+    )
+    .await;
+    let shop = host_page(&s.base, &widget.key).await;
+    let elsewhere = host_page(&s.base, &widget.key).await;
+    let (status, _) = s
+        .put(
+            &ana,
+            &format!("/api/v1/widgets/{}/allowed-origins", widget.id),
+            json!({"allowed_origins": [shop]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let browser = driver.session().await;
+    browser.goto(&shop).await.unwrap();
+    until(
+        &browser,
+        "the launcher",
+        &format!("{WIDGET}?.querySelector('.launcher')"),
+    )
+    .await;
+    browser
+        .execute(
+            &format!("{WIDGET}.querySelector('.launcher').click()"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the open panel",
+        &format!("!{WIDGET}.querySelector('.panel').hidden"),
+    )
+    .await;
+    until(
+        &browser,
+        "the AI label",
+        &format!("{WIDGET}.querySelector('.answering').textContent == ''"),
+    )
+    .await;
+    widget_says(&browser, "Hi! Do you ship to Spain? <b>abroad</b>").await;
+    until(&browser, "the AI's answer", &format!("[...{WIDGET}.querySelectorAll('li.ai')].some(li => li.textContent.includes('We ship to every EU country.'))")).await;
+    until(&browser, "the visitor's own text, as text", &format!("[...{WIDGET}.querySelectorAll('li.visitor')].some(li => li.textContent.includes('<b>abroad</b>')) && !{WIDGET}.querySelector('li b')")).await;
+    until(
+        &browser,
+        "who answers",
+        &format!("{WIDGET}.querySelector('.answering').textContent == 'AI assistant'"),
+    )
+    .await;
+
+    browser
+        .execute(
+            &format!("{WIDGET}.querySelector('button.handover').click()"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the routed teammate",
+        &format!(
+            "{WIDGET}.querySelector('.answering').textContent == \"You're chatting with Bob Stone\""
+        ),
+    )
+    .await;
+    let (_, mine) = s.get(&bob, "/api/v1/conversations?view=mine").await;
+    let chat_id = mine["items"][0]["id"].as_i64().expect("the chat is Bob's");
+    let (status, _) = s
+        .post(
+            &bob,
+            &format!("/api/v1/conversations/{chat_id}/messages"),
+            json!({"body": "Hi, Bob here. Yes, we ship to Spain!"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    until(&browser, "Bob's reply, live", &format!("[...{WIDGET}.querySelectorAll('li.operator')].some(li => li.textContent.includes('Bob here') && li.textContent.includes('Bob Stone'))")).await;
+
+    // The visitor comes back later: the chat is still there.
+    browser.goto(&shop).await.unwrap();
+    until(
+        &browser,
+        "the restored chat",
+        &format!("{WIDGET}?.querySelectorAll('li').length >= 4"),
+    )
+    .await;
+
+    // The same widget on a site that is not allowed is refused.
+    browser.goto(&elsewhere).await.unwrap();
+    until(
+        &browser,
+        "the launcher",
+        &format!("{WIDGET}?.querySelector('.launcher')"),
+    )
+    .await;
+    browser
+        .execute(
+            &format!("{WIDGET}.querySelector('.launcher').click()"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    widget_says(&browser, "hello from elsewhere").await;
+    until(
+        &browser,
+        "the refusal",
+        &format!(
+            "{WIDGET}.querySelector('.error').textContent.includes('not enabled on this site')"
+        ),
+    )
+    .await;
+    let (_, all) = s.get(&ana, "/api/v1/conversations").await;
+    assert_eq!(
+        all["items"].as_array().unwrap().len(),
+        1,
+        "nothing was created from the other site"
+    );
+    browser.close().await.unwrap();
+}

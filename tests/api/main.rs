@@ -14,3 +14,4 @@ mod notifications;
 mod races;
 mod routing;
 mod visitors;
+mod widget;
