@@ -32,6 +32,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("configuration: {0}")]
     Config(String),
+    #[error("resuming the AI's pending turns: {0}")]
+    Resume(#[source] crate::service::ServiceError),
 }
 
 impl App {
@@ -85,6 +87,13 @@ impl App {
         let service = Service::new(store, hub, responder(&config), settings);
         tokio::spawn(worker.run());
         tokio::spawn(prune_events(service.clone()));
+        let resumed = service
+            .resume_ai_turns()
+            .await
+            .map_err(StartError::Resume)?;
+        if resumed > 0 {
+            tracing::info!(conversations = resumed, "resumed the AI's pending turns");
+        }
         Ok(App { service, config })
     }
 

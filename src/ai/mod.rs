@@ -38,9 +38,12 @@ pub trait Responder: Send + Sync {
 }
 
 /// Whether a visitor's words ask for a human, in any of the usual phrasings ("talk to a
-/// person", "human please", "can I speak to someone", "get me an agent", …).
+/// person", "human please", "can I speak to someone", "get me an agent", …). A word like
+/// "person" or "anyone" counts only in a request ("speak to", "I need", …) or in a message
+/// made of nothing else ("anyone there?"), so "how much per person?" and "does anyone ship to
+/// Spain?" are questions for the knowledge base.
 pub fn asks_for_human(text: &str) -> bool {
-    const WORDS: &[&str] = &[
+    const HUMANS: &[&str] = &[
         "human",
         "humans",
         "person",
@@ -56,18 +59,34 @@ pub fn asks_for_human(text: &str) -> bool {
         "anyone",
         "anybody",
     ];
+    const REQUESTS: &[&str] = &[
+        "talk", "speak", "connect", "transfer", "want", "need", "reach", "contact",
+    ];
+    const FILLER: &[&str] = &[
+        "a", "an", "the", "is", "are", "there", "here", "please", "pls", "now", "i", "me", "can",
+        "could", "you", "get", "real", "live", "to", "with", "hello", "hi", "hey",
+    ];
     const PHRASES: &[&str] = &[
         "real person",
         "live chat",
         "customer service",
         "not a bot",
         "not a robot",
+        "get me a",
+        "get me an",
     ];
     let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let names_a_human = words.iter().any(|w| HUMANS.contains(w));
     PHRASES.iter().any(|p| lower.contains(p))
-        || lower
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|word| WORDS.contains(&word))
+        || names_a_human
+            && (words.iter().any(|w| REQUESTS.contains(w))
+                || words
+                    .iter()
+                    .all(|w| HUMANS.contains(w) || FILLER.contains(w)))
 }
 
 #[cfg(test)]
@@ -85,6 +104,9 @@ mod tests {
             "is anyone there?",
             "I need customer service",
             "are you a bot? I want live chat",
+            "human please",
+            "I need an agent now",
+            "could you connect me with your staff",
         ] {
             assert!(asks_for_human(text), "{text}");
         }
@@ -94,6 +116,10 @@ mod tests {
             "humanity",
             "how do refunds work",
             "do you support PayPal?",
+            "How much per person?",
+            "Does anyone ship to Spain?",
+            "staff discount?",
+            "is the operator fee refundable",
         ] {
             assert!(!asks_for_human(text), "{text}");
         }

@@ -88,25 +88,32 @@ pub async fn run(mut socket: WebSocket, stream: Stream) {
     }
 }
 
-async fn send(socket: &mut WebSocket, text: &str) -> bool {
-    matches!(
-        timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await,
-        Ok(Ok(()))
-    )
+const LAGGED_REASON: &str = "lagged: reconnect with ?since=<last event id> or refetch";
+
+/// Sends one frame. A client that has not taken it within `SEND_TIMEOUT` is as far behind as
+/// one that overflowed its buffer, and is told so the same way (if it ever reads again).
+async fn send(socket: &mut WebSocket, text: &str) -> Result<(), End> {
+    match timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::Closed),
+        Err(_) => Err(End::Close(CLOSE_LAGGED, LAGGED_REASON)),
+    }
 }
 
 async fn pump(socket: &mut WebSocket, mut stream: Stream) -> End {
     let audience = stream.audience;
     let mut last_sent: Id = stream.start_after;
-    if stream.backlog_truncated && !send(socket, RESYNC).await {
-        return End::Closed;
+    if stream.backlog_truncated
+        && let Err(end) = send(socket, RESYNC).await
+    {
+        return end;
     }
     for stored in &stream.backlog {
         last_sent = stored.id;
         if let Some(text) = audience.render_stored(stored)
-            && !send(socket, &text).await
+            && let Err(end) = send(socket, &text).await
         {
-            return End::Closed;
+            return end;
         }
     }
     let mut ping = interval(PING_EVERY);
@@ -121,18 +128,18 @@ async fn pump(socket: &mut WebSocket, mut stream: Stream) -> End {
                         continue;
                     }
                     if let Some(text) = audience.render(&delivery)
-                        && !send(socket, text).await
+                        && let Err(end) = send(socket, text).await
                     {
-                        return End::Closed;
+                        return end;
                     }
                 }
                 Ok(Signal::Resync) => {
-                    if !send(socket, RESYNC).await {
-                        return End::Closed;
+                    if let Err(end) = send(socket, RESYNC).await {
+                        return end;
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
-                    return End::Close(CLOSE_LAGGED, "lagged: reconnect with ?since=<last event id> or refetch");
+                    return End::Close(CLOSE_LAGGED, LAGGED_REASON);
                 }
                 Err(broadcast::error::RecvError::Closed) => return End::Close(CLOSE_GOING_AWAY, "server shutting down"),
             },

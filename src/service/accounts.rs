@@ -1,8 +1,5 @@
 //! Workspaces, operators, sessions and presence.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-
 use super::assignment::Changes;
 use super::tokens::{hash_token, new_token};
 use super::{Service, ServiceError, ServiceResult, validate};
@@ -51,7 +48,7 @@ impl Service {
         let name = validate::name("name", &input.name)?;
         let email = validate::email(&input.email)?;
         validate::password(&input.password)?;
-        let password_hash = hash_password(input.password).await?;
+        let password_hash = self.hash_password(input.password).await?;
 
         let now = now_millis();
         let mut tx = self.store.write().await?;
@@ -106,10 +103,10 @@ impl Service {
         let found = operators::by_email_with_hash(&mut *self.store.read().await?, &email).await?;
         let Some((operator, hash)) = found else {
             // Spend the same effort as a real check so timing does not reveal who has an account.
-            let _ = hash_password(input.password).await;
+            let _ = self.passwords.hash(input.password).await;
             return Err(REFUSED);
         };
-        if !verify_password(input.password, hash).await {
+        if !self.passwords.verify(input.password, hash).await {
             return Err(REFUSED);
         }
         let now = now_millis();
@@ -204,7 +201,7 @@ impl Service {
         let name = validate::name("name", &input.name)?;
         let email = validate::email(&input.email)?;
         validate::password(&input.password)?;
-        let password_hash = hash_password(input.password).await?;
+        let password_hash = self.hash_password(input.password).await?;
         let mut tx = self.lock_workspace(caller.workspace_id).await?;
         let new = NewOperator {
             workspace_id: caller.workspace_id,
@@ -219,6 +216,13 @@ impl Service {
         tx.commit().await?;
         Ok(operator)
     }
+
+    /// argon2id with the crate's default parameters, on the hashing thread.
+    async fn hash_password(&self, password: String) -> ServiceResult<String> {
+        self.passwords.hash(password).await.ok_or_else(|| {
+            ServiceError::invalid("invalid_password", "password could not be hashed")
+        })
+    }
 }
 
 fn email_taken(e: StoreError) -> ServiceError {
@@ -227,33 +231,4 @@ fn email_taken(e: StoreError) -> ServiceError {
     } else {
         e.into()
     }
-}
-
-/// argon2id with the crate's default parameters, off the async threads: it is deliberately
-/// slow.
-async fn hash_password(password: String) -> ServiceResult<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await
-    .ok()
-    .and_then(Result::ok)
-    .ok_or_else(|| ServiceError::invalid("invalid_password", "password could not be hashed"))
-}
-
-async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
 }

@@ -137,10 +137,12 @@ pub(super) async fn add_message(
 /// Applies the widget's routing mode to an unassigned conversation: reads the team, loads and
 /// cursor inside this transaction (so no concurrent decision can see the same ones), lets the
 /// pure rules decide, and writes the decision and the moved cursor back. A conversation that
-/// cannot be assigned keeps the reason it waits.
+/// cannot be assigned keeps the reason it waits. `actor_id` is the operator whose action
+/// started the routing (a Take over), None when the visitor or the AI did.
 pub(super) async fn route(
     tx: &mut WriteTx,
     conv: &mut Conversation,
+    actor_id: Option<Id>,
     changes: &mut Changes,
 ) -> ServiceResult<()> {
     if conv.assignee_id.is_some() {
@@ -170,7 +172,7 @@ pub(super) async fn route(
                 .map(|m| &m.operator)
                 .find(|o| o.id == operator_id)
                 .ok_or(super::ServiceError::NotFound("operator"))?;
-            change_assignee(tx, conv, Some(chosen), reason, None, changes).await?;
+            change_assignee(tx, conv, Some(chosen), reason, actor_id, changes).await?;
             if reason == AssignmentReason::RoundRobin {
                 widgets::set_rr_cursor(tx.conn(), widget.id, chosen.position()).await?;
             }
@@ -183,14 +185,16 @@ pub(super) async fn route(
 }
 
 /// A human is needed (AI handover, visitor's button, or an operator's Take over): the chat
-/// becomes `handed_off` and, if nobody has it, is routed.
+/// becomes `handed_off` and, if nobody has it, is routed. An operator who takes a chat over
+/// is the actor of the routing, so they are not notified of a chat routed to themselves.
 pub(super) async fn hand_over(
     tx: &mut WriteTx,
     conv: &mut Conversation,
+    actor_id: Option<Id>,
     changes: &mut Changes,
 ) -> ServiceResult<()> {
     change_status(tx, conv, Status::HandedOff, changes).await?;
-    route(tx, conv, changes).await
+    route(tx, conv, actor_id, changes).await
 }
 
 /// The visitor came back to a closed chat: it reopens as `handed_off`; an available assignee
@@ -217,8 +221,8 @@ pub(super) async fn reopen_for_visitor(
                 changes,
             )
             .await?;
-            route(tx, conv, changes).await
+            route(tx, conv, None, changes).await
         }
-        AssigneeOnReopen::Route => route(tx, conv, changes).await,
+        AssigneeOnReopen::Route => route(tx, conv, None, changes).await,
     }
 }

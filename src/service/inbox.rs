@@ -189,7 +189,7 @@ impl Service {
             &mut changes,
         )
         .await?;
-        hand_over(&mut tx, &mut conv, &mut changes).await?;
+        hand_over(&mut tx, &mut conv, Some(caller.id), &mut changes).await?;
         self.finish(tx, conv, changes).await
     }
 

@@ -5,6 +5,7 @@ mod accounts;
 mod assignment;
 mod inbox;
 mod notifications;
+mod passwords;
 mod streams;
 mod tokens;
 mod validate;
@@ -21,6 +22,7 @@ pub use tokens::hash_token;
 pub use visitors::{StartedConversation, VisitorConversation, VisitorMessage};
 
 use self::assignment::Changes;
+use self::passwords::Passwords;
 use crate::ai::Responder;
 use crate::domain::Id;
 use crate::realtime::Hub;
@@ -119,6 +121,7 @@ pub struct Service {
     store: Store,
     hub: Hub,
     responder: Arc<dyn Responder>,
+    passwords: Passwords,
     settings: Settings,
 }
 
@@ -133,6 +136,7 @@ impl Service {
             store,
             hub,
             responder,
+            passwords: Passwords::start(),
             settings,
         }
     }

@@ -33,7 +33,7 @@ const HANDOVER_NOTE: &str = "A person from the team will take it from here.";
 impl Service {
     /// Starts a conversation on the widget with the given public key. A returning visitor
     /// passes their token to keep all their chats under one identity; a new one gets a token.
-    /// The AI answers before this returns.
+    /// The AI's answer follows on the visitor's stream.
     pub async fn start_conversation(
         &self,
         widget_key: &str,
@@ -83,7 +83,7 @@ impl Service {
     }
 
     /// A visitor's message. On a closed chat it reopens it (see `reopen_for_visitor`); on an
-    /// AI-handled chat the AI answers before this returns.
+    /// AI-handled chat the AI's answer follows on the visitor's stream.
     pub async fn visitor_message(
         &self,
         widget_key: &str,
@@ -136,7 +136,7 @@ impl Service {
                     &mut changes,
                 )
                 .await?;
-                hand_over(&mut tx, &mut conv, &mut changes).await?;
+                hand_over(&mut tx, &mut conv, None, &mut changes).await?;
             }
             Status::Closed => reopen_for_visitor(&mut tx, &mut conv, &mut changes).await?,
             Status::HandedOff => {}
@@ -153,12 +153,10 @@ impl Service {
     ) -> ServiceResult<VisitorConversation> {
         let widget = self.widget_by_key(widget_key).await?;
         let mut conn = self.store.read().await?;
-        let visitor_id = convs::visitor_by_token(&mut conn, widget.id, &hash_token(visitor_token))
-            .await?
-            .ok_or(ServiceError::NotFound("conversation"))?;
-        let conversation = convs::get_for_visitor(&mut conn, widget.id, visitor_id, id)
-            .await?
-            .ok_or(ServiceError::NotFound("conversation"))?;
+        let conversation =
+            convs::get_for_visitor(&mut conn, widget.id, &hash_token(visitor_token), id)
+                .await?
+                .ok_or(ServiceError::NotFound("conversation"))?;
         let team = operators::list_with_loads(&mut conn, widget.workspace_id).await?;
         let name_of = |id: Option<Id>| {
             id.and_then(|id| team.iter().find(|o| o.operator.id == id))
@@ -180,19 +178,40 @@ impl Service {
     }
 
     /// Lets the AI take its turn in the background: the visitor's request returns at once and
-    /// the answer arrives on their stream, however slow the responder is.
+    /// the answer arrives on their stream, however slow the responder is. A turn that fails
+    /// (the database, say) hands the chat to the team rather than leave the visitor waiting.
     fn spawn_ai_turn(&self, conv: &Conversation) {
+        self.spawn_ai_turn_on(conv.workspace_id, conv.widget_id, conv.id);
+    }
+
+    fn spawn_ai_turn_on(&self, workspace_id: Id, widget_id: Id, id: Id) {
         let service = self.clone();
-        let (workspace_id, widget_id, id) = (conv.workspace_id, conv.widget_id, conv.id);
         tokio::spawn(async move {
             if let Err(error) = service.ai_turn(workspace_id, widget_id, id).await {
-                tracing::warn!(%error, conversation_id = id, "the AI's turn failed");
+                tracing::warn!(%error, conversation_id = id, "the AI's turn failed; handing over");
+                if let Err(error) = service.hand_over_waiting(workspace_id, id).await {
+                    tracing::error!(%error, conversation_id = id, "could not hand over either");
+                }
             }
         });
     }
 
+    /// Gives the AI its turn on every chat still waiting for one: the process that owed those
+    /// turns may have stopped between the visitor's message and the answer. Run at start-up;
+    /// with several nodes each one may run it, and a turn that finds its chat already
+    /// answered does nothing.
+    pub async fn resume_ai_turns(&self) -> ServiceResult<usize> {
+        let waiting = convs::awaiting_ai(&mut *self.store.read().await?).await?;
+        for &(workspace_id, widget_id, id) in &waiting {
+            self.spawn_ai_turn_on(workspace_id, widget_id, id);
+        }
+        Ok(waiting.len())
+    }
+
     /// The AI's turn on an `active` conversation: it answers or hands over. Nothing happens if
-    /// someone took the chat over while the responder was thinking.
+    /// someone took the chat over while the responder was thinking, or if the transcript moved
+    /// on: a newer visitor message has a turn of its own that sees it, and an answer already
+    /// given (by another turn or another node) is not given twice.
     async fn ai_turn(&self, workspace_id: Id, widget_id: Id, id: Id) -> ServiceResult<()> {
         let (transcript, articles) = {
             let mut conn = self.store.read().await?;
@@ -200,6 +219,9 @@ impl Service {
                 convs::messages(&mut conn, id).await?,
                 widgets::articles(&mut conn, widget_id).await?,
             )
+        };
+        let Some(answered) = transcript.last().map(|m| m.id) else {
+            return Ok(());
         };
         let turn = self
             .responder
@@ -212,7 +234,9 @@ impl Service {
         let mut conv = convs::get(tx.conn(), workspace_id, id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
-        if conv.status != Status::Active {
+        if conv.status != Status::Active
+            || convs::latest_message_id(tx.conn(), id).await? != answered
+        {
             return Ok(());
         }
         let mut changes = Changes::new(now_millis());
@@ -230,9 +254,32 @@ impl Service {
                     &mut changes,
                 )
                 .await?;
-                hand_over(&mut tx, &mut conv, &mut changes).await?;
+                hand_over(&mut tx, &mut conv, None, &mut changes).await?;
             }
         }
+        self.commit(tx, changes).await
+    }
+
+    /// Hands an AI-handled chat to the team without asking the AI.
+    async fn hand_over_waiting(&self, workspace_id: Id, id: Id) -> ServiceResult<()> {
+        let mut tx = self.lock_workspace(workspace_id).await?;
+        let mut conv = convs::get(tx.conn(), workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        if conv.status != Status::Active {
+            return Ok(());
+        }
+        let mut changes = Changes::new(now_millis());
+        add_message(
+            &mut tx,
+            &mut conv,
+            Author::System,
+            None,
+            HANDOVER_NOTE,
+            &mut changes,
+        )
+        .await?;
+        hand_over(&mut tx, &mut conv, None, &mut changes).await?;
         self.commit(tx, changes).await
     }
 
@@ -252,10 +299,7 @@ impl Service {
     ) -> ServiceResult<(WriteTx, Conversation, Changes)> {
         let widget = self.widget_by_key(widget_key).await?;
         let mut tx = self.lock_workspace(widget.workspace_id).await?;
-        let visitor_id = convs::visitor_by_token(tx.conn(), widget.id, &hash_token(visitor_token))
-            .await?
-            .ok_or(ServiceError::NotFound("conversation"))?;
-        let conv = convs::get_for_visitor(tx.conn(), widget.id, visitor_id, id)
+        let conv = convs::get_for_visitor(tx.conn(), widget.id, &hash_token(visitor_token), id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
         Ok((tx, conv, Changes::new(now_millis())))

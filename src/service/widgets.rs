@@ -50,7 +50,8 @@ impl Service {
         mode: RoutingMode,
         eligible_operator_ids: &[Id],
     ) -> ServiceResult<WidgetWithRouting> {
-        require_manager(caller, "change routing")?;
+        self.require_manager_of(caller, widget_id, "change routing")
+            .await?;
         let mut eligible = eligible_operator_ids.to_vec();
         eligible.sort_unstable();
         eligible.dedup();
@@ -76,6 +77,26 @@ impl Service {
             widget: updated,
             eligible_operator_ids: eligible,
         })
+    }
+}
+
+impl Service {
+    /// For changes to one widget: another workspace's widget is a 404 whoever asks, before
+    /// the caller's role is considered.
+    async fn require_manager_of(
+        &self,
+        caller: &Operator,
+        widget_id: Id,
+        what: &str,
+    ) -> ServiceResult<()> {
+        widgets::get(
+            &mut *self.store.read().await?,
+            caller.workspace_id,
+            widget_id,
+        )
+        .await?
+        .ok_or(ServiceError::NotFound("widget"))?;
+        require_manager(caller, what)
     }
 }
 
@@ -112,7 +133,8 @@ impl Service {
         widget_id: Id,
         origins: &[String],
     ) -> ServiceResult<WidgetWithRouting> {
-        require_manager(caller, "change a widget")?;
+        self.require_manager_of(caller, widget_id, "change a widget")
+            .await?;
         let mut cleaned = Vec::new();
         for origin in origins {
             let origin = normalise_origin(origin).ok_or_else(|| {
@@ -155,7 +177,8 @@ impl Service {
         question: &str,
         answer: &str,
     ) -> ServiceResult<Article> {
-        require_manager(caller, "edit the knowledge base")?;
+        self.require_manager_of(caller, widget_id, "edit the knowledge base")
+            .await?;
         let question = bounded_text("question", question, MAX_QUESTION_CHARS)?;
         let answer = bounded_text("answer", answer, MAX_ANSWER_CHARS)?;
         let mut tx = self.store.write().await?;
@@ -181,7 +204,8 @@ impl Service {
         widget_id: Id,
         article_id: Id,
     ) -> ServiceResult<()> {
-        require_manager(caller, "edit the knowledge base")?;
+        self.require_manager_of(caller, widget_id, "edit the knowledge base")
+            .await?;
         let mut tx = self.store.write().await?;
         let widget = widgets::get(tx.conn(), caller.workspace_id, widget_id)
             .await?

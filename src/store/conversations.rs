@@ -83,20 +83,23 @@ pub async fn get(
 }
 
 /// The conversation with this id, only if it belongs to this visitor of this widget.
+/// Conversation `id` of `widget_id`, only if it belongs to the visitor holding the token with
+/// this hash.
 pub async fn get_for_visitor(
     conn: &mut AnyConnection,
     widget_id: Id,
-    visitor_id: Id,
+    token_hash: &str,
     id: Id,
 ) -> StoreResult<Option<Conversation>> {
     Ok(sqlx::query_as(concat!(
         "SELECT ",
         conversation_columns!(),
-        " FROM conversations WHERE id = $1 AND widget_id = $2 AND visitor_id = $3"
+        " FROM conversations WHERE id = $1 AND widget_id = $2 \
+         AND visitor_id = (SELECT id FROM visitors WHERE widget_id = $2 AND token_hash = $3)"
     ))
     .bind(id)
     .bind(widget_id)
-    .bind(visitor_id)
+    .bind(token_hash)
     .fetch_optional(conn)
     .await?)
 }
@@ -275,6 +278,28 @@ pub async fn insert_message(
             .await?;
     }
     Ok(message)
+}
+
+/// The id of the conversation's newest message (0 when it has none).
+pub async fn latest_message_id(conn: &mut AnyConnection, conversation_id: Id) -> StoreResult<Id> {
+    let (id,): (Option<i64>,) =
+        sqlx::query_as("SELECT MAX(id) FROM messages WHERE conversation_id = $1")
+            .bind(conversation_id)
+            .fetch_one(conn)
+            .await?;
+    Ok(id.unwrap_or(0))
+}
+
+/// AI-handled (`active`) conversations whose newest message is the visitor's: each still waits
+/// for the AI's turn (the process that owed it may have stopped). As
+/// `(workspace_id, widget_id, id)`.
+pub async fn awaiting_ai(conn: &mut AnyConnection) -> StoreResult<Vec<(Id, Id, Id)>> {
+    Ok(sqlx::query_as(
+        "SELECT workspace_id, widget_id, id FROM conversations c WHERE status = 'active' \
+         AND (SELECT author FROM messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1) = 'visitor'",
+    )
+    .fetch_all(conn)
+    .await?)
 }
 
 /// What the visitor wrote last in the conversation, if anything.

@@ -17,22 +17,45 @@ pub async fn append(
     events: Vec<Event>,
     now: Millis,
 ) -> StoreResult<Vec<StoredEvent>> {
-    let mut stored = Vec::with_capacity(events.len());
-    for event in events {
-        let payload = serde_json::to_string(&event).unwrap_or_default();
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO events (workspace_id, visitor_id, recipient_id, payload, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(event.workspace_id)
-        .bind(event.visitor_id)
-        .bind(event.recipient_id)
-        .bind(payload)
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await?;
-        stored.push(StoredEvent { id, event });
+    if events.is_empty() {
+        return Ok(Vec::new());
     }
+    // One statement for the whole transaction's events: on SQLite every statement is a round
+    // trip to the connection's thread, and the writer holds the lock through all of them.
+    let rows: Vec<String> = (0..events.len())
+        .map(|i| {
+            let p = i * 5;
+            format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO events (workspace_id, visitor_id, recipient_id, payload, created_at) VALUES {} RETURNING id",
+        rows.join(", ")
+    );
+    let mut insert = sqlx::query_as(AssertSqlSafe(sql));
+    for event in &events {
+        insert = insert
+            .bind(event.workspace_id)
+            .bind(event.visitor_id)
+            .bind(event.recipient_id)
+            .bind(serde_json::to_string(event).unwrap_or_default())
+            .bind(now);
+    }
+    let mut ids: Vec<(i64,)> = insert.fetch_all(&mut *conn).await?;
+    // RETURNING promises no order; the rows took ascending ids in the order of the VALUES.
+    ids.sort_unstable();
+    let stored: Vec<StoredEvent> = ids
+        .into_iter()
+        .zip(events)
+        .map(|((id,), event)| StoredEvent { id, event })
+        .collect();
     if backend == Backend::Postgres && !stored.is_empty() {
         let ids: Vec<String> = stored.iter().map(|e| e.id.to_string()).collect();
         sqlx::query("SELECT pg_notify($1, $2)")

@@ -118,7 +118,10 @@ impl Store {
         let pool = match backend {
             Backend::Postgres => options.connect(url).await?,
             Backend::Sqlite => {
+                // A SQLite connection is a file handle on this machine: there is no link to
+                // test, and the test is one more round trip to the connection's thread.
                 options
+                    .test_before_acquire(false)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute(

@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use sqlx::AnyConnection;
 
 use super::{Operator, OperatorWithLoad, StoreResult};
@@ -78,47 +76,40 @@ pub async fn by_email_with_hash(
     Ok(row.map(|r| (r.operator, r.password_hash)))
 }
 
-/// Everyone in the workspace in join order (creation time, then id), with their loads.
+/// The workspace's operators in join order, each with their load: open (`active` or
+/// `handed_off`) conversations assigned to them across the workspace. The load reads only the
+/// open rows through the `conversations_open_load` index, however much history there is.
 pub async fn list_with_loads(
     conn: &mut AnyConnection,
     workspace_id: Id,
 ) -> StoreResult<Vec<OperatorWithLoad>> {
-    let operators: Vec<Operator> = sqlx::query_as(concat!(
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        operator: Operator,
+        load: i64,
+    }
+    let rows: Vec<Row> = sqlx::query_as(concat!(
         "SELECT ",
         operator_columns!(),
-        " FROM operators WHERE workspace_id = $1 ORDER BY created_at, id"
-    ))
-    .bind(workspace_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let loads = loads(conn, workspace_id).await?;
-    Ok(operators
-        .into_iter()
-        .map(|operator| {
-            let load = loads.get(&operator.id).copied().unwrap_or(0);
-            OperatorWithLoad { operator, load }
-        })
-        .collect())
-}
-
-/// Open (`active` or `handed_off`) conversations per assignee across the workspace. Reads only
-/// the open rows through the `conversations_open_load` index, however much history there is.
-async fn loads(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<HashMap<Id, u64>> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT assignee_id, COUNT(*) FROM conversations \
+        ", COALESCE(loads.n, 0) AS load FROM operators LEFT JOIN (\
+         SELECT assignee_id, COUNT(*) AS n FROM conversations \
          WHERE workspace_id = $1 AND status IN ('active', 'handed_off') AND assignee_id IS NOT NULL \
-         GROUP BY assignee_id",
-    )
+         GROUP BY assignee_id) AS loads ON loads.assignee_id = operators.id \
+         WHERE operators.workspace_id = $1 ORDER BY operators.created_at, operators.id"
+    ))
     .bind(workspace_id)
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, n)| (id, n.max(0) as u64))
+        .map(|row| OperatorWithLoad {
+            operator: row.operator,
+            load: row.load.max(0) as u64,
+        })
         .collect())
 }
 
-/// Of `ids`, those that are operators of the workspace.
 pub async fn existing_in_workspace(
     conn: &mut AnyConnection,
     workspace_id: Id,

@@ -292,6 +292,11 @@ impl TestServer {
         TestServer::serve(listener, config, database).await
     }
 
+    /// The URL of the server's database, for tests that play a crash by writing to it.
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     /// Stops the server gracefully and waits until it has.
     pub async fn stop(mut self) {
         self.halt().await;

@@ -246,6 +246,13 @@ async fn routing_runs_only_on_handover_and_takeover(s: TestServer) {
     assert_eq!(status, 200, "{conv}");
     assert_eq!(conv["status"], "handed_off");
     assert_eq!(conv["assignee_id"], ana.id);
+    let detail = s.conversation(&ana, chat.id).await;
+    let routed = &detail["assignment_events"][0];
+    assert_eq!(routed["reason"], "round_robin");
+    assert_eq!(
+        routed["actor_id"], ana.id,
+        "the operator who took over is the actor, so she is not notified of her own action"
+    );
     let (status, body) = s
         .post(
             &ana,

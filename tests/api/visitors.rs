@@ -151,8 +151,57 @@ async fn visitor_input_is_validated(s: TestServer) {
     assert_eq!(status, 201, "10,000 characters fit");
 }
 
+/// A visitor's message committed by a process that stopped before the AI's turn (played
+/// here by writing the message straight into the database): the next start gives the AI that
+/// turn, so the chat is not left unanswered; an answered chat gets no second answer.
+async fn the_ai_turn_owed_before_a_restart_is_taken_after_it(s: TestServer) {
+    use sqlx::Connection;
+    let ana = s.signup("Acme").await;
+    let widget = s.widget(&ana, "manual", &[]).await;
+    let waiting = s.start_chat(&widget, "do you ship abroad?").await;
+    let answered = s.start_chat(&widget, "what are your hours?").await;
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(s.database_url())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO messages (conversation_id, author, body, created_at) VALUES ($1, 'visitor', 'hello? anyone?', 1)",
+    )
+    .bind(waiting.id)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+
+    let s = s.restart(|_| {}).await;
+    let view = s
+        .visitor_view_until(&widget, &waiting, "the owed turn", |view| {
+            view["messages"].as_array().is_some_and(|m| m.len() >= 4)
+        })
+        .await;
+    let last = &view["messages"][3];
+    assert!(
+        last["author"] == "ai" || last["author"] == "system",
+        "the AI answered or handed over: {view}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (_, view) = s.visitor(&widget, &waiting, Method::GET, "", None).await;
+    assert_eq!(
+        view["messages"].as_array().unwrap().len(),
+        4,
+        "one answer: {view}"
+    );
+    let (_, view) = s.visitor(&widget, &answered, Method::GET, "", None).await;
+    assert_eq!(
+        view["messages"].as_array().unwrap().len(),
+        2,
+        "no second answer: {view}"
+    );
+}
+
 on_both!(
     a_visitor_chats_with_the_ai_then_a_person,
+    the_ai_turn_owed_before_a_restart_is_taken_after_it,
     a_returning_visitor_keeps_their_token,
     visitors_only_reach_their_own_chats,
     visitor_input_is_validated,
