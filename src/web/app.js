@@ -183,7 +183,7 @@ function authForm(title, fields, submitText, onSubmit, footer) {
     const data = Object.fromEntries(new FormData(form).entries());
     try {
       await onSubmit(data);
-      location.href = "/inbox";
+      location.href = afterSignIn();
     } catch (err) {
       error.hidden = false;
       error.textContent = err.message;
@@ -339,7 +339,10 @@ function assigneeChip(c) {
     } },
     avatar(c.assignee), el("span", { id: "assignee-name" }, c.assignee ? c.assignee.name : "Unassigned"), " ▾");
   menu.addEventListener("keydown", (e) => { if (e.key === "Escape") { menu.hidden = true; button.focus(); } });
-  return el("div", { class: "chip" }, button, menu);
+  const claimNow = current === state.me.id ? null : el("button", { id: "claim-now", class: "primary",
+    onclick: () => change(() => api("POST", `/conversations/${c.id}/claim`, { if_assignee_id: current })) },
+    "Claim this chat");
+  return el("div", { class: "chip" }, button, claimNow, menu);
 }
 
 function conversationPanel() {
@@ -656,6 +659,11 @@ function onEvent(event) {
         renderHeaderOnly(document.querySelector("nav a[aria-current=page]")?.textContent.toLowerCase());
       }
       if (location.pathname === "/teammates") renderTeammates();
+      // The chip's menu shows who is Away: redraw it unless it is open under the pointer.
+      const panel = document.getElementById("conversation");
+      if (panel && state.conversation && document.getElementById("assignee-menu")?.hidden !== false) {
+        panel.replaceWith(conversationPanel());
+      }
       break;
     }
     case "conversation.assigned":
@@ -675,6 +683,13 @@ function onEvent(event) {
 
 // ---------- router ----------
 
+// Where sign-in leads: back to the page that asked for it (a notification's deep link, say),
+// if that is a page of this site.
+function afterSignIn() {
+  const next = new URLSearchParams(location.search).get("next") || "";
+  return /^\/(?![\/\\])/.test(next) ? next : "/inbox";
+}
+
 async function route() {
   const path = location.pathname;
   if (path === "/login") return renderLogin();
@@ -685,7 +700,7 @@ async function route() {
     } catch (e) {
       if (e.status === 401) {
         const signup = await api("GET", "/signup").catch(() => ({ first_run: false }));
-        location.href = signup.first_run ? "/signup" : "/login";
+        location.href = signup.first_run ? "/signup" : `/login?next=${encodeURIComponent(path)}`;
         return;
       }
       throw e;

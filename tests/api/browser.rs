@@ -235,8 +235,8 @@ async fn two_operators_route_claim_pick_and_unassign_live() {
     )
     .await;
     until(&ana_tab, "the routing note", "document.querySelector('#timeline').innerText.includes('Routed to Bob Stone by round-robin')").await;
-    click(&ana_tab, "#assignee-chip").await;
-    click(&ana_tab, "button[data-action=claim]").await;
+    // Claim is one click, beside the chip.
+    click(&ana_tab, "#claim-now").await;
     until(
         &ana_tab,
         "Ana on the chip",
