@@ -38,7 +38,7 @@ pub struct VisitorStreamParams {
 /// `{"type":"resync"}` frame means events may have been missed: refetch. A client that falls
 /// too far behind is closed with code 4001 and can reconnect with `since`.
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(StreamParams),
-    responses((status = 101, description = "WebSocket stream"), (status = 401, body = ErrorBody)),
+    responses((status = 101, description = "WebSocket stream"), (status = 400, body = ErrorBody, description = "not a WebSocket request, or a malformed `since`"), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn inbox(
     State(state): State<AppState>,
@@ -61,7 +61,7 @@ pub async fn inbox(
 /// name).
 #[utoipa::path(get, path = "/api/v1/widget/{key}/events", tag = "widget (public)",
     params(("key" = String, Path), VisitorStreamParams),
-    responses((status = 101, description = "WebSocket stream"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 101, description = "WebSocket stream"), (status = 400, body = ErrorBody, description = "not a WebSocket request"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn visitor(
     State(state): State<AppState>,
     Path(key): Path<String>,
