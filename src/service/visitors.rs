@@ -30,6 +30,16 @@ pub struct VisitorMessage {
 
 const HANDOVER_NOTE: &str = "A person from the team will take it from here.";
 
+/// The visitor or the AI asked for a person: the note the visitor sees, then the handover.
+async fn hand_to_team(
+    tx: &mut WriteTx,
+    conv: &mut Conversation,
+    changes: &mut Changes,
+) -> ServiceResult<()> {
+    add_message(tx, conv, Author::System, None, HANDOVER_NOTE, changes).await?;
+    hand_over(tx, conv, None, changes).await
+}
+
 impl Service {
     /// Starts a conversation on the widget with the given public key. A returning visitor
     /// passes their token to keep all their chats under one identity; a new one gets a token.
@@ -127,16 +137,7 @@ impl Service {
             .await?;
         match conv.status {
             Status::Active => {
-                add_message(
-                    &mut tx,
-                    &mut conv,
-                    Author::System,
-                    None,
-                    HANDOVER_NOTE,
-                    &mut changes,
-                )
-                .await?;
-                hand_over(&mut tx, &mut conv, None, &mut changes).await?;
+                hand_to_team(&mut tx, &mut conv, &mut changes).await?;
             }
             Status::Closed => reopen_for_visitor(&mut tx, &mut conv, &mut changes).await?,
             Status::HandedOff => {}
@@ -245,16 +246,7 @@ impl Service {
                 add_message(&mut tx, &mut conv, Author::Ai, None, &text, &mut changes).await?;
             }
             AiTurn::Handover => {
-                add_message(
-                    &mut tx,
-                    &mut conv,
-                    Author::System,
-                    None,
-                    HANDOVER_NOTE,
-                    &mut changes,
-                )
-                .await?;
-                hand_over(&mut tx, &mut conv, None, &mut changes).await?;
+                hand_to_team(&mut tx, &mut conv, &mut changes).await?;
             }
         }
         self.commit(tx, changes).await
@@ -270,16 +262,7 @@ impl Service {
             return Ok(());
         }
         let mut changes = Changes::new(now_millis());
-        add_message(
-            &mut tx,
-            &mut conv,
-            Author::System,
-            None,
-            HANDOVER_NOTE,
-            &mut changes,
-        )
-        .await?;
-        hand_over(&mut tx, &mut conv, None, &mut changes).await?;
+        hand_to_team(&mut tx, &mut conv, &mut changes).await?;
         self.commit(tx, changes).await
     }
 
