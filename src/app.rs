@@ -82,6 +82,7 @@ impl App {
             pusher: Arc::new(Pusher::new(vapid)),
             wake: notify_wake,
             max_backoff: Duration::from_secs(config.notify_retry_max_secs.max(1)),
+            lease: Duration::from_secs(config.notify_lease_secs),
             shutdown: hub.shutdown_signal(),
         };
         let service = Service::new(store, hub, responder(&config), settings);

@@ -2,7 +2,9 @@
 
 use std::net::SocketAddr;
 
-#[derive(Debug, Clone, clap::Args)]
+/// No `Debug`: it holds secrets (SMTP password, AI key, VAPID key) that must never reach a
+/// log.
+#[derive(Clone, clap::Args)]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
@@ -63,6 +65,12 @@ pub struct Config {
     /// Longest wait between two delivery attempts of a failing notification, in seconds.
     #[arg(long, env = "SWITCHBOARD_NOTIFY_RETRY_MAX_SECS", default_value_t = 300)]
     pub notify_retry_max_secs: u64,
+
+    /// How long a node may hold a notification it is delivering, in seconds. If the node dies
+    /// mid-delivery, the notification is tried again (by any node) once this has passed; each
+    /// delivery attempt is cut off well before it.
+    #[arg(long, env = "SWITCHBOARD_NOTIFY_LEASE_SECS", default_value_t = 90, value_parser = clap::value_parser!(u64).range(3..))]
+    pub notify_lease_secs: u64,
 
     /// The AI responder: `builtin` (offline, answers from each widget's knowledge base) or
     /// `openai` (any OpenAI-compatible chat-completions API, see --ai-base-url).

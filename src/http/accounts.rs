@@ -18,10 +18,15 @@ use crate::service::{Credentials, NewTeammate, SignedIn, Signup};
 
 #[derive(Deserialize, ToSchema)]
 pub struct SignupRequest {
+    /// 1 to 100 characters once trimmed, no control characters.
+    #[schema(min_length = 1)]
     pub workspace_name: String,
+    /// 1 to 100 characters once trimmed, no control characters.
+    #[schema(min_length = 1)]
     pub name: String,
+    /// An address like `ana@example.com`.
     pub email: String,
-    /// 8 to 1024 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
 }
 
@@ -38,8 +43,12 @@ pub struct AvailabilityRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewOperatorRequest {
+    /// 1 to 100 characters once trimmed, no control characters.
+    #[schema(min_length = 1)]
     pub name: String,
+    /// An address like `ana@example.com`.
     pub email: String,
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
     /// Defaults to `operator`.
     #[serde(default = "default_role")]
@@ -88,7 +97,9 @@ pub async fn signup(
 
 /// Signs in; returns a bearer token and also sets an HttpOnly session cookie.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
-    responses((status = 200, body = SessionDto), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = SessionDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 429, description = "too many attempts from this address or for this email; see Retry-After",
+               body = ErrorBody, headers(("Retry-After" = u64, description = "seconds until the next attempt is allowed")))))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -1,7 +1,7 @@
 //! The inbox: lists, one conversation, replies and every change of owner or status.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::dto::{ConversationDto, ConversationListDto, MessageDto};
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::{ApiJson, Caller, PathId};
+use super::extract::{ApiJson, ApiQuery, Caller, PathId};
 use crate::domain::{Id, Status};
 use crate::service::{InboxQuery, View};
 
@@ -19,20 +19,66 @@ const MAX_PAGE: u32 = 200;
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// `mine`, `unassigned` or `all` (default).
-    view: Option<String>,
+    /// Default `all`.
+    #[param(inline)]
+    view: Option<InboxView>,
     /// Comma-separated statuses: `active`, `handed_off`, `closed`, or `open` (= active and
-    /// handed_off). Default: any.
+    /// handed_off). Leave it out for any.
+    #[param(inline, value_type = Option<Vec<StatusFilter>>, style = Form, explode = false)]
     status: Option<String>,
     /// From a previous page's `next_cursor`.
     cursor: Option<String>,
-    /// 1 to 200, default 50.
+    /// Default 50.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
+}
+
+/// Which conversations an inbox list holds.
+#[derive(Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxView {
+    /// Assigned to the caller.
+    Mine,
+    /// Handed off with nobody assigned yet.
+    Unassigned,
+    All,
+}
+
+/// A status to list: one of a conversation's, or `open` (= `active` and `handed_off`).
+#[derive(Clone, Copy, ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum StatusFilter {
+    Active,
+    HandedOff,
+    Closed,
+    Open,
+}
+
+impl StatusFilter {
+    fn parse(text: &str) -> Option<StatusFilter> {
+        Some(match text {
+            "active" => StatusFilter::Active,
+            "handed_off" => StatusFilter::HandedOff,
+            "closed" => StatusFilter::Closed,
+            "open" => StatusFilter::Open,
+            _ => return None,
+        })
+    }
+
+    fn statuses(self) -> &'static [Status] {
+        match self {
+            StatusFilter::Active => &[Status::Active],
+            StatusFilter::HandedOff => &[Status::HandedOff],
+            StatusFilter::Closed => &[Status::Closed],
+            StatusFilter::Open => &[Status::Active, Status::HandedOff],
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct ReplyRequest {
-    /// Up to 10,000 characters; shown as text, never as markup.
+    /// Up to 10,000 characters, not all blank; shown as text, never as markup.
+    #[schema(min_length = 1, max_length = 10000)]
     pub body: String,
 }
 
@@ -48,7 +94,7 @@ pub struct ClaimRequest {
 pub struct AssigneeRequest {
     /// The teammate to assign; `null` unassigns.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>, nullable)]
+    #[schema(value_type = Option<i64>, nullable, required = true)]
     pub operator_id: Option<Option<Id>>,
     /// Precondition: change only if this is the current assignee (`null` = unassigned).
     #[serde(default, deserialize_with = "present")]
@@ -68,7 +114,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Id>>, D::Err
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<ListParams>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<ConversationListDto>> {
     let query = parse_list_params(params)?;
     let page = state
@@ -84,7 +130,8 @@ pub async fn list(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CountParams {
-    /// As for the list: comma-separated statuses, or `open`. Default: any.
+    /// As for the list: comma-separated statuses, or `open`. Leave it out for any.
+    #[param(inline, value_type = Option<Vec<StatusFilter>>, style = Form, explode = false)]
     status: Option<String>,
 }
 
@@ -102,7 +149,7 @@ pub struct CountsDto {
 pub async fn counts(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<CountParams>,
+    ApiQuery(params): ApiQuery<CountParams>,
 ) -> ApiResult<Json<CountsDto>> {
     let statuses = parse_statuses(params.status.as_deref())?;
     let (mine, unassigned, all) = state
@@ -116,39 +163,30 @@ pub async fn counts(
     }))
 }
 
+/// Exactly the documented form, so that what the OpenAPI document calls invalid is refused:
+/// no spaces, no empty items, and no parameter at all for "any".
 fn parse_statuses(param: Option<&str>) -> Result<Vec<Status>, ApiError> {
+    let Some(param) = param else {
+        return Ok(Vec::new());
+    };
     let mut statuses = Vec::new();
-    for part in param
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        if part == "open" {
-            statuses.extend([Status::Active, Status::HandedOff]);
-        } else {
-            statuses.push(part.parse().map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_status",
-                    format!("status {part:?} is not one of active, handed_off, closed, open"),
-                )
-            })?);
-        }
+    for part in param.split(',') {
+        let filter = StatusFilter::parse(part).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_status",
+                format!("status {part:?} is not one of active, handed_off, closed, open"),
+            )
+        })?;
+        statuses.extend(filter.statuses());
     }
     Ok(statuses)
 }
 
 fn parse_list_params(params: ListParams) -> Result<InboxQuery, ApiError> {
-    let view = match params.view.as_deref().unwrap_or("all") {
-        "mine" => View::Mine,
-        "unassigned" => View::Unassigned,
-        "all" => View::All,
-        other => {
-            return Err(ApiError::bad_request(
-                "invalid_view",
-                format!("view {other:?} is not one of mine, unassigned, all"),
-            ));
-        }
+    let view = match params.view.unwrap_or(InboxView::All) {
+        InboxView::Mine => View::Mine,
+        InboxView::Unassigned => View::Unassigned,
+        InboxView::All => View::All,
     };
     let statuses = parse_statuses(params.status.as_deref())?;
     let after = match params.cursor.as_deref() {
@@ -226,8 +264,9 @@ pub async fn takeover(
 
 /// Assigns the conversation to the caller (reason `claim`).
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/claim", tag = "conversations", params(("id" = i64, Path)),
-    request_body(content = ClaimRequest, description = "optional"),
-    responses((status = 200, body = ConversationDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    request_body(content = Option<ClaimRequest>, description = "optional"),
+    responses((status = 200, body = ConversationDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody),
               (status = 409, description = "`if_assignee_id` did not match; carries the current assignee", body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn claim(

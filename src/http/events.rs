@@ -20,6 +20,7 @@ use crate::realtime::stream;
 pub struct StreamParams {
     /// Resume after this event id (the `id` of the last event received); events still in the
     /// log (24 h) are replayed first. Without it the stream starts with new events.
+    #[param(value_type = Option<i64>)]
     since: Option<Id>,
 }
 
@@ -29,6 +30,7 @@ pub struct VisitorStreamParams {
     /// The visitor's token.
     visitor_token: String,
     /// Resume after this event id.
+    #[param(value_type = Option<i64>)]
     since: Option<Id>,
 }
 
@@ -61,7 +63,8 @@ pub async fn inbox(
 /// name).
 #[utoipa::path(get, path = "/api/v1/widget/{key}/events", tag = "widget (public)",
     params(("key" = String, Path), VisitorStreamParams),
-    responses((status = 101, description = "WebSocket stream"), (status = 400, body = ErrorBody, description = "not a WebSocket request"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 101, description = "WebSocket stream"), (status = 400, body = ErrorBody, description = "not a WebSocket request"), (status = 401, body = ErrorBody),
+               (status = 403, description = "sent from a site the widget is not allowed on", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn visitor(
     State(state): State<AppState>,
     Path(key): Path<String>,

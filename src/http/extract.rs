@@ -1,5 +1,5 @@
-//! Request extractors whose failures are API errors: JSON bodies, path ids, the signed-in
-//! operator and the visitor's token.
+//! Request extractors whose failures are API errors: JSON bodies, query strings, path ids, the
+//! signed-in operator and the visitor's token.
 
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
@@ -16,9 +16,9 @@ use crate::store::Operator;
 
 pub const SESSION_COOKIE: &str = "switchboard_session";
 
-/// A JSON body. Any content type is read as JSON (so `curl -d` works), an empty body reads as
-/// `{}`, unknown fields are ignored; malformed JSON or wrong types are a 400 naming the problem,
-/// and a body over `MAX_BODY_BYTES` is a 413.
+/// A JSON object body. Any content type is read as JSON (so `curl -d` works), an empty body
+/// reads as `{}`, unknown fields are ignored; malformed JSON, wrong types or anything but an
+/// object are a 400 naming the problem, and a body over `MAX_BODY_BYTES` is a 413.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
@@ -26,14 +26,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
         let bytes = read_limited(req).await?;
-        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &bytes
-        };
+        let text: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+        // serde reads a JSON array into a struct field by field, in order: `["x"]` would pass
+        // for `{"name": "x"}`. Every request body is an object.
+        if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad_request(
+                "invalid_json",
+                "Invalid JSON body: expected an object",
+            ));
+        }
         serde_json::from_slice(text)
             .map(ApiJson)
             .map_err(|e| ApiError::bad_request("invalid_json", format!("Invalid JSON body: {e}")))
+    }
+}
+
+/// A query string. One that does not parse into `T` (a wrong type, a value outside an
+/// enumeration) is a JSON 400 like every other bad input, not axum's plain-text rejection.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|e: axum::extract::rejection::QueryRejection| {
+                ApiError::bad_request("invalid_query", e.body_text())
+            })
     }
 }
 

@@ -107,7 +107,7 @@ pub async fn channels(
 }
 
 /// Turns the caller's channels on or off; an absent field is left as it is.
-#[utoipa::path(put, path = "/api/v1/me/notifications", tag = "notifications", request_body = ChannelsRequest,
+#[utoipa::path(put, path = "/api/v1/me/notifications", tag = "notifications", request_body = Option<ChannelsRequest>,
     responses((status = 200, body = ChannelsDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn set_channels(
@@ -159,7 +159,7 @@ pub async fn subscribe(
 
 /// Unsubscribes a browser of the caller's.
 #[utoipa::path(delete, path = "/api/v1/me/push-subscriptions", tag = "notifications", request_body = UnsubscribeRequest,
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn unsubscribe(
     State(state): State<AppState>,

@@ -1,7 +1,9 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use axum::Json;
+use utoipa::openapi::schema::{Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{RefOr, Required};
 use utoipa::{Modify, OpenApi};
 
 use super::{accounts, conversations, events, notifications, visitors, widgets};
@@ -23,7 +25,7 @@ use super::{accounts, conversations, events, notifications, visitors, widgets};
         notifications::subscriptions, notifications::subscribe, notifications::unsubscribe,
         document,
     ),
-    modifiers(&Security),
+    modifiers(&Security, &OptionalBodies),
 )]
 pub struct ApiDoc;
 
@@ -43,6 +45,41 @@ impl Modify for Security {
             ))),
         );
     }
+}
+
+/// `request_body = Option<T>` documents a body that may be left out (an empty body reads as
+/// `{}`), but utoipa also lets it be a JSON `null`, which is a 400: the schema stays just `T`.
+struct OptionalBodies;
+
+impl Modify for OptionalBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let operations = openapi.paths.paths.values_mut().flat_map(|item| {
+            [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+        });
+        let bodies = operations
+            .filter_map(|operation| operation.request_body.as_mut())
+            .filter(|body| body.required != Some(Required::True));
+        for content in bodies.flat_map(|body| body.content.values_mut()) {
+            if let Some(RefOr::T(Schema::OneOf(one_of))) = &mut content.schema {
+                one_of.items.retain(|item| !is_null(item));
+                if one_of.items.len() == 1 {
+                    content.schema = one_of.items.pop();
+                }
+            }
+        }
+    }
+}
+
+fn is_null(schema: &RefOr<Schema>) -> bool {
+    matches!(schema, RefOr::T(Schema::Object(object))
+        if object.schema_type == utoipa::openapi::schema::SchemaType::Type(Type::Null))
 }
 
 /// This document.

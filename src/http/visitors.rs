@@ -18,7 +18,8 @@ use crate::service::hash_token;
 
 #[derive(Deserialize, ToSchema)]
 pub struct StartRequest {
-    /// The visitor's first message.
+    /// The visitor's first message: up to 10,000 characters, not all blank.
+    #[schema(min_length = 1, max_length = 10000)]
     pub body: String,
     /// A returning visitor's token, to keep their chats together.
     pub visitor_token: Option<String>,
@@ -26,6 +27,8 @@ pub struct StartRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct VisitorMessageRequest {
+    /// Up to 10,000 characters, not all blank.
+    #[schema(min_length = 1, max_length = 10000)]
     pub body: String,
 }
 
@@ -44,7 +47,10 @@ fn conversation_id(raw: &str) -> Result<Id, ApiError> {
     params(("key" = String, Path, description = "the widget's public key")), request_body = StartRequest,
     responses((status = 201, body = StartedConversationDto), (status = 400, body = ErrorBody),
               (status = 401, description = "unknown visitor_token", body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+              (status = 403, description = "sent from a site the widget is not allowed on", body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 429, description = "too many requests from this address", body = ErrorBody,
+               headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn start(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -68,7 +74,9 @@ pub async fn start(
 /// The visitor's view of their conversation.
 #[utoipa::path(get, path = "/api/v1/widget/{key}/conversations/{id}", tag = "widget (public)",
     params(("key" = String, Path), ("id" = i64, Path), ("X-Visitor-Token" = String, Header)),
-    responses((status = 200, body = VisitorConversationDto), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = VisitorConversationDto),
+              (status = 403, description = "sent from a site the widget is not allowed on", body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     Path((key, id)): Path<(String, String)>,
@@ -85,8 +93,11 @@ pub async fn get(
 #[utoipa::path(post, path = "/api/v1/widget/{key}/conversations/{id}/messages", tag = "widget (public)",
     params(("key" = String, Path), ("id" = i64, Path), ("X-Visitor-Token" = String, Header)),
     request_body = VisitorMessageRequest,
-    responses((status = 201, body = MessageDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 413, body = ErrorBody)))]
+    responses((status = 201, body = MessageDto), (status = 400, body = ErrorBody),
+              (status = 403, description = "sent from a site the widget is not allowed on", body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 429, description = "too many requests from this address or visitor", body = ErrorBody,
+               headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn message(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -105,7 +116,11 @@ pub async fn message(
 /// "Talk to a person": hands the chat to the team and routes it.
 #[utoipa::path(post, path = "/api/v1/widget/{key}/conversations/{id}/handover", tag = "widget (public)",
     params(("key" = String, Path), ("id" = i64, Path), ("X-Visitor-Token" = String, Header)),
-    responses((status = 200, body = VisitorConversationDto), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = VisitorConversationDto),
+              (status = 403, description = "sent from a site the widget is not allowed on", body = ErrorBody),
+              (status = 404, body = ErrorBody),
+              (status = 429, description = "too many requests from this address or visitor", body = ErrorBody,
+               headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn handover(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

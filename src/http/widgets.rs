@@ -15,6 +15,8 @@ use crate::store::widgets::Article;
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewWidgetRequest {
+    /// 1 to 100 characters once trimmed, no control characters.
+    #[schema(min_length = 1)]
     pub name: String,
 }
 
@@ -98,9 +100,11 @@ pub struct AllowedOriginsRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct ArticleRequest {
-    /// What visitors ask (up to 500 characters).
+    /// What visitors ask (1 to 500 characters once trimmed).
+    #[schema(min_length = 1)]
     pub question: String,
-    /// The answer the AI gives (up to 5,000 characters).
+    /// The answer the AI gives (1 to 5,000 characters once trimmed).
+    #[schema(min_length = 1)]
     pub answer: String,
 }
 

@@ -9,7 +9,7 @@ pub mod email;
 pub mod push;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use tokio::sync::{Notify, watch};
@@ -25,10 +25,10 @@ use crate::timefmt::now_millis;
 
 /// Rows leased per round.
 const BATCH: u32 = 20;
-/// A lease outlives any single delivery attempt (their timeouts are 30 s).
-const LEASE: Duration = Duration::from_secs(90);
 /// How often the outbox is looked at without a wake-up (retries, other nodes' rows).
 const POLL: Duration = Duration::from_secs(1);
+/// How often recording an outcome is tried again while the database is unreachable.
+const RECORD_RETRY: Duration = Duration::from_secs(1);
 
 pub struct Worker {
     pub store: Store,
@@ -36,6 +36,9 @@ pub struct Worker {
     pub pusher: Arc<Pusher>,
     pub wake: Arc<Notify>,
     pub max_backoff: Duration,
+    /// How long a leased row stays off other workers; a delivery attempt gets two thirds of
+    /// it, so the outcome is recorded before anyone else may take the row.
+    pub lease: Duration,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -50,6 +53,7 @@ enum Outcome {
 impl Worker {
     pub async fn run(mut self) {
         loop {
+            let leased_at = Instant::now();
             let leased = match self.lease().await {
                 Ok(rows) => rows,
                 Err(e) => {
@@ -65,13 +69,12 @@ impl Worker {
                 }
                 continue;
             }
-            let outcomes = join_all(leased.iter().map(|row| self.deliver(row))).await;
-            for (row, outcome) in leased.iter().zip(outcomes) {
-                if let Err(e) = self.record(row, outcome).await {
-                    // The lease runs out and the row is tried again.
-                    tracing::warn!(error = %e, id = row.id, "cannot record a notification outcome");
-                }
-            }
+            join_all(
+                leased
+                    .iter()
+                    .map(|row| self.deliver_and_record(row, leased_at)),
+            )
+            .await;
         }
     }
 
@@ -83,12 +86,38 @@ impl Worker {
             tx.conn(),
             backend,
             now,
-            now + LEASE.as_millis() as Millis,
+            now + self.lease.as_millis() as Millis,
             BATCH,
         )
         .await?;
         tx.commit().await?;
         Ok(rows)
+    }
+
+    /// Records each outcome as soon as it is known: a crash after a send and before its
+    /// record repeats that send, so the gap is kept as short as it can be. While the database
+    /// cannot take the record, it is tried again for as long as the lease holds; after that the
+    /// row is another worker's to take.
+    async fn deliver_and_record(&self, row: &OutboxRow, leased_at: Instant) {
+        let outcome = self.deliver_in_time(row).await;
+        loop {
+            let Err(e) = self.record(row, &outcome).await else {
+                return;
+            };
+            if leased_at.elapsed() + RECORD_RETRY >= self.lease {
+                tracing::warn!(error = %e, id = row.id, "cannot record a notification outcome; its lease will run out");
+                return;
+            }
+            tracing::warn!(error = %e, id = row.id, "cannot record a notification outcome; retrying");
+            tokio::time::sleep(RECORD_RETRY).await;
+        }
+    }
+
+    async fn deliver_in_time(&self, row: &OutboxRow) -> Outcome {
+        match tokio::time::timeout(self.lease * 2 / 3, self.deliver(row)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Retry("delivery timed out".to_owned()),
+        }
     }
 
     async fn deliver(&self, row: &OutboxRow) -> Outcome {
@@ -131,27 +160,27 @@ impl Worker {
         }
     }
 
-    async fn record(&self, row: &OutboxRow, outcome: Outcome) -> StoreResult<()> {
+    async fn record(&self, row: &OutboxRow, outcome: &Outcome) -> StoreResult<()> {
         let now = now_millis();
         let mut tx = self.store.write().await?;
         match outcome {
             Outcome::Sent => notifications::mark_sent(tx.conn(), row.id, now).await?,
             Outcome::Retry(error) if gives_up(row.created_at, now) => {
                 tracing::warn!(id = row.id, channel = %row.channel, %error, "giving up on a notification");
-                notifications::mark_failed(tx.conn(), row.id, now, &error).await?;
+                notifications::mark_failed(tx.conn(), row.id, now, error).await?;
             }
             Outcome::Retry(error) => {
                 let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
                 let next = now + retry_delay(attempts, self.max_backoff).as_millis() as Millis;
                 tracing::info!(id = row.id, channel = %row.channel, attempts, %error, "notification will be retried");
-                notifications::schedule_retry(tx.conn(), row.id, next, &error).await?;
+                notifications::schedule_retry(tx.conn(), row.id, next, error).await?;
             }
             Outcome::Failed(error) => {
                 tracing::warn!(id = row.id, channel = %row.channel, %error, "notification failed for good");
-                notifications::mark_failed(tx.conn(), row.id, now, &error).await?;
+                notifications::mark_failed(tx.conn(), row.id, now, error).await?;
             }
             Outcome::SubscriptionGone(id) => {
-                notifications::delete_subscription_by_id(tx.conn(), id).await?
+                notifications::delete_subscription_by_id(tx.conn(), *id).await?
             }
         }
         tx.commit().await?;

@@ -105,7 +105,8 @@ impl Pusher {
                 PushOutcome::Retry(format!("push service answered {}", r.status()))
             }
             Ok(r) => PushOutcome::Rejected(format!("push service answered {}", r.status())),
-            Err(e) => PushOutcome::Retry(format!("push service unreachable: {e}")),
+            // Without the URL: a push endpoint is a capability, and this ends up in the log.
+            Err(e) => PushOutcome::Retry(format!("push service unreachable: {}", e.without_url())),
         }
     }
 

@@ -50,7 +50,7 @@ impl Service {
         mode: RoutingMode,
         eligible_operator_ids: &[Id],
     ) -> ServiceResult<WidgetWithRouting> {
-        self.require_manager_of(caller, widget_id, "change routing")
+        self.require_manager_of(caller, widget_id, None, "change routing")
             .await?;
         let mut eligible = eligible_operator_ids.to_vec();
         eligible.sort_unstable();
@@ -81,21 +81,28 @@ impl Service {
 }
 
 impl Service {
-    /// For changes to one widget: another workspace's widget is a 404 whoever asks, before
-    /// the caller's role is considered.
+    /// For changes to one widget, or to one of its articles: another workspace's widget, or
+    /// an article that is not this widget's, is a 404 whoever asks, before the caller's role is
+    /// considered.
     async fn require_manager_of(
         &self,
         caller: &Operator,
         widget_id: Id,
+        article_id: Option<Id>,
         what: &str,
     ) -> ServiceResult<()> {
-        widgets::get(
-            &mut *self.store.read().await?,
-            caller.workspace_id,
-            widget_id,
-        )
-        .await?
-        .ok_or(ServiceError::NotFound("widget"))?;
+        let mut conn = self.store.read().await?;
+        let widget = widgets::get(&mut conn, caller.workspace_id, widget_id)
+            .await?
+            .ok_or(ServiceError::NotFound("widget"))?;
+        if let Some(article_id) = article_id
+            && !widgets::articles(&mut conn, widget.id)
+                .await?
+                .iter()
+                .any(|a| a.id == article_id)
+        {
+            return Err(ServiceError::NotFound("article"));
+        }
         require_manager(caller, what)
     }
 }
@@ -133,7 +140,7 @@ impl Service {
         widget_id: Id,
         origins: &[String],
     ) -> ServiceResult<WidgetWithRouting> {
-        self.require_manager_of(caller, widget_id, "change a widget")
+        self.require_manager_of(caller, widget_id, None, "change a widget")
             .await?;
         let mut cleaned = Vec::new();
         for origin in origins {
@@ -177,7 +184,7 @@ impl Service {
         question: &str,
         answer: &str,
     ) -> ServiceResult<Article> {
-        self.require_manager_of(caller, widget_id, "edit the knowledge base")
+        self.require_manager_of(caller, widget_id, article_id, "edit the knowledge base")
             .await?;
         let question = bounded_text("question", question, MAX_QUESTION_CHARS)?;
         let answer = bounded_text("answer", answer, MAX_ANSWER_CHARS)?;
@@ -204,8 +211,13 @@ impl Service {
         widget_id: Id,
         article_id: Id,
     ) -> ServiceResult<()> {
-        self.require_manager_of(caller, widget_id, "edit the knowledge base")
-            .await?;
+        self.require_manager_of(
+            caller,
+            widget_id,
+            Some(article_id),
+            "edit the knowledge base",
+        )
+        .await?;
         let mut tx = self.store.write().await?;
         let widget = widgets::get(tx.conn(), caller.workspace_id, widget_id)
             .await?

@@ -12,7 +12,8 @@ pub mod widgets;
 pub mod workspaces;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use sqlx::AnyConnection;
 use sqlx::any::AnyPoolOptions;
@@ -24,6 +25,13 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub use records::*;
 
 use crate::domain::Id;
+
+/// How long one attempt to take a pooled connection may wait. When the database cannot be
+/// reached, requests get their 503 after this.
+const ACQUIRE_ATTEMPT: Duration = Duration::from_secs(2);
+/// How long a request may wait for a connection while the database is up but every
+/// connection is busy.
+const BUSY_WAIT_MAX: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -98,6 +106,27 @@ pub struct Store {
     /// SQLite allows one writer at a time. Queueing writers here, in order, is fairer and far
     /// cheaper than letting them collide on the file lock and sleep in SQLite's busy handler.
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    acquired: Arc<LastAcquired>,
+}
+
+/// When a connection was last handed out, in milliseconds since the store opened.
+struct LastAcquired {
+    opened: Instant,
+    at: AtomicU64,
+}
+
+impl LastAcquired {
+    fn elapsed_millis(&self) -> u64 {
+        self.opened.elapsed().as_millis() as u64
+    }
+
+    fn mark(&self) {
+        self.at.fetch_max(self.elapsed_millis(), Ordering::Relaxed);
+    }
+
+    fn last(&self) -> u64 {
+        self.at.load(Ordering::Relaxed)
+    }
 }
 
 impl Store {
@@ -114,7 +143,7 @@ impl Store {
         };
         let options = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(ACQUIRE_ATTEMPT);
         let pool = match backend {
             Backend::Postgres => options.connect(url).await?,
             Backend::Sqlite => {
@@ -140,6 +169,10 @@ impl Store {
             pool,
             backend,
             sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            acquired: Arc::new(LastAcquired {
+                opened: Instant::now(),
+                at: AtomicU64::new(0),
+            }),
         })
     }
 
@@ -157,7 +190,31 @@ impl Store {
 
     /// A connection for reads.
     pub async fn read(&self) -> StoreResult<PoolConnection<Any>> {
-        Ok(self.pool.acquire().await?)
+        Ok(self.patiently(|| self.pool.acquire()).await?)
+    }
+
+    /// Runs `attempt` (which takes a pooled connection) again while it times out with the
+    /// database up but every connection busy (others got connections meanwhile), for up to
+    /// `BUSY_WAIT_MAX`. A timeout while nobody got a connection means the database cannot be
+    /// reached: that is reported at once.
+    async fn patiently<T, F>(&self, attempt: impl Fn() -> F) -> Result<T, sqlx::Error>
+    where
+        F: Future<Output = Result<T, sqlx::Error>>,
+    {
+        let started = Instant::now();
+        loop {
+            let attempt_started = self.acquired.elapsed_millis();
+            match attempt().await {
+                Ok(value) => {
+                    self.acquired.mark();
+                    return Ok(value);
+                }
+                Err(sqlx::Error::PoolTimedOut)
+                    if self.acquired.last() >= attempt_started
+                        && started.elapsed() < BUSY_WAIT_MAX => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Starts a write transaction. Every write goes through here.
@@ -166,7 +223,7 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.pool.begin().await?;
+        let tx = self.patiently(|| self.pool.begin()).await?;
         Ok(WriteTx {
             tx,
             backend: self.backend,

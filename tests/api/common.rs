@@ -200,6 +200,7 @@ pub fn config(database_url: &str, listen: SocketAddr) -> Config {
         vapid_subject: None,
         push_allow_http: true,
         notify_retry_max_secs: 1,
+        notify_lease_secs: 90,
         ai: "builtin".to_owned(),
         ai_base_url: String::new(),
         ai_model: String::new(),
@@ -321,6 +322,16 @@ impl Drop for TestServer {
             task.abort();
         }
     }
+}
+
+/// How many times over the reliability tests run their load: `SWITCHBOARD_SOAK=10` for a
+/// soak run (docs/reliability.md); 1 by default, as in CI.
+pub fn soak() -> usize {
+    std::env::var("SWITCHBOARD_SOAK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1)
 }
 
 /// A port nothing listens on right now.
@@ -464,10 +475,19 @@ impl Api {
         }
     }
 
-    /// A visitor starts a chat (the AI answers it).
     /// A visitor starts a chat, and this waits until the AI has taken its turn (it answers in
     /// the background), so tests see a settled conversation.
     pub async fn start_chat(&self, widget: &Widget, body: &str) -> Chat {
+        let chat = self.open_chat(widget, body).await;
+        self.visitor_view_until(widget, &chat, "the AI's turn", |view| {
+            view["status"] != "active" || view["messages"].as_array().is_some_and(|m| m.len() >= 2)
+        })
+        .await;
+        chat
+    }
+
+    /// A visitor starts a chat; the AI may still be taking its turn.
+    pub async fn open_chat(&self, widget: &Widget, body: &str) -> Chat {
         let (status, resp) = self
             .call(
                 Method::POST,
@@ -477,15 +497,10 @@ impl Api {
             )
             .await;
         assert_eq!(status, 201, "start chat: {resp}");
-        let chat = Chat {
+        Chat {
             id: resp["conversation_id"].as_i64().unwrap(),
             token: resp["visitor_token"].as_str().unwrap().to_owned(),
-        };
-        self.visitor_view_until(widget, &chat, "the AI's turn", |view| {
-            view["status"] != "active" || view["messages"].as_array().is_some_and(|m| m.len() >= 2)
-        })
-        .await;
-        chat
+        }
     }
 
     /// Polls the visitor's view of the chat until `done` holds; returns that view.
@@ -645,6 +660,19 @@ impl Socket {
                 Some(Err(_)) | None => return Err(None),
             }
         }
+    }
+
+    /// Every event that arrives until the stream has been quiet for `quiet`.
+    pub async fn until_quiet(&mut self, quiet: Duration) -> Vec<Value> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let mut events = Vec::new();
+        while let Ok(Some(Ok(message))) = tokio::time::timeout(quiet, self.ws.next()).await {
+            if let Message::Text(text) = message {
+                events.push(serde_json::from_str(&text).unwrap());
+            }
+        }
+        events
     }
 
     pub async fn next(&mut self) -> Value {

@@ -87,6 +87,70 @@ async fn bad_input_gets_a_clear_json_error(s: TestServer) {
     assert!(body["error"]["message"].is_string());
 }
 
+/// What schemathesis found outside the documented shapes (scripts/fuzz-api): a JSON array where
+/// an object is documented, a body of blanks, a query string that does not parse, a status list
+/// with an empty or padded item. Each is a JSON 400.
+async fn inputs_outside_the_documented_shapes_are_json_400s(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    for (method, path, body) in [
+        (Method::POST, "/api/v1/widgets", json!(["Website"])),
+        (
+            Method::PUT,
+            "/api/v1/me/notifications",
+            json!([false, false]),
+        ),
+        (Method::POST, "/api/v1/session", json!("ana@acme.test")),
+    ] {
+        let (status, reply) = s
+            .call(method.clone(), path, Some(&ana.token), Some(body))
+            .await;
+        assert_eq!(status, 400, "{method} {path}: {reply}");
+        assert_eq!(reply["error"]["code"], "invalid_json", "{method} {path}");
+    }
+    for (body, expected) in [("", 200), ("\t", 400)] {
+        let resp = s
+            .client
+            .put(format!("{}/api/v1/me/notifications", s.base))
+            .bearer_auth(&ana.token)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            expected,
+            "an empty body is {{}}; blanks are not JSON"
+        );
+    }
+    for query in [
+        "/api/v1/conversations?limit=ten",
+        "/api/v1/conversations?view=theirs",
+        "/api/v1/conversations?status=",
+        "/api/v1/conversations?status=open,",
+        "/api/v1/conversations/counts?status=open,%20closed",
+    ] {
+        let resp = s
+            .client
+            .get(format!("{}{query}", s.base))
+            .bearer_auth(&ana.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{query}");
+        assert_eq!(
+            resp.headers()["content-type"],
+            "application/json",
+            "{query}"
+        );
+        let body: Value = resp.json().await.unwrap();
+        assert!(body["error"]["code"].is_string(), "{query}: {body}");
+    }
+    let (status, body) = s
+        .get(&ana, "/api/v1/conversations/counts?status=open,closed")
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 async fn openapi_and_health(s: TestServer) {
     let (status, health) = s.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(status, 200);
@@ -140,6 +204,18 @@ async fn openapi_and_health(s: TestServer) {
     ] {
         assert!(conversation.get(field).is_some(), "ConversationDto.{field}");
     }
+    let text = doc.to_string();
+    for reference in text.split("\"#/components/schemas/").skip(1) {
+        let name = &reference[..reference.find('"').unwrap()];
+        assert!(
+            schemas.contains_key(name),
+            "#/components/schemas/{name} resolves"
+        );
+    }
 }
 
-on_both!(bad_input_gets_a_clear_json_error, openapi_and_health);
+on_both!(
+    bad_input_gets_a_clear_json_error,
+    inputs_outside_the_documented_shapes_are_json_400s,
+    openapi_and_health
+);

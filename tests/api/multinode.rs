@@ -1,74 +1,20 @@
 //! Several `switchboard serve` processes on one PostgreSQL form one deployment: their routing
 //! decisions and claims are serialised through the database.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::time::Duration;
 
 use serde_json::json;
 
-use crate::common::{Api, Db, Socket, TestDb, client, free_port};
+use crate::common::{Api, Db, Op, Socket, TestDb, free_port, soak};
+use crate::node::Node;
 use crate::notifications::SmtpServer;
-use crate::races::{concurrent_handovers, simultaneous_claims, simultaneous_replies, team};
+use crate::races::{concurrent_handovers, races_for_chats, spread, team};
 
-/// A `switchboard serve` child process, killed when dropped.
-struct Node {
-    child: Child,
-    api: Api,
-}
-
-impl Node {
-    async fn spawn(database_url: &str) -> Node {
-        Node::spawn_with(database_url, &[]).await
-    }
-
-    async fn spawn_with(database_url: &str, extra_args: &[&str]) -> Node {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--database-url",
-                database_url,
-                "--allow-signup",
-                "--widget-rate-limit",
-                "0",
-            ])
-            .args(extra_args)
-            .env("SWITCHBOARD_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("switchboard binary starts");
-        let api = Api {
-            base: format!("http://127.0.0.1:{port}"),
-            client: client(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let health = api.client.get(format!("{}/healthz", api.base)).send().await;
-            if health.is_ok_and(|resp| resp.status() == 200) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "node on port {port} did not come up"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Node { child, api }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// Handovers fired at once, spread over both nodes, per routing mode (`soak()` bursts).
+const CONCURRENT_HANDOVERS: usize = 1000;
+/// Races of 2 to 8 operators for one unassigned chat (times `soak()`).
+const CLAIM_RACES: usize = 100;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_postgres_never_double_assign() {
@@ -80,34 +26,65 @@ async fn two_processes_on_one_postgres_never_double_assign() {
     let nodes = [a.api.clone(), b.api.clone()];
 
     let owner = nodes[0].signup("Acme").await;
-    let ops = team(&nodes[1], &owner, 4).await;
+    // Three operators: 1,000 does not divide evenly, so the spread rule is exercised.
+    let ops = team(&nodes[1], &owner, 3).await;
 
-    let rr = nodes[1].widget(&owner, "round_robin", &[]).await;
-    let counts = concurrent_handovers(&nodes, &owner, &rr, 40).await;
-    for op in &ops {
-        assert_eq!(
-            counts.get(&op.id),
-            Some(&10),
-            "round-robin across nodes: {counts:?}"
+    // A soak run repeats the burst rather than making it bigger: past what a node serves in
+    // the 10 s a request may wait for a connection, requests are shed with 503s.
+    let round_robin = nodes[0].widget(&owner, "round_robin", &[]).await;
+    let mut total: HashMap<i64, usize> = HashMap::new();
+    for burst in 0..soak() {
+        let started = std::time::Instant::now();
+        let counts = concurrent_handovers(&nodes, &owner, &round_robin, CONCURRENT_HANDOVERS).await;
+        for (op, n) in counts {
+            *total.entry(op).or_default() += n;
+        }
+        assert!(spread(&total, &ops) <= 1, "round-robin: {total:?}");
+        eprintln!(
+            "round-robin across two nodes, burst {burst}: {total:?} in {:?}",
+            started.elapsed()
+        );
+    }
+    // Lightest-load evens out what each operator holds open, round-robin's chats included.
+    let lightest_load = nodes[0].widget(&owner, "lightest_load", &[]).await;
+    for burst in 0..soak() {
+        let started = std::time::Instant::now();
+        concurrent_handovers(&nodes, &owner, &lightest_load, CONCURRENT_HANDOVERS).await;
+        let loads = open_loads(&nodes[1], &owner).await;
+        assert!(spread(&loads, &ops) <= 1, "lightest-load: {loads:?}");
+        eprintln!(
+            "lightest-load across two nodes, burst {burst}: loads {loads:?} in {:?}",
+            started.elapsed()
         );
     }
 
-    let ll = nodes[0].widget(&owner, "lightest_load", &[]).await;
-    let counts = concurrent_handovers(&nodes, &owner, &ll, 40).await;
-    for op in &ops {
-        assert_eq!(
-            counts.get(&op.id),
-            Some(&10),
-            "lightest-load across nodes: {counts:?}"
-        );
-    }
-
+    let racers = team(&nodes[0], &owner, 8).await;
     let manual = nodes[0].widget(&owner, "manual", &[]).await;
-    for _ in 0..5 {
-        simultaneous_claims(&nodes, &ops, &manual).await;
-        simultaneous_replies(&nodes, &ops, &manual).await;
-    }
+    let started = std::time::Instant::now();
+    let races = CLAIM_RACES * soak();
+    races_for_chats(&nodes, &racers, &manual, races).await;
+    eprintln!(
+        "{races} claim races across two nodes in {:?}",
+        started.elapsed()
+    );
     drop((a, b));
+}
+
+/// How many open conversations each operator holds, as the team list shows it.
+async fn open_loads(api: &Api, viewer: &Op) -> HashMap<i64, usize> {
+    let (status, team) = api.get(viewer, "/api/v1/operators").await;
+    assert_eq!(status, 200, "{team}");
+    team["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| {
+            (
+                op["id"].as_i64().unwrap(),
+                op["load"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

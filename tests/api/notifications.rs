@@ -122,8 +122,9 @@ impl Drop for SmtpServer {
     }
 }
 
-/// One request the push service received: subscription name, headers, encrypted body.
-type Received = (String, HeaderMap, Vec<u8>);
+/// One request the push service received: subscription name, headers, encrypted body, and
+/// the status it was answered with.
+type Received = (String, HeaderMap, Vec<u8>, u16);
 
 /// A push service on loopback: records what it is sent, answers 201 or a status set per
 /// subscription name.
@@ -139,11 +140,6 @@ async fn receive_push(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> StatusCode {
-    service
-        .received
-        .lock()
-        .unwrap()
-        .push((name.clone(), headers, body.to_vec()));
     let status = service
         .answers
         .lock()
@@ -151,6 +147,11 @@ async fn receive_push(
         .get(&name)
         .copied()
         .unwrap_or(201);
+    service
+        .received
+        .lock()
+        .unwrap()
+        .push((name, headers, body.to_vec(), status));
     StatusCode::from_u16(status).unwrap()
 }
 
@@ -171,7 +172,7 @@ impl PushService {
             .lock()
             .unwrap()
             .iter()
-            .filter(|(n, _, _)| n == name)
+            .filter(|(n, ..)| n == name)
             .count()
     }
 
@@ -189,8 +190,19 @@ impl PushService {
             .lock()
             .unwrap()
             .iter()
-            .filter(|(n, _, _)| n == name)
-            .map(|(_, h, b)| (h.clone(), b.clone()))
+            .filter(|(n, ..)| n == name)
+            .map(|(_, h, b, _)| (h.clone(), b.clone()))
+            .collect()
+    }
+
+    /// The requests to `name` that were answered 201, as (Topic, encrypted body).
+    fn accepted(&self, name: &str) -> Vec<(String, Vec<u8>)> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(n, _, _, status)| n == name && *status == 201)
+            .map(|(_, h, b, _)| (h["topic"].to_str().unwrap().to_owned(), b.clone()))
             .collect()
     }
 }
@@ -453,6 +465,51 @@ async fn email_is_delivered_once_after_an_outage_and_a_restart() {
     ids.dedup();
     assert_eq!(ids.len(), 2);
     drop(s);
+}
+
+/// A push service that fails (5xx, then 429) is retried until it accepts: the API answers
+/// throughout, every notification arrives once, and the subscription is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_push_service_gets_every_notification_once_it_recovers() {
+    let Some(s) = TestServer::start(Db::Sqlite).await else {
+        return;
+    };
+    let (push, push_base) = PushService::start().await;
+    let ana = s.signup("Acme").await;
+    let bob = s.add_operator(&ana, "Bob").await;
+    let browser = Browser::new(&push_base, "flaky");
+    browser.subscribe(&s, &bob).await;
+    let widget = s.widget(&ana, "round_robin", &[bob.id]).await;
+
+    push.answers.lock().unwrap().insert("flaky".into(), 503);
+    let mut chats = Vec::new();
+    for i in 0..3 {
+        chats.push(routed_chat(&s, &widget, &format!("chat {i}")).await.id);
+    }
+    // Each was tried and refused, then tried again.
+    push.wait_for("flaky", 6).await;
+    push.answers.lock().unwrap().insert("flaky".into(), 429);
+    let refused = push.count("flaky");
+    push.wait_for("flaky", refused + 3).await;
+    assert!(push.accepted("flaky").is_empty());
+    push.answers.lock().unwrap().remove("flaky");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while push.accepted("flaky").len() < 3 {
+        assert!(Instant::now() < deadline, "the pushes did not arrive");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let accepted = push.accepted("flaky");
+    assert_eq!(accepted.len(), 3, "each once");
+    let mut delivered: Vec<i64> = accepted
+        .iter()
+        .map(|(_, body)| browser.decrypt(body)["conversation_id"].as_i64().unwrap())
+        .collect();
+    delivered.sort();
+    assert_eq!(delivered, chats);
+    let (_, subs) = s.get(&bob, "/api/v1/me/push-subscriptions").await;
+    assert_eq!(subs["items"].as_array().unwrap().len(), 1, "kept: {subs}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,13 +4,19 @@
 use std::collections::HashMap;
 
 use futures_util::future::join_all;
+use futures_util::{StreamExt, stream};
 use serde_json::json;
 
 use crate::common::{Api, Chat, Op, TestServer, Widget};
 use crate::on_both;
 
-/// Starts `k` AI-handled chats, then asks for a person in all of them at once, spreading the
-/// requests over `nodes`. Returns how many each operator got, checking that every chat got
+/// Requests in flight at once while setting up or checking (the races themselves are not
+/// throttled).
+const SETUP_CONCURRENCY: usize = 32;
+
+/// Starts `k` chats, then asks for a person in all of them at once (the AI may still be
+/// answering some: its late turn must not route them again), spreading the requests over
+/// `nodes`. Returns how many each operator got, checking that every chat got
 /// exactly one assignment.
 pub async fn concurrent_handovers(
     nodes: &[Api],
@@ -18,49 +24,86 @@ pub async fn concurrent_handovers(
     widget: &Widget,
     k: usize,
 ) -> HashMap<i64, usize> {
-    let mut chats: Vec<Chat> = Vec::new();
-    for i in 0..k {
-        chats.push(nodes[i % nodes.len()].start_chat(widget, "hello").await);
-    }
-    let requests = chats.iter().enumerate().map(|(i, chat)| {
-        let api = nodes[i % nodes.len()].clone();
-        let (widget, chat) = (widget.clone(), chat.clone());
+    let chats: Vec<(Api, Chat)> = stream::iter(0..k)
+        .map(|i| {
+            let api = nodes[i % nodes.len()].clone();
+            async move {
+                let chat = api.open_chat(widget, "hello").await;
+                (api, chat)
+            }
+        })
+        .buffer_unordered(SETUP_CONCURRENCY)
+        .collect()
+        .await;
+    let requests = chats.iter().map(|(api, chat)| {
+        let (api, widget, chat) = (api.clone(), widget.clone(), chat.clone());
         tokio::spawn(async move { api.handover(&widget, &chat).await })
     });
     for result in join_all(requests).await {
         result.expect("handover task");
     }
+    let assignees: Vec<i64> = stream::iter(&chats)
+        .map(|(_, chat)| async move {
+            let conv = nodes[0].conversation(viewer, chat.id).await;
+            let events = conv["assignment_events"].as_array().unwrap();
+            assert_eq!(
+                events.len(),
+                1,
+                "exactly one assignment for {}: {conv}",
+                chat.id
+            );
+            conv["assignee_id"].as_i64().expect("assigned")
+        })
+        .buffer_unordered(SETUP_CONCURRENCY)
+        .collect()
+        .await;
     let mut counts = HashMap::new();
-    for chat in &chats {
-        let conv = nodes[0].conversation(viewer, chat.id).await;
-        let events = conv["assignment_events"].as_array().unwrap();
-        assert_eq!(
-            events.len(),
-            1,
-            "exactly one assignment for {}: {conv}",
-            chat.id
-        );
-        *counts
-            .entry(conv["assignee_id"].as_i64().expect("assigned"))
-            .or_default() += 1;
+    for assignee in assignees {
+        *counts.entry(assignee).or_default() += 1;
     }
     counts
 }
 
-/// All `claimers` claim one unassigned chat at once (with `if_assignee_id: null`): exactly
-/// one wins and every other is told who did.
-pub async fn simultaneous_claims(nodes: &[Api], claimers: &[Op], widget: &Widget) {
+/// The difference between the most and the fewest chats any of `ops` got.
+pub fn spread(counts: &HashMap<i64, usize>, ops: &[Op]) -> usize {
+    let per_op: Vec<usize> = ops
+        .iter()
+        .map(|op| counts.get(&op.id).copied().unwrap_or(0))
+        .collect();
+    per_op.iter().max().unwrap() - per_op.iter().min().unwrap()
+}
+
+/// What a racer does to an unassigned chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// Claim it, on condition that nobody has (`if_assignee_id: null`).
+    Claim,
+    /// Reply, which claims it only while nobody has.
+    Reply,
+}
+
+/// All `racers` act on one unassigned chat at once, spread over `nodes`: exactly one becomes
+/// the assignee, every losing claim gets 409 naming the winner, and every reply lands without
+/// reassigning the chat.
+pub async fn race_for_one_chat(nodes: &[Api], racers: &[(Op, Move)], widget: &Widget) {
     let chat = nodes[0].start_chat(widget, "hello").await;
     nodes[0].handover(widget, &chat).await;
-    let requests = claimers.iter().enumerate().map(|(i, op)| {
+    let requests = racers.iter().enumerate().map(|(i, (op, action))| {
         let api = nodes[i % nodes.len()].clone();
-        let op = op.clone();
-        let path = format!("/api/v1/conversations/{}/claim", chat.id);
+        let (op, action) = (op.clone(), *action);
+        let id = chat.id;
         tokio::spawn(async move {
-            (
-                op.id,
-                api.post(&op, &path, json!({"if_assignee_id": null})).await,
-            )
+            let answer = match action {
+                Move::Claim => {
+                    let path = format!("/api/v1/conversations/{id}/claim");
+                    api.post(&op, &path, json!({"if_assignee_id": null})).await
+                }
+                Move::Reply => {
+                    let path = format!("/api/v1/conversations/{id}/messages");
+                    api.post(&op, &path, json!({"body": "I'm on it"})).await
+                }
+            };
+            (op.id, action, answer)
         })
     });
     let results: Vec<_> = join_all(requests)
@@ -68,50 +111,64 @@ pub async fn simultaneous_claims(nodes: &[Api], claimers: &[Op], widget: &Widget
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let winners: Vec<i64> = results
-        .iter()
-        .filter(|(_, (status, _))| *status == 200)
-        .map(|(id, _)| *id)
-        .collect();
-    assert_eq!(winners.len(), 1, "exactly one winner: {results:?}");
-    for (_, (status, body)) in results.iter().filter(|(_, (status, _))| *status != 200) {
-        assert_eq!(*status, 409, "{body}");
-        assert_eq!(
-            body["error"]["current_assignee_id"], winners[0],
-            "losers are told who won"
-        );
-    }
-    let conv = nodes[0].conversation(&claimers[0], chat.id).await;
-    assert_eq!(conv["assignee_id"], winners[0]);
-    assert_eq!(conv["assignment_events"].as_array().unwrap().len(), 1);
-}
 
-/// All `repliers` reply to one unassigned chat at once: every reply lands, exactly one of
-/// them becomes the assignee.
-pub async fn simultaneous_replies(nodes: &[Api], repliers: &[Op], widget: &Widget) {
-    let chat = nodes[0].start_chat(widget, "hello").await;
-    nodes[0].handover(widget, &chat).await;
-    let requests = repliers.iter().enumerate().map(|(i, op)| {
-        let api = nodes[i % nodes.len()].clone();
-        let op = op.clone();
-        let path = format!("/api/v1/conversations/{}/messages", chat.id);
-        tokio::spawn(async move { api.post(&op, &path, json!({"body": "I'm on it"})).await })
-    });
-    for result in join_all(requests).await {
-        assert_eq!(result.unwrap().0, 201);
-    }
-    let conv = nodes[0].conversation(&repliers[0], chat.id).await;
+    let conv = nodes[0].conversation(&racers[0].0, chat.id).await;
     let events = conv["assignment_events"].as_array().unwrap();
-    assert_eq!(events.len(), 1, "one self-claim: {conv}");
-    assert_eq!(events[0]["reason"], "reply");
-    assert_eq!(conv["assignee_id"], events[0]["to_operator_id"]);
+    assert_eq!(events.len(), 1, "one assignment: {conv} after {results:?}");
+    let winner = events[0]["to_operator_id"].as_i64().unwrap();
+    assert_eq!(conv["assignee_id"], winner);
+    let (_, winning_move) = racers
+        .iter()
+        .find(|(op, _)| op.id == winner)
+        .expect("a racer won");
+    let reason = match winning_move {
+        Move::Claim => "claim",
+        Move::Reply => "reply",
+    };
+    assert_eq!(events[0]["reason"], reason, "{conv}");
+    for (id, action, (status, body)) in &results {
+        match action {
+            Move::Claim if *id == winner => assert_eq!(*status, 200, "{body}"),
+            Move::Claim => {
+                assert_eq!(*status, 409, "{body}");
+                assert_eq!(
+                    body["error"]["current_assignee_id"], winner,
+                    "losers are told who won"
+                );
+            }
+            Move::Reply => assert_eq!(*status, 201, "{body}"),
+        }
+    }
+    let replies = racers.iter().filter(|(_, m)| *m == Move::Reply).count();
     let operator_messages = conv["messages"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|m| m["author"] == "operator")
         .count();
-    assert_eq!(operator_messages, repliers.len(), "no reply lost");
+    assert_eq!(operator_messages, replies, "no reply lost");
+}
+
+/// `trials` races of 2 to 8 racers of `team` (which has at least 8), all claiming, all
+/// replying, or mixed.
+pub async fn races_for_chats(nodes: &[Api], team: &[Op], widget: &Widget, trials: usize) {
+    for trial in 0..trials {
+        let size = 2 + trial % 7;
+        let racers: Vec<(Op, Move)> = team[..size]
+            .iter()
+            .enumerate()
+            .map(|(j, op)| {
+                let claims = match trial % 3 {
+                    0 => true,
+                    1 => false,
+                    _ => (trial + j) % 2 == 0,
+                };
+                let action = if claims { Move::Claim } else { Move::Reply };
+                (op.clone(), action)
+            })
+            .collect();
+        race_for_one_chat(nodes, &racers, widget).await;
+    }
 }
 
 pub async fn team(api: &Api, owner: &Op, n: usize) -> Vec<Op> {
@@ -144,12 +201,9 @@ async fn concurrent_lightest_load_handovers_stay_level(s: TestServer) {
 
 async fn simultaneous_claims_and_replies_have_one_winner(s: TestServer) {
     let owner = s.signup("Acme").await;
-    let ops = team(&s, &owner, 6).await;
+    let ops = team(&s, &owner, 8).await;
     let widget = s.widget(&owner, "manual", &[]).await;
-    for _ in 0..5 {
-        simultaneous_claims(&[(*s).clone()], &ops, &widget).await;
-        simultaneous_replies(&[(*s).clone()], &ops, &widget).await;
-    }
+    races_for_chats(&[(*s).clone()], &ops, &widget, 21).await;
 }
 
 on_both!(

@@ -1,0 +1,109 @@
+//! A `switchboard serve` child process: the real binary, for tests that run several nodes on
+//! one database, kill one with SIGKILL, or read what it logs.
+
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use crate::common::{Api, client, free_port};
+
+pub struct Node {
+    child: Child,
+    pub api: Api,
+    log: PathBuf,
+}
+
+impl Node {
+    pub async fn spawn(database_url: &str) -> Node {
+        Node::spawn_with(database_url, &[]).await
+    }
+
+    /// Starts a node with extra command-line flags, logging at `warn`.
+    pub async fn spawn_with(database_url: &str, extra_args: &[&str]) -> Node {
+        Node::spawn_logging(database_url, extra_args, "warn").await
+    }
+
+    /// Starts a node whose log (at `log_level`, stdout and stderr) is kept for `log()`.
+    pub async fn spawn_logging(database_url: &str, extra_args: &[&str], log_level: &str) -> Node {
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("switchboard-node-{port}-{}.log", rand_id()));
+        let log_file = std::fs::File::create(&log).expect("node log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                database_url,
+                "--allow-signup",
+                "--widget-rate-limit",
+                "0",
+            ])
+            .args(extra_args)
+            .env("SWITCHBOARD_LOG", log_level)
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .expect("switchboard binary starts");
+        let mut node = Node {
+            child,
+            api: Api {
+                base: format!("http://127.0.0.1:{port}"),
+                client: client(),
+            },
+            log,
+        };
+        node.wait_until_healthy(port).await;
+        node
+    }
+
+    async fn wait_until_healthy(&mut self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let health = self
+                .api
+                .client
+                .get(format!("{}/healthz", self.api.base))
+                .send()
+                .await;
+            if health.is_ok_and(|resp| resp.status() == 200) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("node on port {port} exited ({status}): {}", self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node on port {port} did not come up: {}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// What the node has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    pub fn kill_9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+fn rand_id() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
