@@ -69,7 +69,7 @@ pub struct Config {
     /// How long a node may hold a notification it is delivering, in seconds. If the node dies
     /// mid-delivery, the notification is tried again (by any node) once this has passed; each
     /// delivery attempt is cut off well before it.
-    #[arg(long, env = "SWITCHBOARD_NOTIFY_LEASE_SECS", default_value_t = 90, value_parser = clap::value_parser!(u64).range(3..))]
+    #[arg(long, env = "SWITCHBOARD_NOTIFY_LEASE_SECS", default_value_t = 90, value_parser = clap::value_parser!(u64).range(3..=86_400))]
     pub notify_lease_secs: u64,
 
     /// The AI responder: `builtin` (offline, answers from each widget's knowledge base) or

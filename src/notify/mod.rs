@@ -9,10 +9,11 @@ pub mod email;
 pub mod push;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use tokio::sync::{Notify, watch};
+use tokio::time::{Instant, timeout_at};
 
 use self::content::Notice;
 use self::email::Mailer;
@@ -42,6 +43,13 @@ pub struct Worker {
     pub shutdown: watch::Receiver<bool>,
 }
 
+/// The rows of one lease: the `locked_until` they were given, and when (on this node's
+/// clock, counted from before the lease was taken) it runs out.
+struct Lease {
+    until: Millis,
+    deadline: Instant,
+}
+
 enum Outcome {
     Sent,
     Retry(String),
@@ -53,15 +61,16 @@ enum Outcome {
 impl Worker {
     pub async fn run(mut self) {
         loop {
+            // Taken before the lease is: deadlines counted from here end before the lease does.
             let leased_at = Instant::now();
-            let leased = match self.lease().await {
-                Ok(rows) => rows,
+            let (rows, lease_until) = match self.lease().await {
+                Ok(leased) => leased,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read the notification outbox; retrying");
-                    Vec::new()
+                    (Vec::new(), 0)
                 }
             };
-            if leased.is_empty() {
+            if rows.is_empty() {
                 tokio::select! {
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(POLL) => {}
@@ -69,54 +78,54 @@ impl Worker {
                 }
                 continue;
             }
-            join_all(
-                leased
-                    .iter()
-                    .map(|row| self.deliver_and_record(row, leased_at)),
-            )
-            .await;
+            let lease = Lease {
+                until: lease_until,
+                deadline: leased_at + self.lease,
+            };
+            join_all(rows.iter().map(|row| self.deliver_and_record(row, &lease))).await;
         }
     }
 
-    async fn lease(&self) -> StoreResult<Vec<OutboxRow>> {
-        let now = now_millis();
+    /// Leases due rows; returns them and when their lease ends.
+    async fn lease(&self) -> StoreResult<(Vec<OutboxRow>, Millis)> {
         let mut tx = self.store.write().await?;
+        let now = now_millis();
+        let until = now + self.lease.as_millis() as Millis;
         let backend = tx.backend();
-        let rows = notifications::lease_due(
-            tx.conn(),
-            backend,
-            now,
-            now + self.lease.as_millis() as Millis,
-            BATCH,
-        )
-        .await?;
+        let rows = notifications::lease_due(tx.conn(), backend, now, until, BATCH).await?;
         tx.commit().await?;
-        Ok(rows)
+        Ok((rows, until))
     }
 
     /// Records each outcome as soon as it is known: a crash after a send and before its
     /// record repeats that send, so the gap is kept as short as it can be. While the database
     /// cannot take the record, it is tried again for as long as the lease holds; after that the
     /// row is another worker's to take.
-    async fn deliver_and_record(&self, row: &OutboxRow, leased_at: Instant) {
-        let outcome = self.deliver_in_time(row).await;
-        loop {
-            let Err(e) = self.record(row, &outcome).await else {
-                return;
-            };
-            if leased_at.elapsed() + RECORD_RETRY >= self.lease {
-                tracing::warn!(error = %e, id = row.id, "cannot record a notification outcome; its lease will run out");
-                return;
-            }
-            tracing::warn!(error = %e, id = row.id, "cannot record a notification outcome; retrying");
-            tokio::time::sleep(RECORD_RETRY).await;
-        }
-    }
-
-    async fn deliver_in_time(&self, row: &OutboxRow) -> Outcome {
-        match tokio::time::timeout(self.lease * 2 / 3, self.deliver(row)).await {
+    async fn deliver_and_record(&self, row: &OutboxRow, lease: &Lease) {
+        let delivery_deadline = lease.deadline - self.lease / 3;
+        let outcome = match timeout_at(delivery_deadline, self.deliver(row)).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome::Retry("delivery timed out".to_owned()),
+        };
+        loop {
+            let error = match timeout_at(lease.deadline, self.record(row, lease, &outcome)).await {
+                Ok(Ok(true)) => return,
+                Ok(Ok(false)) => {
+                    tracing::warn!(
+                        id = row.id,
+                        "a notification's lease ran out before its outcome was recorded; another worker has it"
+                    );
+                    return;
+                }
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "the lease ran out".to_owned(),
+            };
+            if Instant::now() + RECORD_RETRY >= lease.deadline {
+                tracing::warn!(%error, id = row.id, "cannot record a notification outcome; its lease will run out");
+                return;
+            }
+            tracing::warn!(%error, id = row.id, "cannot record a notification outcome; retrying");
+            tokio::time::sleep(RECORD_RETRY).await;
         }
     }
 
@@ -160,30 +169,33 @@ impl Worker {
         }
     }
 
-    async fn record(&self, row: &OutboxRow, outcome: &Outcome) -> StoreResult<()> {
-        let now = now_millis();
+    /// Records the outcome; false when the lease no longer held the row.
+    async fn record(&self, row: &OutboxRow, lease: &Lease, outcome: &Outcome) -> StoreResult<bool> {
         let mut tx = self.store.write().await?;
-        match outcome {
-            Outcome::Sent => notifications::mark_sent(tx.conn(), row.id, now).await?,
+        let now = now_millis();
+        let (id, until) = (row.id, lease.until);
+        let held = match outcome {
+            Outcome::Sent => notifications::mark_sent(tx.conn(), id, until, now).await?,
             Outcome::Retry(error) if gives_up(row.created_at, now) => {
-                tracing::warn!(id = row.id, channel = %row.channel, %error, "giving up on a notification");
-                notifications::mark_failed(tx.conn(), row.id, now, error).await?;
+                tracing::warn!(id, channel = %row.channel, %error, "giving up on a notification");
+                notifications::mark_failed(tx.conn(), id, until, now, error).await?
             }
             Outcome::Retry(error) => {
                 let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
                 let next = now + retry_delay(attempts, self.max_backoff).as_millis() as Millis;
-                tracing::info!(id = row.id, channel = %row.channel, attempts, %error, "notification will be retried");
-                notifications::schedule_retry(tx.conn(), row.id, next, error).await?;
+                tracing::info!(id, channel = %row.channel, attempts, %error, "notification will be retried");
+                notifications::schedule_retry(tx.conn(), id, until, next, error).await?
             }
             Outcome::Failed(error) => {
-                tracing::warn!(id = row.id, channel = %row.channel, %error, "notification failed for good");
-                notifications::mark_failed(tx.conn(), row.id, now, error).await?;
+                tracing::warn!(id, channel = %row.channel, %error, "notification failed for good");
+                notifications::mark_failed(tx.conn(), id, until, now, error).await?
             }
-            Outcome::SubscriptionGone(id) => {
-                notifications::delete_subscription_by_id(tx.conn(), *id).await?
+            Outcome::SubscriptionGone(subscription) => {
+                notifications::delete_subscription_by_id(tx.conn(), *subscription).await?;
+                true
             }
-        }
+        };
         tx.commit().await?;
-        Ok(())
+        Ok(held)
     }
 }

@@ -66,11 +66,10 @@ fn assignee_changed_message(current: &Option<Operator>) -> String {
 
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> ServiceError {
-        match &e {
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
-            ) => ServiceError::Unavailable(e),
-            _ => ServiceError::Internal(e),
+        if e.is_unavailable() {
+            ServiceError::Unavailable(e)
+        } else {
+            ServiceError::Internal(e)
         }
     }
 }

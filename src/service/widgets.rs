@@ -96,10 +96,7 @@ impl Service {
             .await?
             .ok_or(ServiceError::NotFound("widget"))?;
         if let Some(article_id) = article_id
-            && !widgets::articles(&mut conn, widget.id)
-                .await?
-                .iter()
-                .any(|a| a.id == article_id)
+            && !widgets::has_article(&mut conn, widget.id, article_id).await?
         {
             return Err(ServiceError::NotFound("article"));
         }

@@ -26,12 +26,12 @@ pub use records::*;
 
 use crate::domain::Id;
 
-/// How long one attempt to take a pooled connection may wait. When the database cannot be
-/// reached, requests get their 503 after this.
-const ACQUIRE_ATTEMPT: Duration = Duration::from_secs(2);
-/// How long a request may wait for a connection while the database is up but every
-/// connection is busy.
-const BUSY_WAIT_MAX: Duration = Duration::from_secs(10);
+/// How long a request may wait for a pooled connection (and the server, at start-up, for the
+/// database).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// While waiting, how often the wait checks that others are getting connections: if nobody
+/// got one during this long, the database cannot be reached and the request gets its 503.
+const PROGRESS_CHECK: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -44,6 +44,23 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database could not be reached, went away mid-request (PostgreSQL shutting down or
+    /// restarting, a dropped connection) or is too busy: worth trying again shortly, unlike a
+    /// refused statement.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
+            ) => true,
+            StoreError::Database(sqlx::Error::Database(e)) => e.code().is_some_and(|code| {
+                // PostgreSQL: class 08 (connection exception), 57P01-03 (admin shutdown,
+                // crash shutdown, cannot connect now). SQLite: 5 and 6 (busy, locked).
+                code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "5" | "6")
+            }),
+            _ => false,
+        }
+    }
+
     /// A UNIQUE constraint refused the write (e.g. an email already in use).
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
@@ -143,7 +160,7 @@ impl Store {
         };
         let options = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(ACQUIRE_ATTEMPT);
+            .acquire_timeout(ACQUIRE_TIMEOUT);
         let pool = match backend {
             Backend::Postgres => options.connect(url).await?,
             Backend::Sqlite => {
@@ -190,29 +207,34 @@ impl Store {
 
     /// A connection for reads.
     pub async fn read(&self) -> StoreResult<PoolConnection<Any>> {
-        Ok(self.patiently(|| self.pool.acquire()).await?)
+        Ok(self.patiently(self.pool.acquire()).await?)
     }
 
-    /// Runs `attempt` (which takes a pooled connection) again while it times out with the
-    /// database up but every connection busy (others got connections meanwhile), for up to
-    /// `BUSY_WAIT_MAX`. A timeout while nobody got a connection means the database cannot be
-    /// reached: that is reported at once.
-    async fn patiently<T, F>(&self, attempt: impl Fn() -> F) -> Result<T, sqlx::Error>
-    where
-        F: Future<Output = Result<T, sqlx::Error>>,
-    {
-        let started = Instant::now();
+    /// Waits for `acquire` (which takes a pooled connection) while the database is up, for as
+    /// long as the pool allows; but once nobody has got a connection for `PROGRESS_CHECK`, the
+    /// database cannot be reached and this gives up at once. The one pending acquire keeps the
+    /// request's place in the pool's queue.
+    async fn patiently<T>(
+        &self,
+        acquire: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, sqlx::Error> {
+        let mut acquire = std::pin::pin!(acquire);
+        let mut checks = tokio::time::interval(PROGRESS_CHECK);
+        checks.tick().await;
         loop {
-            let attempt_started = self.acquired.elapsed_millis();
-            match attempt().await {
-                Ok(value) => {
-                    self.acquired.mark();
-                    return Ok(value);
+            let since = self.acquired.elapsed_millis();
+            tokio::select! {
+                result = &mut acquire => {
+                    if result.is_ok() {
+                        self.acquired.mark();
+                    }
+                    return result;
                 }
-                Err(sqlx::Error::PoolTimedOut)
-                    if self.acquired.last() >= attempt_started
-                        && started.elapsed() < BUSY_WAIT_MAX => {}
-                Err(e) => return Err(e),
+                _ = checks.tick() => {
+                    if self.acquired.last() <= since {
+                        return Err(sqlx::Error::PoolTimedOut);
+                    }
+                }
             }
         }
     }
@@ -223,7 +245,7 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.patiently(|| self.pool.begin()).await?;
+        let tx = self.patiently(self.pool.begin()).await?;
         Ok(WriteTx {
             tx,
             backend: self.backend,

@@ -204,52 +204,66 @@ pub async fn lease_due(
     Ok(rows)
 }
 
-pub async fn mark_sent(conn: &mut AnyConnection, id: Id, now: Millis) -> StoreResult<()> {
-    sqlx::query(
+// The three outcomes below apply only while the caller's lease (`lease_until`) still holds
+// the row: once it has run out and another worker took the row, the late outcome is dropped
+// (false) rather than clearing that worker's lease.
+
+pub async fn mark_sent(
+    conn: &mut AnyConnection,
+    id: Id,
+    lease_until: Millis,
+    now: Millis,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
         "UPDATE notification_outbox SET sent_at = $1, locked_until = NULL, attempts = attempts + 1, last_error = NULL \
-         WHERE id = $2",
+         WHERE id = $2 AND locked_until = $3",
     )
     .bind(now)
     .bind(id)
+    .bind(lease_until)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn schedule_retry(
     conn: &mut AnyConnection,
     id: Id,
+    lease_until: Millis,
     next_attempt_at: Millis,
     error: &str,
-) -> StoreResult<()> {
-    sqlx::query(
+) -> StoreResult<bool> {
+    let done = sqlx::query(
         "UPDATE notification_outbox SET attempts = attempts + 1, next_attempt_at = $1, locked_until = NULL, \
-         last_error = $2 WHERE id = $3",
+         last_error = $2 WHERE id = $3 AND locked_until = $4",
     )
     .bind(next_attempt_at)
     .bind(error)
     .bind(id)
+    .bind(lease_until)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn mark_failed(
     conn: &mut AnyConnection,
     id: Id,
+    lease_until: Millis,
     now: Millis,
     error: &str,
-) -> StoreResult<()> {
-    sqlx::query(
+) -> StoreResult<bool> {
+    let done = sqlx::query(
         "UPDATE notification_outbox SET attempts = attempts + 1, failed_at = $1, locked_until = NULL, last_error = $2 \
-         WHERE id = $3",
+         WHERE id = $3 AND locked_until = $4",
     )
     .bind(now)
     .bind(error)
     .bind(id)
+    .bind(lease_until)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// How many notifications were delivered to an operator, per channel (for the settings page

@@ -196,6 +196,17 @@ pub async fn articles(conn: &mut AnyConnection, widget_id: Id) -> StoreResult<Ve
     .await?)
 }
 
+/// Whether article `id` is one of the widget's.
+pub async fn has_article(conn: &mut AnyConnection, widget_id: Id, id: Id) -> StoreResult<bool> {
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM kb_articles WHERE widget_id = $1 AND id = $2")
+            .bind(widget_id)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}
+
 pub async fn insert_article(
     conn: &mut AnyConnection,
     widget_id: Id,

@@ -324,8 +324,8 @@ impl Drop for TestServer {
     }
 }
 
-/// How many times over the reliability tests run their load: `SWITCHBOARD_SOAK=10` for a
-/// soak run (docs/reliability.md); 1 by default, as in CI.
+/// How many times over the reliability tests run their load: `SWITCHBOARD_SOAK=N` for a soak
+/// run (docs/reliability.md); 1 by default, as in CI.
 pub fn soak() -> usize {
     std::env::var("SWITCHBOARD_SOAK")
         .ok()

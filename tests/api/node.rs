@@ -26,7 +26,8 @@ impl Node {
     /// Starts a node whose log (at `log_level`, stdout and stderr) is kept for `log()`.
     pub async fn spawn_logging(database_url: &str, extra_args: &[&str], log_level: &str) -> Node {
         let port = free_port();
-        let log = std::env::temp_dir().join(format!("switchboard-node-{port}-{}.log", rand_id()));
+        let log =
+            std::env::temp_dir().join(format!("switchboard-node-{port}-{}.log", unique_suffix()));
         let log_file = std::fs::File::create(&log).expect("node log file");
         let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .args([
@@ -101,7 +102,7 @@ impl Drop for Node {
     }
 }
 
-fn rand_id() -> u128 {
+fn unique_suffix() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -195,6 +195,18 @@ impl PushService {
             .collect()
     }
 
+    /// How many requests to `name` carried each Topic.
+    fn topics(&self, name: &str) -> HashMap<String, usize> {
+        let mut topics = HashMap::new();
+        for (n, headers, ..) in self.received.lock().unwrap().iter() {
+            if n == name {
+                let topic = headers["topic"].to_str().unwrap().to_owned();
+                *topics.entry(topic).or_default() += 1;
+            }
+        }
+        topics
+    }
+
     /// The requests to `name` that were answered 201, as (Topic, encrypted body).
     fn accepted(&self, name: &str) -> Vec<(String, Vec<u8>)> {
         self.received
@@ -492,6 +504,12 @@ async fn a_failing_push_service_gets_every_notification_once_it_recovers() {
     let refused = push.count("flaky");
     push.wait_for("flaky", refused + 3).await;
     assert!(push.accepted("flaky").is_empty());
+    let topics = push.topics("flaky");
+    assert_eq!(topics.len(), 3, "one Topic per notification: {topics:?}");
+    assert!(
+        topics.values().all(|tries| *tries >= 2),
+        "each retried: {topics:?}"
+    );
     push.answers.lock().unwrap().remove("flaky");
 
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -1,12 +1,17 @@
 //! PostgreSQL stopping and coming back under a running node: the node answers what it can,
 //! gives clear 503s for what it cannot, reconnects by itself, and delivers everything after.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 
-use crate::common::{Api, Socket, free_port};
+use crate::common::{Api, Op, Socket, Widget, free_port};
 use crate::node::Node;
 use crate::notifications::SmtpServer;
 use crate::pg_cluster::PgCluster;
@@ -28,9 +33,50 @@ async fn until_status(api: &Api, path: &str, status: u16) -> Duration {
     }
 }
 
-fn assert_unavailable(what: &str, status: u16, body: &Value) {
+/// Longest a request may take to be told the database is unavailable.
+const PROMPT_503: Duration = Duration::from_secs(5);
+
+/// Sends the request, checks it is a 503 `unavailable` that came within `PROMPT_503`, and
+/// returns how long it took.
+async fn assert_unavailable(what: &str, request: impl Future<Output = (u16, Value)>) -> Duration {
+    let started = Instant::now();
+    let (status, body) = request.await;
+    let took = started.elapsed();
     assert_eq!(status, 503, "{what}: {body}");
     assert_eq!(body["error"]["code"], "unavailable", "{what}: {body}");
+    assert!(took < PROMPT_503, "{what} took {took:?} to fail");
+    took
+}
+
+/// Visitors starting chats and an operator reading the inbox, over and over until `stop`;
+/// returns every answer's status (0: no answer at all).
+fn background_load(
+    api: &Api,
+    widget: &Widget,
+    operator: &Op,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<Vec<u16>> {
+    let (api, widget, operator) = (api.clone(), widget.clone(), operator.clone());
+    tokio::spawn(async move {
+        let start = format!("/api/v1/widget/{}/conversations", widget.key);
+        let mut statuses = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let (chat, inbox) = tokio::join!(
+                api.client
+                    .post(format!("{}{start}", api.base))
+                    .json(&json!({"body": "busy"}))
+                    .send(),
+                api.client
+                    .get(format!("{}/api/v1/conversations", api.base))
+                    .bearer_auth(&operator.token)
+                    .send(),
+            );
+            for answer in [chat, inbox] {
+                statuses.push(answer.map_or(0, |r| r.status().as_u16()));
+            }
+        }
+        statuses
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,29 +105,35 @@ async fn a_postgres_restart_gives_503s_then_everything_is_delivered() {
     let assigned = tab.next_of("conversation.assigned").await;
     assert_eq!(assigned["conversation_id"], before.id);
 
+    // Requests keep coming while PostgreSQL goes down and comes back: each gets an answer,
+    // and it is either a success or a 503, never a 500, whatever it was doing at the time.
+    let stop_load = Arc::new(AtomicBool::new(false));
+    let load: Vec<_> = (0..3)
+        .map(|_| background_load(api, &widget, &ops[1], stop_load.clone()))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
     cluster.stop();
     let went_down = until_status(api, "/healthz", 503).await;
-    let started = Instant::now();
-    let (status, body) = api
-        .call(
+    let visitor_503 = assert_unavailable(
+        "a visitor's new chat",
+        api.call(
             Method::POST,
             &format!("/api/v1/widget/{}/conversations", widget.key),
             None,
             Some(json!({"body": "during the outage"})),
-        )
-        .await;
-    assert_unavailable("a visitor's new chat", status, &body);
-    let (status, body) = api.get(&owner, "/api/v1/conversations").await;
-    assert_unavailable("the inbox", status, &body);
-    let (status, body) = api
-        .post(
+        ),
+    )
+    .await;
+    let inbox_503 = assert_unavailable("the inbox", api.get(&owner, "/api/v1/conversations")).await;
+    let reply_503 = assert_unavailable(
+        "a reply",
+        api.post(
             &ops[1],
             &format!("/api/v1/conversations/{}/messages", before.id),
             json!({"body": "during the outage"}),
-        )
-        .await;
-    assert_unavailable("a reply", status, &body);
-    let answered_503_in = started.elapsed() / 3;
+        ),
+    )
+    .await;
     // What needs no database still works.
     let (status, _) = api
         .call(Method::GET, "/api/v1/openapi.json", None, None)
@@ -97,6 +149,20 @@ async fn a_postgres_restart_gives_503s_then_everything_is_delivered() {
 
     cluster.start_again();
     let came_back = until_status(api, "/healthz", 200).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop_load.store(true, Ordering::Relaxed);
+    let mut statuses: Vec<u16> = Vec::new();
+    for task in join_all(load).await {
+        statuses.extend(task.unwrap());
+    }
+    let unavailable = statuses.iter().filter(|s| **s == 503).count();
+    let succeeded = statuses.iter().filter(|s| matches!(**s, 200 | 201)).count();
+    assert_eq!(
+        unavailable + succeeded,
+        statuses.len(),
+        "only successes and 503s under the outage: {statuses:?}"
+    );
+    assert!(unavailable > 0 && succeeded > 0, "{statuses:?}");
     // The session, the widget and the chat from before are all there, and work goes on.
     let after = api.start_chat(&widget, "after the outage").await;
     api.handover(&widget, &after).await;
@@ -108,35 +174,53 @@ async fn a_postgres_restart_gives_503s_then_everything_is_delivered() {
         )
         .await;
     assert_eq!(status, 201);
-    // The open tab is told to refetch once the node listens again (events committed while it
-    // did not may have been missed); replaying from its last event brings back what happened
-    // since, and live events flow again.
-    loop {
-        if tab.next_within(Duration::from_secs(40)).await.unwrap()["type"] == "resync" {
-            break;
+    // The open tab is told to refetch (events committed while the node was not listening may
+    // have been missed), and live events flow again once it listens: replies are posted until
+    // one arrives on the tab, and every one of them is then in a replay from before the outage.
+    let mut resynced = false;
+    let mut posted = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    'live: loop {
+        assert!(Instant::now() < deadline, "no live event after the outage");
+        let (status, message) = api
+            .post(
+                &ops[1],
+                &format!("/api/v1/conversations/{}/messages", after.id),
+                json!({"body": format!("live again {}", posted.len())}),
+            )
+            .await;
+        assert_eq!(status, 201, "{message}");
+        posted.push(message["id"].clone());
+        while let Ok(event) = tokio::time::timeout(Duration::from_secs(1), tab.next()).await {
+            resynced |= event["type"] == "resync";
+            if event["type"] == "message.created" && posted.contains(&event["message"]["id"]) {
+                break 'live;
+            }
         }
     }
+    assert!(resynced, "the tab was told to resync");
     let since = format!("/api/v1/events?since={}", assigned["id"]);
     let mut replay = Socket::connect(&api.base, &since, Some(&owner.token))
         .await
         .unwrap();
-    let replayed = replay.until_quiet(Duration::from_millis(500)).await;
+    let replayed = replay.until_quiet(Duration::from_secs(2)).await;
+    let replayed_messages: Vec<&Value> = replayed
+        .iter()
+        .filter(|e| e["type"] == "message.created")
+        .map(|e| &e["message"]["id"])
+        .collect();
     assert!(
         replayed
             .iter()
             .any(|e| e["type"] == "conversation.assigned" && e["conversation_id"] == after.id),
-        "{replayed:?}"
+        "the assignment after the outage is in the replay"
     );
-    api.post(
-        &ops[1],
-        &format!("/api/v1/conversations/{}/messages", after.id),
-        json!({"body": "live again"}),
-    )
-    .await;
-    assert_eq!(
-        tab.next_of("message.created").await["message"]["body"],
-        "live again"
-    );
+    for id in &posted {
+        assert!(
+            replayed_messages.contains(&id),
+            "reply {id} is in the replay"
+        );
+    }
 
     // Both queued notifications go out once the mail server is up, once each.
     let Some(smtp) = SmtpServer::start(smtp_port).await else {
@@ -156,7 +240,8 @@ async fn a_postgres_restart_gives_503s_then_everything_is_delivered() {
     assert_eq!(mails.len(), 2, "{mails:?}");
     assert_ne!(mails[0]["message_id"], mails[1]["message_id"]);
     eprintln!(
-        "postgres restart: /healthz 503 after {went_down:?}, each 503 in {answered_503_in:?}, \
-         200 again {came_back:?} after the restart"
+        "postgres restart: /healthz 503 after {went_down:?}; 503s in {visitor_503:?}, \
+         {inbox_503:?}, {reply_503:?}; 200 again {came_back:?} after the restart; background \
+         load: {succeeded} successes, {unavailable} 503s"
     );
 }

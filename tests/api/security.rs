@@ -71,7 +71,9 @@ async fn secrets_never_reach_the_log() {
     // Nothing listens on these: the AI call, the email and the push all fail, and get logged.
     let smtp_url = format!("smtp://mailer:{smtp_password}@127.0.0.1:{}", free_port());
     let ai_base_url = format!("http://127.0.0.1:{}/v1", free_port());
-    let push_endpoint = format!("https://127.0.0.1:{}/push/abc", free_port());
+    // A push endpoint's path is a capability: whoever has it can push to the browser.
+    let push_capability = "cap-7d1e9a3f5b2c";
+    let push_endpoint = format!("https://127.0.0.1:{}/push/{push_capability}", free_port());
     let node = Node::spawn_logging(
         &db.url,
         &[
@@ -208,6 +210,7 @@ async fn secrets_never_reach_the_log() {
         ("the AI API key", ai_key.to_owned()),
         ("the VAPID private key", vapid_key.clone()),
         ("the push subscription's auth secret", auth_secret),
+        ("the push endpoint's capability", push_capability.to_owned()),
     ];
     for (what, secret) in &secrets {
         if let Some(at) = log.find(secret.as_str()) {
