@@ -113,7 +113,7 @@ impl Worker {
                 Ok(Ok(false)) => {
                     tracing::warn!(
                         id = row.id,
-                        "a notification's lease ran out before its outcome was recorded; another worker has it"
+                        "a notification's outcome was not recorded: its lease ran out (another worker has it) or its subscription was removed"
                     );
                     return;
                 }

@@ -197,9 +197,21 @@ async fn a_killed_node_loses_nothing_it_acknowledged(db: Db) {
     let api = &node.api;
 
     // Every acknowledged write is there.
+    // Every conversation stored, including ones whose start was committed but never answered
+    // (the AI, resumed at restart, may have handed those over too).
+    let (status, list) = api.get(&owner, "/api/v1/conversations?limit=200").await;
+    assert_eq!(status, 200, "{list}");
     let mut conversations = HashMap::new();
+    for row in list["items"].as_array().unwrap() {
+        let id = row["id"].as_i64().unwrap();
+        conversations.insert(id, api.conversation(&owner, id).await);
+    }
     for chat in &acknowledged.chats {
-        conversations.insert(chat.id, api.conversation(&owner, chat.id).await);
+        assert!(
+            conversations.contains_key(&chat.id),
+            "acknowledged chat {} is missing",
+            chat.id
+        );
     }
     for (id, body) in &acknowledged.messages {
         let messages = conversations[id]["messages"].as_array().unwrap();
