@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::Caller;
+use super::extract::{ApiQuery, Caller};
 use crate::domain::Id;
 use crate::realtime::stream;
 
@@ -45,11 +45,9 @@ pub struct VisitorStreamParams {
 pub async fn inbox(
     State(state): State<AppState>,
     caller: Caller,
-    params: Result<Query<StreamParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<StreamParams>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
-    let Query(params) = params
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let upgrade = websocket(upgrade)?;
     let stream = state
         .service
