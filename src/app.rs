@@ -1,7 +1,6 @@
 //! Start-up, the HTTP server, background tasks and graceful shutdown.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +9,8 @@ use tokio::sync::{Notify, oneshot};
 
 use crate::ai::{KnowledgeBase, OpenAiCompatible, Responder};
 use crate::config::Config;
-use crate::http::{AppState, router};
+use crate::http::connections::{self, LimitedListener, Peer};
+use crate::http::{AppState, TrustedProxies, router};
 use crate::notify::Worker;
 use crate::notify::email::Mailer;
 use crate::notify::push::{Pusher, Vapid};
@@ -114,8 +114,18 @@ impl App {
             self.service.clone(),
             public_url.starts_with("https://"),
             self.config.widget_rate_limit,
+            TrustedProxies::new(self.config.trusted_proxies.clone()),
         );
-        tracing::info!(address = %listener.local_addr()?, %public_url, "serving");
+        let max_connections = self
+            .config
+            .max_connections
+            .map_or_else(connections::default_max_connections, |n| n as usize);
+        let limits = connections::Limits {
+            header_timeout: Duration::from_secs(self.config.header_timeout_secs),
+            idle_timeout: Duration::from_secs(self.config.idle_timeout_secs),
+        };
+        tracing::info!(address = %listener.local_addr()?, %public_url, max_connections, "serving");
+        let listener = LimitedListener::new(listener, max_connections, limits);
         let hub = self.service.hub().clone();
         let shutdown = async move {
             shutdown.await;
@@ -124,7 +134,7 @@ impl App {
         };
         axum::serve(
             listener,
-            router(state).into_make_service_with_connect_info::<SocketAddr>(),
+            router(state).into_make_service_with_connect_info::<Peer>(),
         )
         .with_graceful_shutdown(shutdown)
         .await?;

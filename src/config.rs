@@ -106,6 +106,25 @@ pub struct Config {
     /// server has none).
     #[arg(long, env = "SWITCHBOARD_ALLOW_SIGNUP", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub allow_signup: bool,
+
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the client, as a comma-separated
+    /// list of addresses or CIDR blocks (e.g. `127.0.0.1,10.0.0.0/8`). From any other peer those
+    /// headers are ignored. Default: none.
+    #[arg(long, env = "SWITCHBOARD_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::http::parse_network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Seconds a client has to send a request's head, from connecting or from its first byte.
+    #[arg(long, env = "SWITCHBOARD_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    #[arg(long, env = "SWITCHBOARD_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub idle_timeout_secs: u64,
+
+    /// Most open connections (WebSocket streams included); beyond it new clients wait to be
+    /// accepted. Default: the descriptor limit less 64.
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: Option<u64>,
 }
 
 impl Config {

@@ -1,15 +1,14 @@
 //! Signup, sessions, the caller, presence and teammates.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::client_addr::ClientAddr;
 use super::dto::{List, OperatorDto, SessionDto};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, Caller, SESSION_COOKIE};
@@ -102,13 +101,13 @@ pub async fn signup(
                body = ErrorBody, headers(("Retry-After" = u64, description = "seconds until the next attempt is allowed")))))]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let email_key = req.email.trim().to_lowercase();
     state
         .login_by_ip
-        .check(&peer.ip().to_string())
+        .check(&client.to_string())
         .map_err(ApiError::rate_limited)?;
     state
         .login_by_email

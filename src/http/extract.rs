@@ -35,9 +35,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "Invalid JSON body: expected an object",
             ));
         }
-        serde_json::from_slice(text)
-            .map(ApiJson)
-            .map_err(|e| ApiError::bad_request("invalid_json", format!("Invalid JSON body: {e}")))
+        let value = serde_json::from_slice(text).map_err(|e| {
+            ApiError::bad_request("invalid_json", format!("Invalid JSON body: {e}"))
+        })?;
+        super::nul::check_json(text)?;
+        Ok(ApiJson(value))
     }
 }
 
@@ -58,10 +60,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// Past the limit, a body is still read (and thrown away) up to this size before the 413 is
-/// sent, so that a client still writing it gets to read the answer instead of a broken
-/// connection.
-const DRAIN_LIMIT: usize = 4 * MAX_BODY_BYTES;
+/// Past the limit, a body is still read (and thrown away) up to this size, for up to
+/// `DRAIN_TIME`, before the 413 is sent, so that a client still writing it gets to read the
+/// answer instead of a connection reset. A body declared larger is refused at once.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
     let too_large = || {
@@ -82,7 +85,16 @@ async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
     let mut stream = req.into_body().into_data_stream();
     let mut body = Vec::new();
     let mut seen = 0usize;
-    while let Some(chunk) = stream.next().await {
+    let mut drain_until = None;
+    loop {
+        let next = match drain_until {
+            None => stream.next().await,
+            Some(deadline) => match tokio::time::timeout_at(deadline, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            },
+        };
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| {
             ApiError::bad_request("invalid_body", format!("Could not read the body: {e}"))
         })?;
@@ -92,6 +104,9 @@ async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
         }
         if seen <= MAX_BODY_BYTES {
             body.extend_from_slice(&chunk);
+        } else if drain_until.is_none() {
+            drain_until = Some(tokio::time::Instant::now() + DRAIN_TIME);
+            body = Vec::new();
         }
     }
     if seen > MAX_BODY_BYTES {
@@ -101,8 +116,16 @@ async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
     }
 }
 
-/// A numeric id from the path. Anything that is not one names nothing here: 404.
+/// A numeric id from the path, written as the server writes ids (`5`, not `+5` or `005`).
+/// Anything else names nothing here: 404.
 pub struct PathId(pub Id);
+
+/// Parses an id written the one way the server writes it; `None` for anything else.
+pub fn canonical_id(raw: &str) -> Option<Id> {
+    raw.parse::<Id>()
+        .ok()
+        .filter(|id| *id > 0 && id.to_string() == raw)
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for PathId {
     type Rejection = ApiError;
@@ -112,9 +135,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
             axum::extract::Path::from_request_parts(parts, state)
                 .await
                 .map_err(|_| ApiError::not_found("resource"))?;
-        raw.parse()
+        canonical_id(&raw)
             .map(PathId)
-            .map_err(|_| ApiError::not_found("resource"))
+            .ok_or_else(|| ApiError::not_found("resource"))
     }
 }
 

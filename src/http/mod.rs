@@ -2,12 +2,15 @@
 //! extract, call one use case, shape the answer.
 
 mod accounts;
+mod client_addr;
+pub mod connections;
 mod conversations;
 pub mod dto;
 pub mod error;
 mod events;
 mod extract;
 mod notifications;
+mod nul;
 mod openapi;
 mod pages;
 mod rate_limit;
@@ -23,6 +26,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 
+pub use client_addr::{TrustedProxies, parse_network};
 pub use openapi::ApiDoc;
 
 use self::error::ApiError;
@@ -42,6 +46,7 @@ pub struct AppState {
     login_by_ip: Arc<RateLimiter>,
     /// Public widget requests per client address and per visitor; None = unlimited.
     widget_limiter: Option<Arc<RateLimiter>>,
+    trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl AppState {
@@ -57,6 +62,7 @@ impl AppState {
         service: Service,
         secure_cookies: bool,
         widget_requests_per_minute: u32,
+        trusted_proxies: TrustedProxies,
     ) -> AppState {
         let widget_limiter = (widget_requests_per_minute > 0).then(|| {
             Arc::new(RateLimiter::new(
@@ -68,6 +74,7 @@ impl AppState {
             service,
             secure_cookies,
             widget_limiter,
+            trusted_proxies: Arc::new(trusted_proxies),
             login_by_email: Arc::new(RateLimiter::new(10, Duration::from_secs(6))),
             login_by_ip: Arc::new(RateLimiter::new(30, Duration::from_secs(2))),
         }
@@ -159,9 +166,13 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                let client = req.extensions().get::<client_addr::ClientAddr>().map(|c| c.0);
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), client = ?client)
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client_addr::resolve))
+        .layer(axum::middleware::from_fn(nul::reject_in_uri))
+        .layer(axum::middleware::from_fn(connections::track))
         .with_state(state)
 }
 

@@ -2,14 +2,15 @@
 //! conversations, and anything else is a 404.
 
 use axum::Json;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::client_addr::ClientAddr;
 use super::dto::{MessageDto, StartedConversationDto, VisitorConversationDto};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, VisitorToken};
@@ -33,13 +34,13 @@ pub struct VisitorMessageRequest {
 }
 
 /// Counts a visitor's request against their address and against their token.
-fn limit_visitor(state: &AppState, peer: SocketAddr, token: &str) -> Result<(), ApiError> {
-    state.widget_request(&format!("ip:{}", peer.ip()))?;
+fn limit_visitor(state: &AppState, client: IpAddr, token: &str) -> Result<(), ApiError> {
+    state.widget_request(&format!("ip:{}", client))?;
     state.widget_request(&format!("visitor:{}", hash_token(token)))
 }
 
 fn conversation_id(raw: &str) -> Result<Id, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found("conversation"))
+    super::extract::canonical_id(raw).ok_or_else(|| ApiError::not_found("conversation"))
 }
 
 /// Starts a conversation; the AI answers it. Returns the visitor's token.
@@ -53,11 +54,11 @@ fn conversation_id(raw: &str) -> Result<Id, ApiError> {
                headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn start(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     Path(key): Path<String>,
     ApiJson(req): ApiJson<StartRequest>,
 ) -> ApiResult<(StatusCode, Json<StartedConversationDto>)> {
-    state.widget_request(&format!("ip:{}", peer.ip()))?;
+    state.widget_request(&format!("ip:{}", client))?;
     let started = state
         .service
         .start_conversation(&key, &req.body, req.visitor_token.as_deref())
@@ -100,12 +101,12 @@ pub async fn get(
                headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn message(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     Path((key, id)): Path<(String, String)>,
     VisitorToken(token): VisitorToken,
     ApiJson(req): ApiJson<VisitorMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<MessageDto>)> {
-    limit_visitor(&state, peer, &token)?;
+    limit_visitor(&state, client, &token)?;
     let message = state
         .service
         .visitor_message(&key, &token, conversation_id(&id)?, &req.body)
@@ -123,11 +124,11 @@ pub async fn message(
                headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn handover(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     Path((key, id)): Path<(String, String)>,
     VisitorToken(token): VisitorToken,
 ) -> ApiResult<Json<VisitorConversationDto>> {
-    limit_visitor(&state, peer, &token)?;
+    limit_visitor(&state, client, &token)?;
     let id = conversation_id(&id)?;
     state.service.visitor_handover(&key, &token, id).await?;
     let view = state.service.visitor_conversation(&key, &token, id).await?;

@@ -183,8 +183,9 @@ pub async fn add_article(
 }
 
 fn article_path(raw: (String, String)) -> Result<(Id, Id), ApiError> {
-    match (raw.0.parse(), raw.1.parse()) {
-        (Ok(widget), Ok(article)) => Ok((widget, article)),
+    use super::extract::canonical_id;
+    match (canonical_id(&raw.0), canonical_id(&raw.1)) {
+        (Some(widget), Some(article)) => Ok((widget, article)),
         _ => Err(ApiError::not_found("article")),
     }
 }

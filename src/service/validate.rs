@@ -12,7 +12,7 @@ const MAX_PASSWORD_CHARS: usize = 1024;
 pub fn name(field: &'static str, value: &str) -> ServiceResult<String> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
-    if len == 0 || len > MAX_NAME_CHARS || trimmed.chars().any(char::is_control) {
+    if is_blank(trimmed) || len > MAX_NAME_CHARS || trimmed.chars().any(char::is_control) {
         return Err(ServiceError::invalid(
             "invalid_name",
             format!("{field} must be 1 to {MAX_NAME_CHARS} characters without control characters"),
@@ -47,10 +47,35 @@ pub fn password(value: &str) -> ServiceResult<()> {
     Ok(())
 }
 
-/// A message body: kept exactly as written, but not blank and not longer than 10,000
-/// characters.
+/// Characters that show nothing: whitespace and the invisible format characters (zero-width
+/// space and joiners, word joiner, byte-order mark, soft hyphen, Hangul fillers, …).
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{3164}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
+}
+
+/// Whether a text shows nothing at all.
+pub fn is_blank(value: &str) -> bool {
+    value.chars().all(is_invisible)
+}
+
+/// A message body: kept exactly as written, but not blank (nothing visible) and not longer
+/// than 10,000 characters.
 pub fn message_body(value: &str) -> ServiceResult<()> {
-    if value.trim().is_empty() {
+    if is_blank(value) {
         return Err(ServiceError::invalid(
             "invalid_body",
             "body must not be empty",
@@ -73,6 +98,7 @@ mod tests {
     fn names_are_trimmed_and_bounded() {
         assert_eq!(name("name", "  Ana ").unwrap(), "Ana");
         assert!(name("name", "   ").is_err());
+        assert!(name("name", "\u{200B}").is_err());
         assert!(name("name", &"x".repeat(101)).is_err());
         assert!(name("name", "a\u{0}b").is_err());
     }
@@ -97,6 +123,8 @@ mod tests {
     fn bodies_must_have_text_and_fit() {
         assert!(message_body("<b>hi</b>").is_ok());
         assert!(message_body(" \n ").is_err());
+        assert!(message_body("\u{200B}\u{200B} \u{FEFF}").is_err());
+        assert!(message_body("\u{200B}a").is_ok());
         assert!(message_body(&"é".repeat(MAX_MESSAGE_CHARS)).is_ok());
         assert!(message_body(&"é".repeat(MAX_MESSAGE_CHARS + 1)).is_err());
     }

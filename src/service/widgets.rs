@@ -229,7 +229,7 @@ impl Service {
 
 fn bounded_text(field: &str, value: &str, max: usize) -> ServiceResult<String> {
     let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > max {
+    if validate::is_blank(trimmed) || trimmed.chars().count() > max {
         return Err(ServiceError::invalid(
             "invalid_article",
             format!("{field} must be 1 to {max} characters"),

@@ -209,6 +209,10 @@ pub fn config(database_url: &str, listen: SocketAddr) -> Config {
         widget_rate_limit: 0,
         public_url: None,
         allow_signup: true,
+        trusted_proxies: Vec::new(),
+        header_timeout_secs: 10,
+        idle_timeout_secs: 60,
+        max_connections: None,
     }
 }
 

@@ -9,6 +9,7 @@ mod browser;
 mod crash;
 mod errors;
 mod events;
+mod input;
 mod isolation;
 mod multinode;
 mod node;
