@@ -33,6 +33,9 @@ pub struct SignupRequest {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// The workspace to sign in to; needed only when the same email and password open several
+    /// (the 409 `workspace_required` lists them).
+    pub workspace_id: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -97,6 +100,7 @@ pub async fn signup(
 /// Signs in; returns a bearer token and also sets an HttpOnly session cookie.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
     responses((status = 200, body = SessionDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 409, description = "`workspace_required`: the email and password open several workspaces, listed in `error.workspaces`; send one's id as `workspace_id`", body = ErrorBody),
               (status = 429, description = "too many attempts from this address or for this email; see Retry-After",
                body = ErrorBody, headers(("Retry-After" = u64, description = "seconds until the next attempt is allowed")))))]
 pub async fn login(
@@ -118,6 +122,7 @@ pub async fn login(
         .login(Credentials {
             email: req.email,
             password: req.password,
+            workspace_id: req.workspace_id,
         })
         .await?;
     Ok(with_session_cookie(&state, StatusCode::OK, &signed_in))

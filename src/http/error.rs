@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::dto::AssigneeDto;
+use super::dto::{AssigneeDto, WorkspaceDto};
 use crate::service::ServiceError;
 
 #[derive(Debug)]
@@ -32,6 +32,9 @@ pub struct ErrorDetail {
     pub current_assignee_id: Option<Option<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_assignee: Option<Option<AssigneeDto>>,
+    /// With `workspace_required` (409): the workspaces the email and password open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspaces: Option<Vec<WorkspaceDto>>,
 }
 
 impl ApiError {
@@ -44,6 +47,7 @@ impl ApiError {
                     message: message.into(),
                     current_assignee_id: None,
                     current_assignee: None,
+                    workspaces: None,
                 },
             }),
             retry_after_secs: None,
@@ -93,6 +97,11 @@ impl From<ServiceError> for ApiError {
                 let mut error = ApiError::new(StatusCode::CONFLICT, "assignee_changed", message);
                 error.body.error.current_assignee_id = Some(current.as_ref().map(|o| o.id));
                 error.body.error.current_assignee = Some(current.as_ref().map(AssigneeDto::from));
+                error
+            }
+            ServiceError::WorkspaceRequired { workspaces } => {
+                let mut error = ApiError::new(StatusCode::CONFLICT, "workspace_required", message);
+                error.body.error.workspaces = Some(workspaces.iter().map(WorkspaceDto::from).collect());
                 error
             }
             ServiceError::Unavailable(source) => {

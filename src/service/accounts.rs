@@ -3,7 +3,7 @@
 use super::assignment::Changes;
 use super::tokens::{hash_token, new_token};
 use super::{Service, ServiceError, ServiceResult, validate};
-use crate::domain::{Availability, Millis, Role};
+use crate::domain::{Availability, Id, Millis, Role};
 use crate::realtime::Event;
 use crate::store::operators::NewOperator;
 use crate::store::{
@@ -24,6 +24,8 @@ pub struct Signup {
 pub struct Credentials {
     pub email: String,
     pub password: String,
+    /// Which workspace to sign in to, when the same email and password open several.
+    pub workspace_id: Option<Id>,
 }
 
 pub struct NewTeammate {
@@ -97,18 +99,45 @@ impl Service {
 
     /// Signs in with email and password. Unknown email and wrong password are the same 401,
     /// and take about the same time.
+    ///
+    /// An email is unique within a workspace, not across the server. When the email and
+    /// password open more than one workspace and `workspace_id` does not pick one, the answer
+    /// is `WorkspaceRequired` listing them: only someone holding the password learns of them.
     pub async fn login(&self, input: Credentials) -> ServiceResult<SignedIn> {
         const REFUSED: ServiceError = ServiceError::Unauthenticated("Wrong email or password");
         let email = input.email.trim().to_lowercase();
         let found = operators::by_email_with_hash(&mut *self.store.read().await?, &email).await?;
-        let Some((operator, hash)) = found else {
+        if found.is_empty() {
             // Spend the same effort as a real check so timing does not reveal who has an account.
             let _ = self.passwords.hash(input.password).await;
             return Err(REFUSED);
-        };
-        if !self.passwords.verify(input.password, hash).await {
-            return Err(REFUSED);
         }
+        let mut opened = Vec::new();
+        for (operator, hash) in found {
+            if input
+                .workspace_id
+                .is_some_and(|id| id != operator.workspace_id)
+            {
+                continue;
+            }
+            if self.passwords.verify(input.password.clone(), hash).await {
+                opened.push(operator);
+            }
+        }
+        let operator = match opened.len() {
+            0 => return Err(REFUSED),
+            1 => opened.remove(0),
+            _ => {
+                let mut workspaces = Vec::with_capacity(opened.len());
+                let mut conn = self.store.read().await?;
+                for operator in &opened {
+                    if let Some(workspace) = workspaces::get(&mut conn, operator.workspace_id).await? {
+                        workspaces.push(workspace);
+                    }
+                }
+                return Err(ServiceError::WorkspaceRequired { workspaces });
+            }
+        };
         let now = now_millis();
         let token = new_token();
         let mut tx = self.store.write().await?;
@@ -227,7 +256,10 @@ impl Service {
 
 fn email_taken(e: StoreError) -> ServiceError {
     if e.is_unique_violation() {
-        ServiceError::conflict("email_taken", "An operator with this email already exists")
+        ServiceError::conflict(
+            "email_taken",
+            "A teammate in this workspace already has this email",
+        )
     } else {
         e.into()
     }

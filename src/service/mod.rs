@@ -49,6 +49,9 @@ pub enum ServiceError {
     /// 409: an `if_assignee_id` precondition failed; carries who has the conversation now.
     #[error("{}", assignee_changed_message(current))]
     AssigneeChanged { current: Option<Operator> },
+    /// 409: the email and password open several workspaces; sign in naming one of them.
+    #[error("This email and password open several workspaces: choose one")]
+    WorkspaceRequired { workspaces: Vec<store::Workspace> },
     /// 503: the database cannot be reached right now.
     #[error("the database is unavailable, try again shortly")]
     Unavailable(#[source] StoreError),

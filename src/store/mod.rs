@@ -93,7 +93,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = migrations![
     2 "events" "0002_events.sql",
     3 "notifications" "0003_notifications.sql",
     4 "widget and AI" "0004_widget_ai.sql",
+    5 "email per workspace" "0005_email_per_workspace.sql",
 ];
+
+/// A migration that manages its own transaction (SQLite's table rebuilds turn foreign keys off,
+/// which cannot be done inside one) starts with this line, as in sqlx's migration files.
+const NO_TRANSACTION: &str = "-- no-transaction";
 
 fn migrator(backend: Backend) -> Migrator {
     Migrator::with_migrations(
@@ -109,7 +114,7 @@ fn migrator(backend: Backend) -> Migrator {
                     (*description).into(),
                     MigrationType::Simple,
                     sql.into_sql_str(),
-                    false,
+                    sql.starts_with(NO_TRANSACTION),
                 )
             })
             .collect(),

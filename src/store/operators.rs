@@ -54,26 +54,30 @@ pub async fn get(
     .await?)
 }
 
-/// The operator with this (normalised) email and their password hash, for signing in.
+/// The operators with this (normalised) email, one per workspace at most, with their password
+/// hashes, for signing in; oldest first.
 pub async fn by_email_with_hash(
     conn: &mut AnyConnection,
     email: &str,
-) -> StoreResult<Option<(Operator, String)>> {
+) -> StoreResult<Vec<(Operator, String)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
         operator: Operator,
         password_hash: String,
     }
-    let row: Option<Row> = sqlx::query_as(concat!(
+    let rows: Vec<Row> = sqlx::query_as(concat!(
         "SELECT ",
         operator_columns!(),
-        ", password_hash FROM operators WHERE email = $1"
+        ", password_hash FROM operators WHERE email = $1 ORDER BY id"
     ))
     .bind(email)
-    .fetch_optional(conn)
+    .fetch_all(conn)
     .await?;
-    Ok(row.map(|r| (r.operator, r.password_hash)))
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.operator, r.password_hash))
+        .collect())
 }
 
 /// The workspace's operators in join order, each with their load: open (`active` or

@@ -195,8 +195,29 @@ function authForm(title, fields, submitText, onSubmit, footer) {
 async function renderLogin() {
   const signup = await api("GET", "/signup").catch(() => ({ allowed: false }));
   authForm("Sign in", [["email", "Email", "email"], ["password", "Password", "password"]], "Sign in",
-    (data) => api("POST", "/session", data),
+    async (data) => {
+      const body = { ...data, workspace_id: data.workspace_id ? Number(data.workspace_id) : undefined };
+      try {
+        return await api("POST", "/session", body);
+      } catch (err) {
+        const workspaces = err.body?.error?.workspaces;
+        if (err.body?.error?.code === "workspace_required" && workspaces) {
+          chooseWorkspace(workspaces);
+          err.message = "This email and password open several workspaces: choose one, then sign in.";
+        }
+        throw err;
+      }
+    },
     signup.allowed ? el("p", {}, link("/signup", "Create a workspace")) : null);
+}
+
+/** Adds (once) a workspace picker to the sign-in form, for an email in several workspaces. */
+function chooseWorkspace(workspaces) {
+  const form = document.querySelector("main.auth form");
+  if (!form || form.querySelector("select[name=workspace_id]")) return;
+  const select = el("select", { name: "workspace_id", required: true },
+    workspaces.map((w) => el("option", { value: w.id }, w.name)));
+  form.querySelector("button[type=submit]").before(el("label", {}, "Workspace", select));
 }
 
 function renderSignup() {

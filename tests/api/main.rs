@@ -19,5 +19,6 @@ mod pg_cluster;
 mod races;
 mod routing;
 mod security;
+mod tenancy;
 mod visitors;
 mod widget;
