@@ -16,6 +16,7 @@ mod node;
 mod notifications;
 mod outages;
 mod pg_cluster;
+mod proxy;
 mod races;
 mod routing;
 mod security;
