@@ -138,7 +138,8 @@ pub async fn subscriptions(
 
 /// Subscribes this browser to the caller's push notifications.
 #[utoipa::path(post, path = "/api/v1/me/push-subscriptions", tag = "notifications", request_body = SubscriptionRequest,
-    responses((status = 201, body = SubscriptionDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 201, body = SubscriptionDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 409, description = "`push_endpoint_in_use`: the endpoint is subscribed for another account", body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn subscribe(
     State(state): State<AppState>,

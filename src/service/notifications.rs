@@ -75,7 +75,14 @@ impl Service {
             auth.trim(),
             now_millis(),
         )
-        .await?;
+        .await?
+        .ok_or_else(|| {
+            ServiceError::conflict(
+                "push_endpoint_in_use",
+                "This browser's push subscription belongs to another account: sign that account \
+                 out in this browser, or turn its push off, then try again",
+            )
+        })?;
         tx.commit().await?;
         Ok(saved)
     }

@@ -52,8 +52,9 @@ pub struct PushSubscription {
 
 const SUBSCRIPTION_COLUMNS: &str = "id, operator_id, endpoint, p256dh, auth, created_at";
 
-/// Saves a subscription for the operator. A browser re-subscribing, or handed from one
-/// operator to another (sign out, sign in as someone else), keeps one row per endpoint.
+/// Saves a subscription for the operator: a new endpoint, or new keys for an endpoint that is
+/// already theirs. An endpoint that belongs to someone else is left as it is (`None`): knowing
+/// a browser's endpoint must never let anyone take its notifications.
 pub async fn upsert_subscription(
     conn: &mut AnyConnection,
     operator_id: Id,
@@ -61,11 +62,11 @@ pub async fn upsert_subscription(
     p256dh: &str,
     auth: &str,
     now: Millis,
-) -> StoreResult<PushSubscription> {
+) -> StoreResult<Option<PushSubscription>> {
     let sql = format!(
         "INSERT INTO push_subscriptions (operator_id, endpoint, p256dh, auth, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (endpoint) DO UPDATE SET operator_id = excluded.operator_id, p256dh = excluded.p256dh, \
-         auth = excluded.auth RETURNING {SUBSCRIPTION_COLUMNS}"
+         ON CONFLICT (endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth \
+         WHERE push_subscriptions.operator_id = excluded.operator_id RETURNING {SUBSCRIPTION_COLUMNS}"
     );
     Ok(sqlx::query_as(AssertSqlSafe(sql))
         .bind(operator_id)
@@ -73,7 +74,7 @@ pub async fn upsert_subscription(
         .bind(p256dh)
         .bind(auth)
         .bind(now)
-        .fetch_one(conn)
+        .fetch_optional(conn)
         .await?)
 }
 

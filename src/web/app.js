@@ -163,6 +163,14 @@ function flash(text, error = false) {
 }
 
 async function signOut() {
+  // This browser's push subscription is this person's: drop it, so whoever signs in here next
+  // can subscribe it for themselves.
+  const registration = await navigator.serviceWorker?.getRegistration().catch(() => null);
+  const subscription = await registration?.pushManager?.getSubscription().catch(() => null);
+  if (subscription) {
+    await api("DELETE", "/me/push-subscriptions", { endpoint: subscription.endpoint }).catch(() => {});
+    await subscription.unsubscribe().catch(() => {});
+  }
   await api("DELETE", "/session").catch(() => {});
   location.href = "/login";
 }

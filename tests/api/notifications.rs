@@ -671,3 +671,57 @@ async fn channels_can_be_switched_off_and_subscriptions_are_validated() {
     );
     assert!(resp.text().await.unwrap().contains("notificationclick"));
 }
+
+/// An operator of another workspace who posts a browser's endpoint (even with its keys) does
+/// not take that browser's subscription: it stays where it was and keeps getting its owner's
+/// notifications, and none of the poster's.
+async fn a_push_endpoint_never_changes_hands(db: Db) {
+    let Some(s) = TestServer::start(db).await else {
+        return;
+    };
+    let (push, push_base) = PushService::start().await;
+    let owner_b = s.signup("Beta").await;
+    let bob = s.add_operator(&owner_b, "Bob").await;
+    let bobs_browser = Browser::new(&push_base, "bob");
+    bobs_browser.subscribe(&s, &bob).await;
+
+    let owner_a = s.signup("Acme").await;
+    let ana = s.add_operator(&owner_a, "Ana").await;
+    let (status, body) = s
+        .post(
+            &ana,
+            "/api/v1/me/push-subscriptions",
+            bobs_browser.subscription(),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "push_endpoint_in_use");
+    let (_, subs) = s.get(&ana, "/api/v1/me/push-subscriptions").await;
+    assert_eq!(subs["items"], json!([]), "nothing of Bob's shows for Ana");
+    let (_, subs) = s.get(&bob, "/api/v1/me/push-subscriptions").await;
+    assert_eq!(subs["items"].as_array().unwrap().len(), 1, "{subs}");
+
+    // Routed to Ana: nothing reaches Bob's browser. Routed to Bob: it does.
+    let widget_a = s.widget(&owner_a, "round_robin", &[ana.id]).await;
+    routed_chat(&s, &widget_a, "for Ana").await;
+    let widget_b = s.widget(&owner_b, "round_robin", &[bob.id]).await;
+    routed_chat(&s, &widget_b, "for Bob").await;
+    let pushes = push.wait_for("bob", 1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(push.count("bob"), 1, "only Bob's own notification");
+    let payload = bobs_browser.decrypt(&pushes[0].1);
+    assert!(
+        payload.to_string().contains("for Bob"),
+        "Bob's browser got Bob's chat: {payload}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_endpoint_never_changes_hands_on_sqlite() {
+    a_push_endpoint_never_changes_hands(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_endpoint_never_changes_hands_on_postgres() {
+    a_push_endpoint_never_changes_hands(Db::Postgres).await;
+}
