@@ -101,7 +101,8 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::WorkspaceRequired { workspaces } => {
                 let mut error = ApiError::new(StatusCode::CONFLICT, "workspace_required", message);
-                error.body.error.workspaces = Some(workspaces.iter().map(WorkspaceDto::from).collect());
+                error.body.error.workspaces =
+                    Some(workspaces.iter().map(WorkspaceDto::from).collect());
                 error
             }
             ServiceError::Unavailable(source) => {

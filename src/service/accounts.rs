@@ -131,7 +131,9 @@ impl Service {
                 let mut workspaces = Vec::with_capacity(opened.len());
                 let mut conn = self.store.read().await?;
                 for operator in &opened {
-                    if let Some(workspace) = workspaces::get(&mut conn, operator.workspace_id).await? {
+                    if let Some(workspace) =
+                        workspaces::get(&mut conn, operator.workspace_id).await?
+                    {
                         workspaces.push(workspace);
                     }
                 }
@@ -188,19 +190,26 @@ impl Service {
     }
 
     /// Sets the caller's presence. Serialised with routing, so a decision sees either the old
-    /// or the new availability, never a mix.
+    /// or the new availability, never a mix. Whether it changed is decided under the same lock
+    /// (not from the caller as read at sign-in), so the last `availability_changed` event for
+    /// an operator always matches what is stored, however toggles race across nodes.
     pub async fn set_availability(
         &self,
         caller: &Operator,
         availability: Availability,
     ) -> ServiceResult<Operator> {
         let mut tx = self.lock_workspace(caller.workspace_id).await?;
-        operators::set_availability(tx.conn(), caller.id, availability).await?;
-        let operator = operators::get(tx.conn(), caller.workspace_id, caller.id)
+        let before = operators::get(tx.conn(), caller.workspace_id, caller.id)
             .await?
             .ok_or(ServiceError::NotFound("operator"))?;
+        operators::set_availability(tx.conn(), caller.id, availability).await?;
+        let changed = before.availability != availability;
+        let operator = Operator {
+            availability,
+            ..before
+        };
         let mut changes = Changes::new(now_millis());
-        if caller.availability != availability {
+        if changed {
             changes
                 .events
                 .push(Event::availability_changed(&operator, changes.now));

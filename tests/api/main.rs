@@ -16,6 +16,7 @@ mod node;
 mod notifications;
 mod outages;
 mod pg_cluster;
+mod presence;
 mod proxy;
 mod races;
 mod routing;

@@ -55,11 +55,19 @@ async fn an_email_used_elsewhere_reveals_nothing(s: TestServer) {
     assert_eq!(body["error"]["code"], "email_taken");
 
     // Each password opens its own workspace.
-    let (status, body) = login(&s, json!({"email": "ana@shared.test", "password": "beta password"})).await;
+    let (status, body) = login(
+        &s,
+        json!({"email": "ana@shared.test", "password": "beta password"}),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["workspace"]["id"], beta["workspace"]["id"]);
     // The password that opens Acme and Gamma both asks which one, listing just those two.
-    let (status, body) = login(&s, json!({"email": "ana@shared.test", "password": "acme password"})).await;
+    let (status, body) = login(
+        &s,
+        json!({"email": "ana@shared.test", "password": "acme password"}),
+    )
+    .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "workspace_required");
     let listed: Vec<&str> = body["error"]["workspaces"]
@@ -83,7 +91,11 @@ async fn an_email_used_elsewhere_reveals_nothing(s: TestServer) {
     )
     .await;
     assert_eq!(status, 401, "{body}");
-    let (status, _) = login(&s, json!({"email": "ana@shared.test", "password": "wrong password"})).await;
+    let (status, _) = login(
+        &s,
+        json!({"email": "ana@shared.test", "password": "wrong password"}),
+    )
+    .await;
     assert_eq!(status, 401);
 }
 
