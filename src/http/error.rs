@@ -106,7 +106,8 @@ impl From<ServiceError> for ApiError {
                 error
             }
             ServiceError::Unavailable(source) => {
-                tracing::warn!(error = %source, "database unavailable");
+                // The store says once that the database is unreachable; not once per request.
+                tracing::debug!(error = %source, "database unavailable");
                 ApiError {
                     retry_after_secs: Some(5),
                     ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)

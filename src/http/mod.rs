@@ -165,10 +165,12 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                let client = req.extensions().get::<client_addr::ClientAddr>().map(|c| c.0);
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), client = ?client)
-            }),
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    let client = req.extensions().get::<client_addr::ClientAddr>().map(|c| c.0);
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), client = ?client)
+                })
+                .on_failure(log_failure),
         )
         .layer(axum::middleware::from_fn_with_state(state.clone(), client_addr::resolve))
         .layer(axum::middleware::from_fn(nul::reject_in_uri))
@@ -204,6 +206,22 @@ fn widget_public(state: AppState) -> Router<AppState> {
             state,
             widget_origin::check,
         ))
+}
+
+/// A 500 is a bug, logged as an error (its cause is logged where it happened); a 503 is the
+/// database being unreachable, which the store reports once for the whole outage.
+fn log_failure(
+    class: tower_http::classify::ServerErrorsFailureClass,
+    latency: Duration,
+    _span: &tracing::Span,
+) {
+    use tower_http::classify::ServerErrorsFailureClass;
+    match class {
+        ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => {
+            tracing::debug!(?latency, "answered 503");
+        }
+        class => tracing::error!(%class, ?latency, "request failed"),
+    }
 }
 
 /// Liveness and database reachability.

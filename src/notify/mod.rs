@@ -66,7 +66,11 @@ impl Worker {
             let (rows, lease_until) = match self.lease().await {
                 Ok(leased) => leased,
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the notification outbox; retrying");
+                    if e.is_unavailable() {
+                        tracing::debug!(error = %e, "cannot read the notification outbox; retrying");
+                    } else {
+                        tracing::warn!(error = %e, "cannot read the notification outbox; retrying");
+                    }
                     (Vec::new(), 0)
                 }
             };
@@ -124,7 +128,8 @@ impl Worker {
                 tracing::warn!(%error, id = row.id, "cannot record a notification outcome; its lease will run out");
                 return;
             }
-            tracing::warn!(%error, id = row.id, "cannot record a notification outcome; retrying");
+            // Only while the database is unreachable, which the store reports once.
+            tracing::debug!(%error, id = row.id, "cannot record a notification outcome; retrying");
             tokio::time::sleep(RECORD_RETRY).await;
         }
     }

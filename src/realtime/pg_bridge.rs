@@ -23,9 +23,12 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut ready = Some(ready);
+    // Said once per outage, not at every attempt.
+    let mut said_failing = false;
     loop {
         match listen(&database_url).await {
             Ok(mut listener) => {
+                said_failing = false;
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(());
                 } else {
@@ -39,7 +42,13 @@ pub async fn run(
                     _ = super::stopped(&mut shutdown) => return,
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "cannot LISTEN for events; retrying"),
+            Err(e) if said_failing => {
+                tracing::debug!(error = %e, "cannot LISTEN for events; retrying")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot LISTEN for events; retrying every 500 ms");
+                said_failing = true;
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}

@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod events;
 pub mod notifications;
 pub mod operators;
+mod outage;
 pub mod records;
 pub mod sessions;
 pub mod widgets;
@@ -49,10 +50,15 @@ impl StoreError {
     /// refused statement.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
-            ) => true,
-            StoreError::Database(sqlx::Error::Database(e)) => e.code().is_some_and(|code| {
+            StoreError::Database(e) => StoreError::is_unavailable_sqlx(e),
+            _ => false,
+        }
+    }
+
+    fn is_unavailable_sqlx(e: &sqlx::Error) -> bool {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
+            sqlx::Error::Database(e) => e.code().is_some_and(|code| {
                 // PostgreSQL: class 08 (connection exception), 57P01-03 (admin shutdown,
                 // crash shutdown, cannot connect now). SQLite: 5 and 6 (busy, locked).
                 code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "5" | "6")
@@ -129,6 +135,7 @@ pub struct Store {
     /// cheaper than letting them collide on the file lock and sleep in SQLite's busy handler.
     sqlite_writer: Option<Arc<Mutex<()>>>,
     acquired: Arc<LastAcquired>,
+    outage: Arc<outage::Outage>,
 }
 
 /// When a connection was last handed out, in milliseconds since the store opened.
@@ -195,6 +202,7 @@ impl Store {
                 opened: Instant::now(),
                 at: AtomicU64::new(0),
             }),
+            outage: Arc::default(),
         })
     }
 
@@ -230,13 +238,19 @@ impl Store {
             let since = self.acquired.elapsed_millis();
             tokio::select! {
                 result = &mut acquire => {
-                    if result.is_ok() {
-                        self.acquired.mark();
+                    match &result {
+                        Ok(_) => {
+                            self.acquired.mark();
+                            self.outage.succeeded();
+                        }
+                        Err(e) if StoreError::is_unavailable_sqlx(e) => self.outage.failed(e),
+                        Err(_) => {}
                     }
                     return result;
                 }
                 _ = checks.tick() => {
                     if self.acquired.last() <= since {
+                        self.outage.failed(&"no connection could be had");
                         return Err(sqlx::Error::PoolTimedOut);
                     }
                 }
