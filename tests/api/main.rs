@@ -16,6 +16,7 @@ mod notifications;
 mod outages;
 mod pg_cluster;
 mod races;
+mod routes;
 mod routing;
 mod security;
 mod visitors;
