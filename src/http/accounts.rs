@@ -6,6 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::client_addr::ClientAddr;
@@ -14,6 +16,16 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, Caller, SESSION_COOKIE};
 use crate::domain::{Availability, Role};
 use crate::service::{Credentials, NewTeammate, SignedIn, Signup};
+
+/// Signup, sessions, the caller and teammates (under `/api/v1`, as every path below).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup_status, signup))
+        .routes(routes!(login, logout))
+        .routes(routes!(me))
+        .routes(routes!(set_availability))
+        .routes(routes!(list_operators, add_operator))
+}
 
 #[derive(Deserialize, ToSchema)]
 pub struct SignupRequest {
@@ -70,14 +82,14 @@ pub struct SignupStatusDto {
 }
 
 /// Whether signup is open (always while the server has no workspace).
-#[utoipa::path(get, path = "/api/v1/signup", tag = "session", responses((status = 200, body = SignupStatusDto)))]
+#[utoipa::path(get, path = "/signup", tag = "session", responses((status = 200, body = SignupStatusDto)))]
 pub async fn signup_status(State(state): State<AppState>) -> ApiResult<Json<SignupStatusDto>> {
     let (allowed, first_run) = state.service.signup_status().await?;
     Ok(Json(SignupStatusDto { allowed, first_run }))
 }
 
 /// Creates a workspace and its owner, and signs the owner in.
-#[utoipa::path(post, path = "/api/v1/signup", tag = "session", request_body = SignupRequest,
+#[utoipa::path(post, path = "/signup", tag = "session", request_body = SignupRequest,
     responses((status = 201, body = SessionDto), (status = 400, body = ErrorBody),
               (status = 403, description = "signup is disabled", body = ErrorBody),
               (status = 409, description = "email taken", body = ErrorBody)))]
@@ -98,7 +110,7 @@ pub async fn signup(
 }
 
 /// Signs in; returns a bearer token and also sets an HttpOnly session cookie.
-#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
+#[utoipa::path(post, path = "/session", tag = "session", request_body = LoginRequest,
     responses((status = 200, body = SessionDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 409, description = "`workspace_required`: the email and password open several workspaces, listed in `error.workspaces`; send one's id as `workspace_id`", body = ErrorBody),
               (status = 429, description = "too many attempts from this address or for this email; see Retry-After",
@@ -129,7 +141,7 @@ pub async fn login(
 }
 
 /// Signs out: the token and cookie stop working.
-#[utoipa::path(delete, path = "/api/v1/session", tag = "session",
+#[utoipa::path(delete, path = "/session", tag = "session",
     responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     state.service.logout(&caller.token).await?;
@@ -142,14 +154,14 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<
 }
 
 /// The signed-in operator.
-#[utoipa::path(get, path = "/api/v1/me", tag = "operators",
+#[utoipa::path(get, path = "/me", tag = "operators",
     responses((status = 200, body = OperatorDto), (status = 401, body = ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn me(caller: Caller) -> Json<OperatorDto> {
     Json(OperatorDto::from(&caller.operator))
 }
 
 /// Sets the caller's presence: `available` (auto-routing may choose them) or `away`.
-#[utoipa::path(put, path = "/api/v1/me/availability", tag = "operators", request_body = AvailabilityRequest,
+#[utoipa::path(put, path = "/me/availability", tag = "operators", request_body = AvailabilityRequest,
     responses((status = 200, body = OperatorDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn set_availability(
@@ -165,7 +177,7 @@ pub async fn set_availability(
 }
 
 /// Everyone in the caller's workspace, in join order, with availability and load.
-#[utoipa::path(get, path = "/api/v1/operators", tag = "operators",
+#[utoipa::path(get, path = "/operators", tag = "operators",
     responses((status = 200, body = List<OperatorDto>), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn list_operators(
@@ -180,7 +192,7 @@ pub async fn list_operators(
 
 /// An owner or admin adds a teammate (only an owner can add an owner). New teammates start
 /// `available`.
-#[utoipa::path(post, path = "/api/v1/operators", tag = "operators", request_body = NewOperatorRequest,
+#[utoipa::path(post, path = "/operators", tag = "operators", request_body = NewOperatorRequest,
     responses((status = 201, body = OperatorDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, description = "email taken", body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]

@@ -5,6 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::dto::{ConversationDto, ConversationListDto, MessageDto};
@@ -12,6 +14,20 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller, PathId};
 use crate::domain::{Id, Status};
 use crate::service::{InboxQuery, View};
+
+/// The inbox (under `/api/v1`, as every path below).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(counts))
+        .routes(routes!(get))
+        .routes(routes!(reply))
+        .routes(routes!(takeover))
+        .routes(routes!(claim))
+        .routes(routes!(set_assignee))
+        .routes(routes!(close))
+        .routes(routes!(reopen))
+}
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
@@ -108,7 +124,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Id>>, D::Err
 }
 
 /// Inbox rows, newest activity first, each with its assignee.
-#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", params(ListParams),
+#[utoipa::path(get, path = "/conversations", tag = "conversations", params(ListParams),
     responses((status = 200, body = ConversationListDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn list(
@@ -143,7 +159,7 @@ pub struct CountsDto {
 }
 
 /// How many conversations each inbox view (`mine`, `unassigned`, `all`) holds.
-#[utoipa::path(get, path = "/api/v1/conversations/counts", tag = "conversations", params(CountParams),
+#[utoipa::path(get, path = "/conversations/counts", tag = "conversations", params(CountParams),
     responses((status = 200, body = CountsDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn counts(
@@ -219,7 +235,7 @@ fn parse_list_params(params: ListParams) -> Result<InboxQuery, ApiError> {
 }
 
 /// One conversation with its messages and assignment events.
-#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", params(("id" = i64, Path)),
     responses((status = 200, body = ConversationDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn get(
@@ -233,7 +249,7 @@ pub async fn get(
 
 /// An operator's reply. Replying to an unassigned conversation makes the caller its assignee
 /// (reason `reply`); any reply stops the AI.
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", params(("id" = i64, Path)),
     request_body = ReplyRequest,
     responses((status = 201, body = MessageDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)),
@@ -249,7 +265,7 @@ pub async fn reply(
 }
 
 /// Manual takeover of an AI-handled (`active`) chat: `handed_off`, then the widget's routing.
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/takeover", tag = "conversations", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/conversations/{id}/takeover", tag = "conversations", params(("id" = i64, Path)),
     responses((status = 200, body = ConversationDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, description = "not AI-handled (already handed off, or closed)", body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
@@ -263,7 +279,7 @@ pub async fn takeover(
 }
 
 /// Assigns the conversation to the caller (reason `claim`).
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/claim", tag = "conversations", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/conversations/{id}/claim", tag = "conversations", params(("id" = i64, Path)),
     request_body(content = Option<ClaimRequest>, description = "optional"),
     responses((status = 200, body = ConversationDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody),
@@ -284,7 +300,7 @@ pub async fn claim(
 
 /// Picks a teammate (reason `manual`; Away teammates too) or unassigns with `operator_id: null`
 /// (reason `unassign`).
-#[utoipa::path(put, path = "/api/v1/conversations/{id}/assignee", tag = "conversations", params(("id" = i64, Path)),
+#[utoipa::path(put, path = "/conversations/{id}/assignee", tag = "conversations", params(("id" = i64, Path)),
     request_body = AssigneeRequest,
     responses((status = 200, body = ConversationDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, description = "no such conversation or teammate in this workspace", body = ErrorBody),
@@ -310,7 +326,7 @@ pub async fn set_assignee(
 }
 
 /// Closes the conversation. A later visitor message reopens it.
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/close", tag = "conversations", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/conversations/{id}/close", tag = "conversations", params(("id" = i64, Path)),
     responses((status = 200, body = ConversationDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn close(
@@ -323,7 +339,7 @@ pub async fn close(
 }
 
 /// Reopens a closed conversation as `handed_off`, keeping its assignee.
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/reopen", tag = "conversations", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/conversations/{id}/reopen", tag = "conversations", params(("id" = i64, Path)),
     responses((status = 200, body = ConversationDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn reopen(

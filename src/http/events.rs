@@ -8,12 +8,25 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiQuery, Caller};
 use crate::domain::Id;
 use crate::realtime::stream;
+
+/// The operators' stream (under `/api/v1`, as every path below).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(inbox))
+}
+
+/// The visitor's stream, a public widget endpoint: `super::widget_public` gives it the origin
+/// check and preflights.
+pub fn widget_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(visitor))
+}
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -39,7 +52,7 @@ pub struct VisitorStreamParams {
 /// `operator.availability_changed`, each with `id`, `type`, `workspace_id` and `at`. A
 /// `{"type":"resync"}` frame means events may have been missed: refetch. A client that falls
 /// too far behind is closed with code 4001 and can reconnect with `since`.
-#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(StreamParams),
+#[utoipa::path(get, path = "/events", tag = "events", params(StreamParams),
     responses((status = 101, description = "WebSocket stream"), (status = 400, body = ErrorBody, description = "not a WebSocket request, or a malformed `since`"), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn inbox(
@@ -59,7 +72,7 @@ pub async fn inbox(
 /// The visitor's live stream: `message.created` (replies in their conversations),
 /// `conversation.status_changed` and `conversation.assigned` (with the answering teammate's
 /// name).
-#[utoipa::path(get, path = "/api/v1/widget/{key}/events", tag = "widget (public)",
+#[utoipa::path(get, path = "/widget/{key}/events", tag = "widget (public)",
     params(("key" = String, Path), VisitorStreamParams),
     responses((status = 101, description = "WebSocket stream"), (status = 400, body = ErrorBody, description = "not a WebSocket request"), (status = 401, body = ErrorBody),
                (status = 403, description = "sent from a site the widget is not allowed on", body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -1,5 +1,5 @@
-//! The JSON API under `/api/v1`, `/healthz` and the OpenAPI document. Handlers are thin:
-//! extract, call one use case, shape the answer.
+//! The JSON API under `/api/v1`, `/healthz`, the OpenAPI document and the inbox pages.
+//! Handlers are thin: extract, call one use case, shape the answer.
 
 mod accounts;
 mod client_addr;
@@ -21,15 +21,19 @@ mod widgets;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
-use axum::routing::{get, post, put};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use client_addr::{TrustedProxies, parse_network};
-pub use openapi::ApiDoc;
 
 use self::error::ApiError;
+use self::openapi::ApiDoc;
 use self::rate_limit::RateLimiter;
 use crate::service::Service;
 
@@ -82,87 +86,21 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/openapi.json", get(openapi::document))
-        .route(
-            "/signup",
-            get(accounts::signup_status).post(accounts::signup),
-        )
-        .route("/session", post(accounts::login).delete(accounts::logout))
-        .route("/me", get(accounts::me))
-        .route("/me/availability", put(accounts::set_availability))
-        .route(
-            "/operators",
-            get(accounts::list_operators).post(accounts::add_operator),
-        )
-        .route("/widgets", get(widgets::list).post(widgets::create))
-        .route("/widgets/{id}", get(widgets::get))
-        .route("/widgets/{id}/routing", put(widgets::set_routing))
-        .route("/conversations", get(conversations::list))
-        .route("/conversations/counts", get(conversations::counts))
-        .route("/conversations/{id}", get(conversations::get))
-        .route("/conversations/{id}/messages", post(conversations::reply))
-        .route(
-            "/conversations/{id}/takeover",
-            post(conversations::takeover),
-        )
-        .route("/conversations/{id}/claim", post(conversations::claim))
-        .route(
-            "/conversations/{id}/assignee",
-            put(conversations::set_assignee),
-        )
-        .route("/conversations/{id}/close", post(conversations::close))
-        .route("/conversations/{id}/reopen", post(conversations::reopen))
-        .route("/events", get(events::inbox))
-        .route(
-            "/push/vapid-public-key",
-            get(notifications::vapid_public_key),
-        )
-        .route(
-            "/me/notifications",
-            get(notifications::channels).put(notifications::set_channels),
-        )
-        .route(
-            "/me/push-subscriptions",
-            get(notifications::subscriptions)
-                .post(notifications::subscribe)
-                .delete(notifications::unsubscribe),
-        )
-        .route(
-            "/widgets/{id}/allowed-origins",
-            put(widgets::set_allowed_origins),
-        )
-        .route(
-            "/widgets/{id}/articles",
-            get(widgets::articles).post(widgets::add_article),
-        )
-        .route(
-            "/widgets/{id}/articles/{article_id}",
-            put(widgets::update_article).delete(widgets::delete_article),
-        )
-        .nest("/widget/{key}", widget_public(state.clone()));
-
+    let origin_check = axum::middleware::from_fn_with_state(state.clone(), widget_origin::check);
+    let (routes, document) =
+        all_routes(|widget_public| widget_public.layer(origin_check)).split_for_parts();
     Router::new()
-        .route("/healthz", get(health))
         .route("/sw.js", get(pages::service_worker))
         .route("/widget.js", get(pages::widget_script))
         .route("/static/app.js", get(pages::script))
         .route("/static/app.css", get(pages::style))
-        .route("/", get(pages::shell))
-        .route("/login", get(pages::shell))
-        .route("/signup", get(pages::shell))
-        .route("/inbox", get(pages::shell))
-        .route("/inbox/conversations/{id}", get(pages::shell))
-        .route("/widgets", get(pages::shell))
-        .route("/widgets/{id}", get(pages::shell))
-        .route("/teammates", get(pages::shell))
-        .route("/settings", get(pages::shell))
-        .route("/settings/notifications", get(pages::shell))
-        .nest("/api/v1", api)
-        .fallback(|| async { ApiError::not_found("route") })
+        .merge(routes)
+        .fallback(unrouted)
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here")
         })
+        // The document of the very routes it is served by.
+        .layer(Extension(Arc::new(openapi::finish(document))))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
@@ -178,34 +116,64 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The public widget endpoints, answerable from the pages a widget is embedded on (CORS,
-/// restricted to the widget's allowed origins).
-fn widget_public(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/events",
-            get(events::visitor).options(widget_origin::preflight),
-        )
-        .route(
-            "/conversations",
-            post(visitors::start).options(widget_origin::preflight),
-        )
-        .route(
-            "/conversations/{id}",
-            get(visitors::get).options(widget_origin::preflight),
-        )
-        .route(
-            "/conversations/{id}/messages",
-            post(visitors::message).options(widget_origin::preflight),
-        )
-        .route(
-            "/conversations/{id}/handover",
-            post(visitors::handover).options(widget_origin::preflight),
-        )
-        .layer(axum::middleware::from_fn_with_state(
-            state,
-            widget_origin::check,
-        ))
+/// The one route table: `/healthz` and the API under `/api/v1`, each resource module's
+/// `routes()` declaring its routes together with their OpenAPI operations. `guard_widget` wraps
+/// the public widget routes, as browsers on the sites embedding a widget call them; their origin
+/// check needs the state, which the table of routes and the document do not.
+fn all_routes(
+    guard_widget: impl FnOnce(OpenApiRouter<AppState>) -> OpenApiRouter<AppState>,
+) -> OpenApiRouter<AppState> {
+    let widget_public = visitors::routes().merge(events::widget_routes());
+    let api = OpenApiRouter::new()
+        .merge(openapi::routes())
+        .merge(accounts::routes())
+        .merge(widgets::routes())
+        .merge(conversations::routes())
+        .merge(events::routes())
+        .merge(notifications::routes())
+        .merge(guard_widget(widget_origin::with_preflights(widget_public)));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .nest("/api/v1", api)
+}
+
+/// The method and path of every route the server answers, except the static files and the
+/// widget's CORS preflights. axum cannot list a router's routes; it need not, as `routes!` registers
+/// each route together with its operation: the assembled operations are the routes.
+pub fn route_table() -> Vec<(Method, String)> {
+    let document = all_routes(std::convert::identity).into_openapi();
+    document
+        .paths
+        .paths
+        .into_iter()
+        .flat_map(|(path, item)| {
+            [
+                (Method::GET, item.get),
+                (Method::PUT, item.put),
+                (Method::POST, item.post),
+                (Method::DELETE, item.delete),
+                (Method::OPTIONS, item.options),
+                (Method::HEAD, item.head),
+                (Method::PATCH, item.patch),
+                (Method::TRACE, item.trace),
+            ]
+            .into_iter()
+            .filter(|(_, operation)| operation.is_some())
+            .map(move |(method, _)| (method, path.clone()))
+        })
+        .collect()
+}
+
+/// What no route answers: any other `GET` outside the API is a page of the inbox, which the
+/// client router in `web/app.js` draws (its own "not found" included); the rest is a JSON 404.
+async fn unrouted(method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    let api = path == "/api" || path.starts_with("/api/");
+    if (method == Method::GET || method == Method::HEAD) && !api {
+        pages::shell().await
+    } else {
+        ApiError::not_found("route").into_response()
+    }
 }
 
 /// A 500 is a bug, logged as an error (its cause is logged where it happened); a 503 is the

@@ -6,6 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::dto::List;
@@ -13,6 +15,14 @@ use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiJson, Caller};
 use crate::store::notifications::{Channels, PushSubscription};
 use crate::timefmt::rfc3339;
+
+/// Notification settings and push subscriptions (under `/api/v1`, as every path below).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(vapid_public_key))
+        .routes(routes!(channels, set_channels))
+        .routes(routes!(subscriptions, subscribe, unsubscribe))
+}
 
 #[derive(Serialize, ToSchema)]
 pub struct VapidKeyDto {
@@ -81,7 +91,7 @@ impl From<&PushSubscription> for SubscriptionDto {
 }
 
 /// The server's VAPID public key.
-#[utoipa::path(get, path = "/api/v1/push/vapid-public-key", tag = "notifications",
+#[utoipa::path(get, path = "/push/vapid-public-key", tag = "notifications",
     responses((status = 200, body = VapidKeyDto)))]
 pub async fn vapid_public_key(State(state): State<AppState>) -> Json<VapidKeyDto> {
     Json(VapidKeyDto {
@@ -90,7 +100,7 @@ pub async fn vapid_public_key(State(state): State<AppState>) -> Json<VapidKeyDto
 }
 
 /// The caller's notification channels (both on by default).
-#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "notifications",
+#[utoipa::path(get, path = "/me/notifications", tag = "notifications",
     responses((status = 200, body = ChannelsDto), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn channels(
@@ -107,7 +117,7 @@ pub async fn channels(
 }
 
 /// Turns the caller's channels on or off; an absent field is left as it is.
-#[utoipa::path(put, path = "/api/v1/me/notifications", tag = "notifications", request_body = Option<ChannelsRequest>,
+#[utoipa::path(put, path = "/me/notifications", tag = "notifications", request_body = Option<ChannelsRequest>,
     responses((status = 200, body = ChannelsDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn set_channels(
@@ -123,7 +133,7 @@ pub async fn set_channels(
 }
 
 /// The caller's subscribed browsers.
-#[utoipa::path(get, path = "/api/v1/me/push-subscriptions", tag = "notifications",
+#[utoipa::path(get, path = "/me/push-subscriptions", tag = "notifications",
     responses((status = 200, body = List<SubscriptionDto>), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn subscriptions(
@@ -137,7 +147,7 @@ pub async fn subscriptions(
 }
 
 /// Subscribes this browser to the caller's push notifications.
-#[utoipa::path(post, path = "/api/v1/me/push-subscriptions", tag = "notifications", request_body = SubscriptionRequest,
+#[utoipa::path(post, path = "/me/push-subscriptions", tag = "notifications", request_body = SubscriptionRequest,
     responses((status = 201, body = SubscriptionDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 409, description = "`push_endpoint_in_use`: the endpoint is subscribed for another account", body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
@@ -159,7 +169,7 @@ pub async fn subscribe(
 }
 
 /// Unsubscribes a browser of the caller's.
-#[utoipa::path(delete, path = "/api/v1/me/push-subscriptions", tag = "notifications", request_body = UnsubscribeRequest,
+#[utoipa::path(delete, path = "/me/push-subscriptions", tag = "notifications", request_body = UnsubscribeRequest,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn unsubscribe(

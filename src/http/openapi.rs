@@ -1,38 +1,45 @@
-//! The OpenAPI document, generated from the handlers' annotations.
+//! The OpenAPI document. Its operations come with their routes (each resource module's
+//! `routes()`); here are its info, the security schemes and the adjustments the assembled
+//! operations need.
 
-use axum::Json;
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use utoipa::Modify;
 use utoipa::openapi::schema::{Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{RefOr, Required};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{OpenApi, RefOr, Required};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{accounts, conversations, events, notifications, visitors, widgets};
+use super::AppState;
 
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Switchboard API", description = "Live-chat help desk: conversations, ownership and routing."),
-    paths(
-        super::health,
-        accounts::signup_status, accounts::signup, accounts::login, accounts::logout, accounts::me, accounts::set_availability,
-        accounts::list_operators, accounts::add_operator,
-        widgets::create, widgets::list, widgets::get, widgets::set_routing, widgets::set_allowed_origins,
-        widgets::articles, widgets::add_article, widgets::update_article, widgets::delete_article,
-        conversations::list, conversations::counts, conversations::get, conversations::reply, conversations::takeover,
-        conversations::claim, conversations::set_assignee, conversations::close, conversations::reopen,
-        visitors::start, visitors::get, visitors::message, visitors::handover,
-        events::inbox, events::visitor,
-        notifications::vapid_public_key, notifications::channels, notifications::set_channels,
-        notifications::subscriptions, notifications::subscribe, notifications::unsubscribe,
-        document,
-    ),
-    modifiers(&Security, &OptionalBodies),
-)]
+/// The document's info; the routes bring its operations and schemas.
+#[derive(utoipa::OpenApi)]
+#[openapi(info(
+    title = "Switchboard API",
+    description = "Live-chat help desk: conversations, ownership and routing."
+))]
 pub struct ApiDoc;
+
+/// The served document, from the operations of the assembled routes. The modifiers run here
+/// rather than in `ApiDoc`: that one has no operations yet.
+pub fn finish(mut document: OpenApi) -> OpenApi {
+    Security.modify(&mut document);
+    OptionalBodies.modify(&mut document);
+    document
+}
+
+/// Under `/api/v1`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(document))
+}
 
 struct Security;
 
 impl Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+    fn modify(&self, openapi: &mut OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -52,7 +59,7 @@ impl Modify for Security {
 struct OptionalBodies;
 
 impl Modify for OptionalBodies {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+    fn modify(&self, openapi: &mut OpenApi) {
         let operations = openapi.paths.paths.values_mut().flat_map(|item| {
             [
                 &mut item.get,
@@ -83,7 +90,7 @@ fn is_null(schema: &RefOr<Schema>) -> bool {
 }
 
 /// This document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub async fn document(Extension(document): Extension<Arc<OpenApi>>) -> Response {
+    Json(document.as_ref()).into_response()
 }

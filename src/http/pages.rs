@@ -1,5 +1,6 @@
 //! The web inbox: one HTML shell for every page (the script draws the page from the API), its
-//! script and style, and the service worker. All embedded in the binary.
+//! script and style, and the service worker. All embedded in the binary. The pages are not
+//! routes here: `web/app.js`'s client router is their one list.
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -16,8 +17,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     response
 }
 
-/// Every inbox page: `/`, `/login`, `/signup`, `/inbox`, `/inbox/conversations/{id}`,
-/// `/widgets`, `/widgets/{id}`, `/teammates`, `/settings/notifications`.
+/// Every inbox page: whatever `GET` outside the API no route answers (`super::unrouted`).
 pub async fn shell() -> Response {
     let mut response = asset("text/html; charset=utf-8", include_str!("../web/app.html"));
     let headers = response.headers_mut();

@@ -8,6 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::client_addr::ClientAddr;
@@ -16,6 +18,16 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, VisitorToken};
 use crate::domain::Id;
 use crate::service::hash_token;
+
+/// The public widget endpoints (under `/api/v1`, as every path below); `super::widget_public`
+/// gives them their origin check and preflights.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(start))
+        .routes(routes!(get))
+        .routes(routes!(message))
+        .routes(routes!(handover))
+}
 
 #[derive(Deserialize, ToSchema)]
 pub struct StartRequest {
@@ -44,7 +56,7 @@ fn conversation_id(raw: &str) -> Result<Id, ApiError> {
 }
 
 /// Starts a conversation; the AI answers it. Returns the visitor's token.
-#[utoipa::path(post, path = "/api/v1/widget/{key}/conversations", tag = "widget (public)",
+#[utoipa::path(post, path = "/widget/{key}/conversations", tag = "widget (public)",
     params(("key" = String, Path, description = "the widget's public key")), request_body = StartRequest,
     responses((status = 201, body = StartedConversationDto), (status = 400, body = ErrorBody),
               (status = 401, description = "unknown visitor_token", body = ErrorBody),
@@ -73,7 +85,7 @@ pub async fn start(
 }
 
 /// The visitor's view of their conversation.
-#[utoipa::path(get, path = "/api/v1/widget/{key}/conversations/{id}", tag = "widget (public)",
+#[utoipa::path(get, path = "/widget/{key}/conversations/{id}", tag = "widget (public)",
     params(("key" = String, Path), ("id" = i64, Path), ("X-Visitor-Token" = String, Header)),
     responses((status = 200, body = VisitorConversationDto),
               (status = 403, description = "sent from a site the widget is not allowed on", body = ErrorBody),
@@ -91,7 +103,7 @@ pub async fn get(
 }
 
 /// A visitor message. Reopens a closed conversation; on an AI-handled one the AI answers.
-#[utoipa::path(post, path = "/api/v1/widget/{key}/conversations/{id}/messages", tag = "widget (public)",
+#[utoipa::path(post, path = "/widget/{key}/conversations/{id}/messages", tag = "widget (public)",
     params(("key" = String, Path), ("id" = i64, Path), ("X-Visitor-Token" = String, Header)),
     request_body = VisitorMessageRequest,
     responses((status = 201, body = MessageDto), (status = 400, body = ErrorBody),
@@ -115,7 +127,7 @@ pub async fn message(
 }
 
 /// "Talk to a person": hands the chat to the team and routes it.
-#[utoipa::path(post, path = "/api/v1/widget/{key}/conversations/{id}/handover", tag = "widget (public)",
+#[utoipa::path(post, path = "/widget/{key}/conversations/{id}/handover", tag = "widget (public)",
     params(("key" = String, Path), ("id" = i64, Path), ("X-Visitor-Token" = String, Header)),
     responses((status = 200, body = VisitorConversationDto),
               (status = 403, description = "sent from a site the widget is not allowed on", body = ErrorBody),

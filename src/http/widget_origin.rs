@@ -7,6 +7,8 @@ use axum::extract::{RawPathParams, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::options;
+use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
 use super::error::ApiError;
@@ -71,7 +73,16 @@ fn allow(headers: &mut HeaderMap, origin: HeaderValue) {
     headers.insert(header::VARY, HeaderValue::from_static("Origin"));
 }
 
+/// Each of the public widget `routes` also answers its CORS preflight (`OPTIONS`; not an API
+/// operation, so not in the OpenAPI document).
+pub fn with_preflights(routes: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    let paths: Vec<String> = routes.get_openapi().paths.paths.keys().cloned().collect();
+    paths.iter().fold(routes, |routes, path| {
+        routes.route(path, options(preflight))
+    })
+}
+
 /// CORS preflight: answered by `check`; reaching here means no `Origin` was sent.
-pub async fn preflight() -> StatusCode {
+async fn preflight() -> StatusCode {
     StatusCode::NO_CONTENT
 }

@@ -5,6 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::dto::{List, WidgetDto};
@@ -12,6 +14,17 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, Caller, PathId};
 use crate::domain::{Id, RoutingMode};
 use crate::store::widgets::Article;
+
+/// Widgets, their settings and articles (under `/api/v1`, as every path below).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get))
+        .routes(routes!(set_routing))
+        .routes(routes!(set_allowed_origins))
+        .routes(routes!(articles, add_article))
+        .routes(routes!(update_article, delete_article))
+}
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewWidgetRequest {
@@ -29,7 +42,7 @@ pub struct RoutingRequest {
 }
 
 /// Creates a widget (owner/admin). It starts in `manual` routing.
-#[utoipa::path(post, path = "/api/v1/widgets", tag = "widgets", request_body = NewWidgetRequest,
+#[utoipa::path(post, path = "/widgets", tag = "widgets", request_body = NewWidgetRequest,
     responses((status = 201, body = WidgetDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
@@ -46,7 +59,7 @@ pub async fn create(
 }
 
 /// The workspace's widgets, each with its key and routing.
-#[utoipa::path(get, path = "/api/v1/widgets", tag = "widgets",
+#[utoipa::path(get, path = "/widgets", tag = "widgets",
     responses((status = 200, body = List<WidgetDto>), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn list(
@@ -59,7 +72,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/widgets/{id}", tag = "widgets", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/widgets/{id}", tag = "widgets", params(("id" = i64, Path)),
     responses((status = 200, body = WidgetDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn get(
@@ -73,7 +86,7 @@ pub async fn get(
 
 /// Sets the routing mode and eligible teammates (owner/admin). Ids outside the workspace are
 /// a 400.
-#[utoipa::path(put, path = "/api/v1/widgets/{id}/routing", tag = "widgets", params(("id" = i64, Path)),
+#[utoipa::path(put, path = "/widgets/{id}/routing", tag = "widgets", params(("id" = i64, Path)),
     request_body = RoutingRequest,
     responses((status = 200, body = WidgetDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -130,7 +143,7 @@ impl From<&Article> for ArticleDto {
 
 /// Sets the sites the widget may be embedded on (owner/admin). Browser requests from any other
 /// site are refused.
-#[utoipa::path(put, path = "/api/v1/widgets/{id}/allowed-origins", tag = "widgets", params(("id" = i64, Path)),
+#[utoipa::path(put, path = "/widgets/{id}/allowed-origins", tag = "widgets", params(("id" = i64, Path)),
     request_body = AllowedOriginsRequest,
     responses((status = 200, body = WidgetDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -149,7 +162,7 @@ pub async fn set_allowed_origins(
 }
 
 /// The widget's knowledge base, which the built-in AI answers from.
-#[utoipa::path(get, path = "/api/v1/widgets/{id}/articles", tag = "widgets", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/widgets/{id}/articles", tag = "widgets", params(("id" = i64, Path)),
     responses((status = 200, body = List<ArticleDto>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn articles(
@@ -164,7 +177,7 @@ pub async fn articles(
 }
 
 /// Adds a knowledge-base article (owner/admin).
-#[utoipa::path(post, path = "/api/v1/widgets/{id}/articles", tag = "widgets", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/widgets/{id}/articles", tag = "widgets", params(("id" = i64, Path)),
     request_body = ArticleRequest,
     responses((status = 201, body = ArticleDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -191,7 +204,7 @@ fn article_path(raw: (String, String)) -> Result<(Id, Id), ApiError> {
 }
 
 /// Replaces a knowledge-base article (owner/admin).
-#[utoipa::path(put, path = "/api/v1/widgets/{id}/articles/{article_id}", tag = "widgets",
+#[utoipa::path(put, path = "/widgets/{id}/articles/{article_id}", tag = "widgets",
     params(("id" = i64, Path), ("article_id" = i64, Path)), request_body = ArticleRequest,
     responses((status = 200, body = ArticleDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -217,7 +230,7 @@ pub async fn update_article(
 }
 
 /// Deletes a knowledge-base article (owner/admin).
-#[utoipa::path(delete, path = "/api/v1/widgets/{id}/articles/{article_id}", tag = "widgets",
+#[utoipa::path(delete, path = "/widgets/{id}/articles/{article_id}", tag = "widgets",
     params(("id" = i64, Path), ("article_id" = i64, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]

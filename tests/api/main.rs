@@ -19,6 +19,7 @@ mod pg_cluster;
 mod presence;
 mod proxy;
 mod races;
+mod routes;
 mod routing;
 mod security;
 mod tenancy;
