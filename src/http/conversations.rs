@@ -12,6 +12,7 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller, PathId};
 use crate::domain::{Id, Status};
 use crate::service::{InboxQuery, View};
+use crate::store::conversations::InboxCounts;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
@@ -142,6 +143,16 @@ pub struct CountsDto {
     pub all: u64,
 }
 
+impl From<InboxCounts> for CountsDto {
+    fn from(c: InboxCounts) -> CountsDto {
+        CountsDto {
+            mine: c.mine,
+            unassigned: c.unassigned,
+            all: c.all,
+        }
+    }
+}
+
 /// How many conversations each inbox view (`mine`, `unassigned`, `all`) holds.
 #[utoipa::path(get, path = "/api/v1/conversations/counts", tag = "conversations", params(CountParams),
     responses((status = 200, body = CountsDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
@@ -152,15 +163,11 @@ pub async fn counts(
     ApiQuery(params): ApiQuery<CountParams>,
 ) -> ApiResult<Json<CountsDto>> {
     let statuses = parse_statuses(params.status.as_deref())?;
-    let (mine, unassigned, all) = state
+    let counts = state
         .service
         .conversation_counts(&caller.operator, &statuses)
         .await?;
-    Ok(Json(CountsDto {
-        mine,
-        unassigned,
-        all,
-    }))
+    Ok(Json(CountsDto::from(counts)))
 }
 
 /// Exactly the documented form, so that what the OpenAPI document calls invalid is refused:

@@ -1,10 +1,10 @@
 //! Workspaces, operators, sessions and presence.
 
-use super::assignment::Changes;
+use super::effects::Effects;
 use super::tokens::{hash_token, new_token};
 use super::{Service, ServiceError, ServiceResult, validate};
+use crate::domain::event::Event;
 use crate::domain::{Availability, Millis, Role};
-use crate::realtime::Event;
 use crate::store::operators::NewOperator;
 use crate::store::{
     Operator, OperatorWithLoad, StoreError, Workspace, operators, sessions, workspaces,
@@ -170,13 +170,13 @@ impl Service {
         let operator = operators::get(tx.conn(), caller.workspace_id, caller.id)
             .await?
             .ok_or(ServiceError::NotFound("operator"))?;
-        let mut changes = Changes::new(now_millis());
+        let mut effects = Effects::new(now_millis());
         if caller.availability != availability {
-            changes
+            effects
                 .events
-                .push(Event::availability_changed(&operator, changes.now));
+                .push(Event::availability_changed(&operator, effects.now));
         }
-        self.commit(tx, changes).await?;
+        self.commit(tx, effects).await?;
         Ok(operator)
     }
 
