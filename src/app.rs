@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::ai::{KnowledgeBase, OpenAiCompatible, Responder};
 use crate::config::Config;
@@ -14,15 +15,19 @@ use crate::http::{AppState, TrustedProxies, router};
 use crate::notify::Worker;
 use crate::notify::email::Mailer;
 use crate::notify::push::{Pusher, Vapid};
-use crate::realtime::{Hub, pg_bridge};
+use crate::realtime::{EventSink, Hub};
 use crate::service::{Service, Settings};
-use crate::store::{Backend, Store, StoreError, notifications};
+use crate::store::{Store, StoreError, notifications};
 
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 pub struct App {
     service: Service,
     config: Config,
+    /// The process's one shutdown signal. Everything that runs until the server stops watches
+    /// it: the HTTP server's graceful shutdown, the open event streams (through the hub), the
+    /// LISTEN bridge, the event-log pruner and the notification worker.
+    shutdown: CancellationToken,
 }
 
 /// Why the server could not start.
@@ -38,8 +43,8 @@ pub enum StartError {
 
 impl App {
     /// Opens the database, applies pending migrations and starts the background tasks: the
-    /// notification worker and, on PostgreSQL, listening for other nodes' events (before any
-    /// request is taken).
+    /// notification worker, the event-log pruner and, on PostgreSQL, listening for every node's
+    /// events (before any request is taken).
     pub async fn start(config: Config) -> Result<App, StartError> {
         // reqwest (web push) and lettre use rustls; ring is the one crypto provider we ship.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -54,19 +59,9 @@ impl App {
         store.migrate().await?;
         tracing::info!(backend = ?store.backend(), "database ready");
         let vapid = vapid(&config, &store).await?;
-        let hub = Hub::new(config.event_buffer.max(1));
-        if store.backend() == Backend::Postgres {
-            let (ready, listening) = oneshot::channel();
-            let bridge = pg_bridge::run(
-                config.database_url.clone(),
-                store.clone(),
-                hub.clone(),
-                ready,
-                hub.shutdown_signal(),
-            );
-            tokio::spawn(bridge);
-            let _ = listening.await;
-        }
+        let shutdown = CancellationToken::new();
+        let hub = Hub::new(config.event_buffer.max(1), shutdown.clone());
+        let events = EventSink::start(&store, &config.database_url, hub).await;
         let notify_wake = Arc::new(Notify::new());
         let settings = Settings {
             allow_signup: config.allow_signup,
@@ -83,11 +78,11 @@ impl App {
             wake: notify_wake,
             max_backoff: Duration::from_secs(config.notify_retry_max_secs.max(1)),
             lease: Duration::from_secs(config.notify_lease_secs),
-            shutdown: hub.shutdown_signal(),
+            shutdown: shutdown.clone(),
         };
-        let service = Service::new(store, hub, responder(&config), settings);
+        let service = Service::new(store, events, responder(&config), settings);
         tokio::spawn(worker.run());
-        tokio::spawn(prune_events(service.clone()));
+        tokio::spawn(prune_events(service.clone(), shutdown.clone()));
         let resumed = service
             .resume_ai_turns()
             .await
@@ -95,15 +90,20 @@ impl App {
         if resumed > 0 {
             tracing::info!(conversations = resumed, "resumed the AI's pending turns");
         }
-        Ok(App { service, config })
+        Ok(App {
+            service,
+            config,
+            shutdown,
+        })
     }
 
     pub fn service(&self) -> &Service {
         &self.service
     }
 
-    /// Serves until `shutdown` resolves, then closes the open streams, finishes in-flight
-    /// requests and closes the database.
+    /// Serves until `shutdown` resolves, which raises the process's shutdown signal: the open
+    /// streams close and the background tasks stop. Then finishes in-flight requests and
+    /// closes the database.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -126,19 +126,23 @@ impl App {
         };
         tracing::info!(address = %listener.local_addr()?, %public_url, max_connections, "serving");
         let listener = LimitedListener::new(listener, max_connections, limits);
-        let hub = self.service.hub().clone();
-        let shutdown = async move {
-            shutdown.await;
-            // Open streams are not requests that graceful shutdown waits for: close them now.
-            hub.shutdown();
+        let signal = self.shutdown.clone();
+        // The server stops on the process's signal like everything else; `shutdown` raises
+        // it. Open streams are not requests that graceful shutdown waits for: the same signal
+        // closes them.
+        let stopping = async move {
+            tokio::select! {
+                () = shutdown => signal.cancel(),
+                () = signal.cancelled() => {}
+            }
         };
         axum::serve(
             listener,
             router(state).into_make_service_with_connect_info::<Peer>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(stopping)
         .await?;
-        self.service.hub().shutdown();
+        self.shutdown.cancel();
         self.service.store().close().await;
         Ok(())
     }
@@ -177,8 +181,7 @@ async fn vapid(config: &Config, store: &Store) -> Result<Vapid, StartError> {
 }
 
 /// Keeps the event log to its retention window, until shutdown.
-async fn prune_events(service: Service) {
-    let mut shutdown = service.hub().shutdown_signal();
+async fn prune_events(service: Service, shutdown: CancellationToken) {
     loop {
         match service.prune_events().await {
             Ok(0) => {}
@@ -187,7 +190,7 @@ async fn prune_events(service: Service) {
         }
         tokio::select! {
             _ = tokio::time::sleep(PRUNE_EVERY) => {}
-            _ = crate::realtime::stopped(&mut shutdown) => return,
+            _ = shutdown.cancelled() => return,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! can be property-tested.
 
 pub mod conversation;
+pub mod event;
 pub mod notification;
 pub mod operator;
 pub mod routing;

@@ -14,6 +14,7 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller, PathId};
 use crate::domain::{Id, Status};
 use crate::service::{InboxQuery, View};
+use crate::store::conversations::InboxCounts;
 
 /// The inbox (under `/api/v1`, as every path below).
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -158,6 +159,16 @@ pub struct CountsDto {
     pub all: u64,
 }
 
+impl From<InboxCounts> for CountsDto {
+    fn from(c: InboxCounts) -> CountsDto {
+        CountsDto {
+            mine: c.mine,
+            unassigned: c.unassigned,
+            all: c.all,
+        }
+    }
+}
+
 /// How many conversations each inbox view (`mine`, `unassigned`, `all`) holds.
 #[utoipa::path(get, path = "/conversations/counts", tag = "conversations", params(CountParams),
     responses((status = 200, body = CountsDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
@@ -168,15 +179,11 @@ pub async fn counts(
     ApiQuery(params): ApiQuery<CountParams>,
 ) -> ApiResult<Json<CountsDto>> {
     let statuses = parse_statuses(params.status.as_deref())?;
-    let (mine, unassigned, all) = state
+    let counts = state
         .service
         .conversation_counts(&caller.operator, &statuses)
         .await?;
-    Ok(Json(CountsDto {
-        mine,
-        unassigned,
-        all,
-    }))
+    Ok(Json(CountsDto::from(counts)))
 }
 
 /// Exactly the documented form, so that what the OpenAPI document calls invalid is refused:

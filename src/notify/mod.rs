@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 use tokio::time::{Instant, timeout_at};
+use tokio_util::sync::CancellationToken;
 
 use self::content::Notice;
 use self::email::Mailer;
@@ -40,7 +41,9 @@ pub struct Worker {
     /// How long a leased row stays off other workers; a delivery attempt gets two thirds of
     /// it, so the outcome is recorded before anyone else may take the row.
     pub lease: Duration,
-    pub shutdown: watch::Receiver<bool>,
+    /// The process's shutdown signal, watched while the worker waits for due rows: a round
+    /// under way is finished and recorded first.
+    pub shutdown: CancellationToken,
 }
 
 /// The rows of one lease: the `locked_until` they were given, and when (on this node's
@@ -59,7 +62,7 @@ enum Outcome {
 }
 
 impl Worker {
-    pub async fn run(mut self) {
+    pub async fn run(self) {
         loop {
             // Taken before the lease is: deadlines counted from here end before the lease does.
             let leased_at = Instant::now();
@@ -78,7 +81,7 @@ impl Worker {
                 tokio::select! {
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(POLL) => {}
-                    _ = crate::realtime::stopped(&mut self.shutdown) => return,
+                    _ = self.shutdown.cancelled() => return,
                 }
                 continue;
             }

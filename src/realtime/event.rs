@@ -1,82 +1,12 @@
-//! What happened, as sent to inbox tabs and to visitors. Events are written to the event log
-//! in the transaction that caused them and delivered after it commits.
+//! Events built from the store's records, and what each audience receives of one: the whole
+//! event for inbox tabs, a narrower view for visitors. The types are `domain::event`'s.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::domain::{AssignmentReason, Author, Availability, Id, Millis, Status};
+use crate::domain::event::{Event, EventKind, EventMessage, StoredEvent};
+use crate::domain::{AssignmentReason, Author, Id, Millis, Status};
 use crate::store::{Conversation, Message, Operator};
 use crate::timefmt::rfc3339;
-
-/// One event of a workspace: a flat JSON object with `type`, `workspace_id`, `at` and the
-/// subject's fields (plus `id`, its position in the log, once stored).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub workspace_id: Id,
-    /// The visitor whose conversation this concerns; routes it to their stream too.
-    #[serde(skip)]
-    pub visitor_id: Option<Id>,
-    /// Set on personal events: only this operator's streams receive it.
-    #[serde(skip)]
-    pub recipient_id: Option<Id>,
-    pub at: String,
-    #[serde(flatten)]
-    pub kind: EventKind,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum EventKind {
-    #[serde(rename = "conversation.created")]
-    ConversationCreated {
-        conversation_id: Id,
-        widget_id: Id,
-        status: Status,
-    },
-    #[serde(rename = "conversation.status_changed")]
-    ConversationStatusChanged {
-        conversation_id: Id,
-        status: Status,
-        previous_status: Status,
-    },
-    /// Any change of assignee, unassign included.
-    #[serde(rename = "conversation.assigned")]
-    ConversationAssigned {
-        conversation_id: Id,
-        assignee_id: Option<Id>,
-        previous_assignee_id: Option<Id>,
-        reason: AssignmentReason,
-        actor_id: Option<Id>,
-        assignee_name: Option<String>,
-    },
-    #[serde(rename = "message.created")]
-    MessageCreated {
-        conversation_id: Id,
-        message: EventMessage,
-    },
-    #[serde(rename = "operator.availability_changed")]
-    OperatorAvailabilityChanged {
-        operator_id: Id,
-        availability: Availability,
-    },
-    /// Personal, to the new assignee only: someone or something else assigned them a chat.
-    #[serde(rename = "widget.conversation_assigned")]
-    AssignedToYou {
-        conversation_id: Id,
-        widget_id: Id,
-        reason: AssignmentReason,
-        actor_id: Option<Id>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EventMessage {
-    pub id: Id,
-    pub author: Author,
-    pub operator_id: Option<Id>,
-    pub operator_name: Option<String>,
-    pub body: String,
-    pub created_at: String,
-}
 
 impl Event {
     fn about(conv: &Conversation, at: Millis, kind: EventKind) -> Event {
@@ -178,13 +108,6 @@ impl Event {
             },
         }
     }
-}
-
-/// An event as it sits in the log.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredEvent {
-    pub id: Id,
-    pub event: Event,
 }
 
 #[derive(Serialize)]

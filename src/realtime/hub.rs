@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
-use super::StoredEvent;
 use crate::domain::Id;
+use crate::domain::event::StoredEvent;
 
 /// One event ready to send: its JSON is rendered once per process, not once per socket.
 #[derive(Debug)]
@@ -36,16 +37,17 @@ pub struct Hub {
 struct Inner {
     capacity: usize,
     channels: Mutex<HashMap<Id, broadcast::Sender<Signal>>>,
-    shutdown: watch::Sender<bool>,
+    /// The process's shutdown signal: open streams close when it fires.
+    shutdown: CancellationToken,
 }
 
 impl Hub {
-    pub fn new(capacity: usize) -> Hub {
+    pub fn new(capacity: usize, shutdown: CancellationToken) -> Hub {
         Hub {
             inner: Arc::new(Inner {
                 capacity,
                 channels: Mutex::new(HashMap::new()),
-                shutdown: watch::channel(false).0,
+                shutdown,
             }),
         }
     }
@@ -97,13 +99,9 @@ impl Hub {
             .subscribe()
     }
 
-    /// Asks every stream to close (the server is shutting down).
-    pub fn shutdown(&self) {
-        self.inner.shutdown.send_replace(true);
-    }
-
-    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.inner.shutdown.subscribe()
+    /// What a stream watches to close when the server shuts down.
+    pub fn shutdown(&self) -> CancellationToken {
+        self.inner.shutdown.clone()
     }
 
     /// Open streams of this process, across workspaces.
@@ -119,7 +117,7 @@ impl Hub {
 mod tests {
     use super::*;
     use crate::domain::Availability;
-    use crate::realtime::{Event, EventKind};
+    use crate::domain::event::{Event, EventKind};
 
     fn event(id: Id, workspace_id: Id) -> StoredEvent {
         StoredEvent {
@@ -139,7 +137,7 @@ mod tests {
 
     #[tokio::test]
     async fn delivers_only_to_the_events_workspace_in_order() {
-        let hub = Hub::new(8);
+        let hub = Hub::new(8, CancellationToken::new());
         let mut mine = hub.subscribe(1);
         let mut theirs = hub.subscribe(2);
         hub.publish(vec![event(1, 1), event(2, 1)]);
@@ -154,7 +152,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_slow_stream_lags_without_blocking_the_publisher() {
-        let hub = Hub::new(4);
+        let hub = Hub::new(4, CancellationToken::new());
         let mut slow = hub.subscribe(1);
         hub.publish((1..=10).map(|id| event(id, 1)).collect());
         assert!(matches!(

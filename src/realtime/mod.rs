@@ -1,17 +1,13 @@
-//! Live events: written to the event log with the change that caused them, delivered after
-//! commit to every open stream of the workspace, on this node and (through PostgreSQL
-//! LISTEN/NOTIFY) on every other node.
+//! Live events after they are committed: the per-workspace hub that fans them out to this
+//! process's open streams, the stream pump itself, and `EventSink`, which appends each
+//! transaction's events to the log and delivers them after commit on either backend (through
+//! PostgreSQL LISTEN/NOTIFY to every node, on PostgreSQL).
 
 mod event;
 mod hub;
-pub mod pg_bridge;
+mod pg_bridge;
+mod sink;
 pub mod stream;
 
-pub use event::{Event, EventKind, EventMessage, StoredEvent};
 pub use hub::{Delivery, Hub, Signal};
-
-/// Resolves once the server is shutting down (at once if it already is).
-pub async fn stopped(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
-    // An error means the hub is gone, which is a shutdown too.
-    let _ = shutdown.wait_for(|stop| *stop).await;
-}
+pub use sink::EventSink;

@@ -1,5 +1,5 @@
 //! Carries events between nodes sharing one PostgreSQL. Each transaction that appends events
-//! also sends a NOTIFY with their ids; PostgreSQL delivers it at commit, in commit order, to
+//! also sends a NOTIFY with their ids (see `EventSink`); PostgreSQL delivers it at commit, in commit order, to
 //! every node's listener, this one included. The listener fetches the events by id (payloads
 //! stay small however long a message is) and hands them to the local hub. So every node, the
 //! originating one too, delivers the same events in the same order.
@@ -7,20 +7,21 @@
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 use super::Hub;
 use crate::domain::Id;
 use crate::store::{Store, events};
 
-/// Listens until `shutdown` turns true. `ready` fires once the first LISTEN is in place, so
-/// the server can wait for it before taking requests.
-pub async fn run(
+/// Listens until `shutdown` fires. `ready` fires once the first LISTEN is in place, so the
+/// server can wait for it before taking requests.
+pub(super) async fn run(
     database_url: String,
     store: Store,
     hub: Hub,
     ready: oneshot::Sender<()>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) {
     let mut ready = Some(ready);
     // Said once per outage, not at every attempt.
@@ -39,7 +40,7 @@ pub async fn run(
                     result = pump(&mut listener, &store, &hub) => {
                         tracing::warn!(error = %result, "event listener lost PostgreSQL; reconnecting");
                     }
-                    _ = super::stopped(&mut shutdown) => return,
+                    _ = shutdown.cancelled() => return,
                 }
             }
             Err(e) if said_failing => {
@@ -52,7 +53,7 @@ pub async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = super::stopped(&mut shutdown) => return,
+            _ = shutdown.cancelled() => return,
         }
     }
 }

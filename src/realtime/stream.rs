@@ -5,11 +5,13 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 use tokio::time::{Instant, interval, timeout};
+use tokio_util::sync::CancellationToken;
 
-use super::{Delivery, Signal, StoredEvent};
+use super::{Delivery, Signal};
 use crate::domain::Id;
+use crate::domain::event::StoredEvent;
 
 /// How often the server pings, and how long a silent client is kept.
 const PING_EVERY: Duration = Duration::from_secs(20);
@@ -69,7 +71,7 @@ pub struct Stream {
     pub backlog: Vec<StoredEvent>,
     /// The backlog was cut short: the client must refetch.
     pub backlog_truncated: bool,
-    pub shutdown: watch::Receiver<bool>,
+    pub shutdown: CancellationToken,
 }
 
 enum End {
@@ -157,7 +159,7 @@ async fn pump(socket: &mut WebSocket, mut stream: Stream) -> End {
                     return End::Closed;
                 }
             }
-            _ = super::stopped(&mut stream.shutdown) => return End::Close(CLOSE_GOING_AWAY, "server shutting down"),
+            _ = stream.shutdown.cancelled() => return End::Close(CLOSE_GOING_AWAY, "server shutting down"),
         }
     }
 }

@@ -1,10 +1,10 @@
 //! Workspaces, operators, sessions and presence.
 
-use super::assignment::Changes;
+use super::effects::Effects;
 use super::tokens::{hash_token, new_token};
 use super::{Service, ServiceError, ServiceResult, validate};
+use crate::domain::event::Event;
 use crate::domain::{Availability, Id, Millis, Role};
-use crate::realtime::Event;
 use crate::store::operators::NewOperator;
 use crate::store::{
     Operator, OperatorWithLoad, StoreError, Workspace, operators, sessions, workspaces,
@@ -208,13 +208,13 @@ impl Service {
             availability,
             ..before
         };
-        let mut changes = Changes::new(now_millis());
+        let mut effects = Effects::new(now_millis());
         if changed {
-            changes
+            effects
                 .events
-                .push(Event::availability_changed(&operator, changes.now));
+                .push(Event::availability_changed(&operator, effects.now));
         }
-        self.commit(tx, changes).await?;
+        self.commit(tx, effects).await?;
         Ok(operator)
     }
 

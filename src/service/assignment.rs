@@ -1,41 +1,16 @@
-//! The steps that change a conversation's owner or status inside an already-locked workspace
-//! transaction. They update the conversation in place and collect the events to publish once
-//! the caller commits.
+//! The steps that change a conversation's owner, status or transcript inside an already-locked
+//! workspace transaction. They update the conversation in place and collect the events and
+//! notifications it causes in the transaction's `Effects`.
 
 use super::ServiceResult;
+use super::effects::{Effects, PendingNotice};
 use crate::domain::conversation::{AssigneeOnReopen, assignee_on_reopen};
+use crate::domain::event::Event;
 use crate::domain::notification::recipient_of_assignment;
 use crate::domain::routing::{self, Decision, Teammate};
-use crate::domain::{AssignmentReason, Author, Id, Millis, Status};
-use crate::realtime::Event;
+use crate::domain::{AssignmentReason, Author, Id, Status};
 use crate::store::conversations::{self as convs, NewAssignmentEvent};
 use crate::store::{Conversation, Operator, WriteTx, operators, widgets};
-
-/// Work in progress of one transaction: its clock, the events it will publish and the
-/// personal notifications it will queue.
-pub(super) struct Changes {
-    pub now: Millis,
-    pub events: Vec<Event>,
-    pub notices: Vec<PendingNotice>,
-}
-
-/// An "assigned to you" notification to queue with the transaction.
-pub(super) struct PendingNotice {
-    pub recipient: Operator,
-    pub conversation_id: Id,
-    pub assignment_event_id: Id,
-    pub reason: AssignmentReason,
-}
-
-impl Changes {
-    pub fn new(now: Millis) -> Changes {
-        Changes {
-            now,
-            events: Vec::new(),
-            notices: Vec::new(),
-        }
-    }
-}
 
 /// Sets the assignee (None = unassign) and records the assignment event. A no-op when the
 /// assignee does not change.
@@ -45,7 +20,7 @@ pub(super) async fn change_assignee(
     assignee: Option<&Operator>,
     reason: AssignmentReason,
     actor_id: Option<Id>,
-    changes: &mut Changes,
+    effects: &mut Effects,
 ) -> ServiceResult<()> {
     let to = assignee.map(|a| a.id);
     if conv.assignee_id == to {
@@ -59,32 +34,32 @@ pub(super) async fn change_assignee(
         to_operator_id: to,
         reason,
         actor_id,
-        at: changes.now,
+        at: effects.now,
     };
     let recorded = convs::insert_assignment_event(tx.conn(), &event).await?;
     if let Some(operator_id) = to {
-        operators::set_last_assigned(tx.conn(), operator_id, changes.now).await?;
+        operators::set_last_assigned(tx.conn(), operator_id, effects.now).await?;
     }
     conv.assignee_id = to;
-    changes.events.push(Event::assigned(
+    effects.events.push(Event::assigned(
         conv,
         assignee,
         previous,
         reason,
         actor_id,
-        changes.now,
+        effects.now,
     ));
     if let Some(recipient) =
         assignee.filter(|a| recipient_of_assignment(Some(a.id), actor_id).is_some())
     {
-        changes.events.push(Event::assigned_to_you(
+        effects.events.push(Event::assigned_to_you(
             conv,
             recipient.id,
             reason,
             actor_id,
-            changes.now,
+            effects.now,
         ));
-        changes.notices.push(PendingNotice {
+        effects.notices.push(PendingNotice {
             recipient: recipient.clone(),
             conversation_id: conv.id,
             assignment_event_id: recorded.id,
@@ -99,7 +74,7 @@ pub(super) async fn change_status(
     tx: &mut WriteTx,
     conv: &mut Conversation,
     status: Status,
-    changes: &mut Changes,
+    effects: &mut Effects,
 ) -> ServiceResult<()> {
     if conv.status == status {
         return Ok(());
@@ -107,9 +82,9 @@ pub(super) async fn change_status(
     let previous = conv.status;
     convs::set_status(tx.conn(), conv.id, status).await?;
     conv.status = status;
-    changes
+    effects
         .events
-        .push(Event::status_changed(conv, previous, changes.now));
+        .push(Event::status_changed(conv, previous, effects.now));
     Ok(())
 }
 
@@ -120,13 +95,13 @@ pub(super) async fn add_message(
     author: Author,
     operator: Option<&Operator>,
     body: &str,
-    changes: &mut Changes,
+    effects: &mut Effects,
 ) -> ServiceResult<crate::store::Message> {
     let operator_id = operator.map(|o| o.id);
     let message =
-        convs::insert_message(tx.conn(), conv.id, author, operator_id, body, changes.now).await?;
-    conv.last_message_at = changes.now;
-    changes.events.push(Event::message_created(
+        convs::insert_message(tx.conn(), conv.id, author, operator_id, body, effects.now).await?;
+    conv.last_message_at = effects.now;
+    effects.events.push(Event::message_created(
         conv,
         &message,
         operator.map(|o| o.name.as_str()),
@@ -143,7 +118,7 @@ pub(super) async fn route(
     tx: &mut WriteTx,
     conv: &mut Conversation,
     actor_id: Option<Id>,
-    changes: &mut Changes,
+    effects: &mut Effects,
 ) -> ServiceResult<()> {
     if conv.assignee_id.is_some() {
         return Ok(());
@@ -172,7 +147,7 @@ pub(super) async fn route(
                 .map(|m| &m.operator)
                 .find(|o| o.id == operator_id)
                 .ok_or(super::ServiceError::NotFound("operator"))?;
-            change_assignee(tx, conv, Some(chosen), reason, actor_id, changes).await?;
+            change_assignee(tx, conv, Some(chosen), reason, actor_id, effects).await?;
             if reason == AssignmentReason::RoundRobin {
                 widgets::set_rr_cursor(tx.conn(), widget.id, chosen.position()).await?;
             }
@@ -191,10 +166,23 @@ pub(super) async fn hand_over(
     tx: &mut WriteTx,
     conv: &mut Conversation,
     actor_id: Option<Id>,
-    changes: &mut Changes,
+    effects: &mut Effects,
 ) -> ServiceResult<()> {
-    change_status(tx, conv, Status::HandedOff, changes).await?;
-    route(tx, conv, actor_id, changes).await
+    change_status(tx, conv, Status::HandedOff, effects).await?;
+    route(tx, conv, actor_id, effects).await
+}
+
+const HANDOVER_NOTE: &str = "A person from the team will take it from here.";
+
+/// The visitor or the AI asked for a person, or the AI's turn failed: the note the visitor
+/// sees, then the handover.
+pub(super) async fn hand_to_team(
+    tx: &mut WriteTx,
+    conv: &mut Conversation,
+    effects: &mut Effects,
+) -> ServiceResult<()> {
+    add_message(tx, conv, Author::System, None, HANDOVER_NOTE, effects).await?;
+    hand_over(tx, conv, None, effects).await
 }
 
 /// The visitor came back to a closed chat: it reopens as `handed_off`; an available assignee
@@ -202,9 +190,9 @@ pub(super) async fn hand_over(
 pub(super) async fn reopen_for_visitor(
     tx: &mut WriteTx,
     conv: &mut Conversation,
-    changes: &mut Changes,
+    effects: &mut Effects,
 ) -> ServiceResult<()> {
-    change_status(tx, conv, Status::HandedOff, changes).await?;
+    change_status(tx, conv, Status::HandedOff, effects).await?;
     let assignee = match conv.assignee_id {
         Some(id) => operators::get(tx.conn(), conv.workspace_id, id).await?,
         None => None,
@@ -218,11 +206,11 @@ pub(super) async fn reopen_for_visitor(
                 None,
                 AssignmentReason::AssigneeAway,
                 None,
-                changes,
+                effects,
             )
             .await?;
-            route(tx, conv, None, changes).await
+            route(tx, conv, None, effects).await
         }
-        AssigneeOnReopen::Route => route(tx, conv, None, changes).await,
+        AssigneeOnReopen::Route => route(tx, conv, None, effects).await,
     }
 }

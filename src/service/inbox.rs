@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
-use super::assignment::{Changes, add_message, change_assignee, change_status, hand_over};
+use super::assignment::{add_message, change_assignee, change_status, hand_over};
+use super::effects::Effects;
 use super::{Service, ServiceError, ServiceResult, validate};
 use crate::domain::{AssignmentReason, Author, Id, Millis, Status};
-use crate::store::conversations::{self as convs, AssigneeFilter, ListQuery};
+use crate::store::conversations::{self as convs, AssigneeFilter, InboxCounts, ListQuery};
 use crate::store::{AssignmentEvent, Conversation, Message, Operator, WriteTx, operators};
 use crate::timefmt::now_millis;
 
@@ -91,12 +92,12 @@ impl Service {
         Ok(ConversationPage { items, next })
     }
 
-    /// How many conversations with these statuses each view holds: (mine, unassigned, all).
+    /// How many conversations with these statuses (empty = any) each view holds.
     pub async fn conversation_counts(
         &self,
         caller: &Operator,
         statuses: &[Status],
-    ) -> ServiceResult<(u64, u64, u64)> {
+    ) -> ServiceResult<InboxCounts> {
         Ok(convs::counts(
             &mut *self.store.read().await?,
             caller.workspace_id,
@@ -134,14 +135,14 @@ impl Service {
     /// stops the AI. Of concurrent replies to one unassigned chat exactly one claims it.
     pub async fn reply(&self, caller: &Operator, id: Id, body: &str) -> ServiceResult<Message> {
         validate::message_body(body)?;
-        let (mut tx, mut conv, mut changes) = self.begin_on(caller, id).await?;
+        let (mut tx, mut conv, mut effects) = self.begin_on(caller, id).await?;
         let message = add_message(
             &mut tx,
             &mut conv,
             Author::Operator,
             Some(caller),
             body,
-            &mut changes,
+            &mut effects,
         )
         .await?;
         if conv.assignee_id.is_none() {
@@ -151,19 +152,19 @@ impl Service {
                 Some(caller),
                 AssignmentReason::Reply,
                 Some(caller.id),
-                &mut changes,
+                &mut effects,
             )
             .await?;
         }
         let status = conv.status.after_operator_action();
-        change_status(&mut tx, &mut conv, status, &mut changes).await?;
-        self.commit(tx, changes).await?;
+        change_status(&mut tx, &mut conv, status, &mut effects).await?;
+        self.commit(tx, effects).await?;
         Ok(message)
     }
 
     /// Manual takeover of an AI-handled chat: `handed_off`, then the widget's routing.
     pub async fn takeover(&self, caller: &Operator, id: Id) -> ServiceResult<ConversationView> {
-        let (mut tx, mut conv, mut changes) = self.begin_on(caller, id).await?;
+        let (mut tx, mut conv, mut effects) = self.begin_on(caller, id).await?;
         match conv.status {
             Status::Active => {}
             Status::HandedOff => {
@@ -186,11 +187,11 @@ impl Service {
             Author::System,
             None,
             &note,
-            &mut changes,
+            &mut effects,
         )
         .await?;
-        hand_over(&mut tx, &mut conv, Some(caller.id), &mut changes).await?;
-        self.finish(tx, conv, changes).await
+        hand_over(&mut tx, &mut conv, Some(caller.id), &mut effects).await?;
+        self.finish(tx, conv, effects).await
     }
 
     /// Assigns the conversation to the caller (reason `claim`), stopping the AI.
@@ -200,7 +201,7 @@ impl Service {
         id: Id,
         if_assignee_id: Option<Option<Id>>,
     ) -> ServiceResult<ConversationView> {
-        let (mut tx, mut conv, mut changes) = self.begin_on(caller, id).await?;
+        let (mut tx, mut conv, mut effects) = self.begin_on(caller, id).await?;
         check_precondition(&mut tx, &conv, if_assignee_id).await?;
         change_assignee(
             &mut tx,
@@ -208,12 +209,12 @@ impl Service {
             Some(caller),
             AssignmentReason::Claim,
             Some(caller.id),
-            &mut changes,
+            &mut effects,
         )
         .await?;
         let status = conv.status.after_operator_action();
-        change_status(&mut tx, &mut conv, status, &mut changes).await?;
-        self.finish(tx, conv, changes).await
+        change_status(&mut tx, &mut conv, status, &mut effects).await?;
+        self.finish(tx, conv, effects).await
     }
 
     /// Picks a teammate (anyone in the workspace, Available or Away; reason `manual`), or
@@ -225,7 +226,7 @@ impl Service {
         operator_id: Option<Id>,
         if_assignee_id: Option<Option<Id>>,
     ) -> ServiceResult<ConversationView> {
-        let (mut tx, mut conv, mut changes) = self.begin_on(caller, id).await?;
+        let (mut tx, mut conv, mut effects) = self.begin_on(caller, id).await?;
         let target = match operator_id {
             Some(target) => Some(
                 operators::get(tx.conn(), caller.workspace_id, target)
@@ -246,30 +247,30 @@ impl Service {
             target.as_ref(),
             reason,
             Some(caller.id),
-            &mut changes,
+            &mut effects,
         )
         .await?;
         if operator_id.is_some() {
             let status = conv.status.after_operator_action();
-            change_status(&mut tx, &mut conv, status, &mut changes).await?;
+            change_status(&mut tx, &mut conv, status, &mut effects).await?;
         }
-        self.finish(tx, conv, changes).await
+        self.finish(tx, conv, effects).await
     }
 
     pub async fn close(&self, caller: &Operator, id: Id) -> ServiceResult<ConversationView> {
-        let (mut tx, mut conv, mut changes) = self.begin_on(caller, id).await?;
-        change_status(&mut tx, &mut conv, Status::Closed, &mut changes).await?;
-        self.finish(tx, conv, changes).await
+        let (mut tx, mut conv, mut effects) = self.begin_on(caller, id).await?;
+        change_status(&mut tx, &mut conv, Status::Closed, &mut effects).await?;
+        self.finish(tx, conv, effects).await
     }
 
     /// Reopens a closed conversation as `handed_off`, keeping its assignee: an operator
     /// reopening a chat means to follow it up.
     pub async fn reopen(&self, caller: &Operator, id: Id) -> ServiceResult<ConversationView> {
-        let (mut tx, mut conv, mut changes) = self.begin_on(caller, id).await?;
+        let (mut tx, mut conv, mut effects) = self.begin_on(caller, id).await?;
         if conv.status == Status::Closed {
-            change_status(&mut tx, &mut conv, Status::HandedOff, &mut changes).await?;
+            change_status(&mut tx, &mut conv, Status::HandedOff, &mut effects).await?;
         }
-        self.finish(tx, conv, changes).await
+        self.finish(tx, conv, effects).await
     }
 
     /// Locks the caller's workspace and loads the conversation (404 outside the workspace).
@@ -277,12 +278,12 @@ impl Service {
         &self,
         caller: &Operator,
         id: Id,
-    ) -> ServiceResult<(WriteTx, Conversation, Changes)> {
+    ) -> ServiceResult<(WriteTx, Conversation, Effects)> {
         let mut tx = self.lock_workspace(caller.workspace_id).await?;
         let conv = convs::get(tx.conn(), caller.workspace_id, id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
-        Ok((tx, conv, Changes::new(now_millis())))
+        Ok((tx, conv, Effects::new(now_millis())))
     }
 
     /// Reads the assignee, commits and publishes.
@@ -290,7 +291,7 @@ impl Service {
         &self,
         mut tx: WriteTx,
         conv: Conversation,
-        changes: Changes,
+        effects: Effects,
     ) -> ServiceResult<ConversationView> {
         let assignee = match conv.assignee_id {
             Some(a) => operators::get(tx.conn(), conv.workspace_id, a).await?,
@@ -299,7 +300,7 @@ impl Service {
         let conversation = convs::get(tx.conn(), conv.workspace_id, conv.id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
-        self.commit(tx, changes).await?;
+        self.commit(tx, effects).await?;
         Ok(ConversationView {
             conversation,
             assignee,

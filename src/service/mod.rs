@@ -1,8 +1,11 @@
 //! The use cases. Each one that changes state is one transaction: lock the workspace → read →
-//! decide (domain rules) → write (with its assignment events) → commit → publish events.
+//! decide (domain rules) → write, collecting its `Effects` (events, notifications) → commit,
+//! which queues the notifications, appends the events and delivers them after the commit.
 
 mod accounts;
+mod ai_turns;
 mod assignment;
+mod effects;
 mod inbox;
 mod notifications;
 mod passwords;
@@ -21,12 +24,12 @@ pub use inbox::{ConversationDetail, ConversationPage, ConversationView, InboxQue
 pub use tokens::hash_token;
 pub use visitors::{StartedConversation, VisitorConversation, VisitorMessage};
 
-use self::assignment::Changes;
+use self::effects::Effects;
 use self::passwords::Passwords;
 use crate::ai::Responder;
 use crate::domain::Id;
-use crate::realtime::Hub;
-use crate::store::{self, Backend, Operator, Store, StoreError, WriteTx};
+use crate::realtime::EventSink;
+use crate::store::{Operator, Store, StoreError, WriteTx};
 
 /// Why a use case refused or failed. The HTTP layer maps each to a status and a JSON error.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +54,9 @@ pub enum ServiceError {
     AssigneeChanged { current: Option<Operator> },
     /// 409: the email and password open several workspaces; sign in naming one of them.
     #[error("This email and password open several workspaces: choose one")]
-    WorkspaceRequired { workspaces: Vec<store::Workspace> },
+    WorkspaceRequired {
+        workspaces: Vec<crate::store::Workspace>,
+    },
     /// 503: the database cannot be reached right now.
     #[error("the database is unavailable, try again shortly")]
     Unavailable(#[source] StoreError),
@@ -121,7 +126,7 @@ pub struct Settings {
 #[derive(Clone)]
 pub struct Service {
     store: Store,
-    hub: Hub,
+    events: EventSink,
     responder: Arc<dyn Responder>,
     passwords: Passwords,
     settings: Settings,
@@ -130,13 +135,13 @@ pub struct Service {
 impl Service {
     pub fn new(
         store: Store,
-        hub: Hub,
+        events: EventSink,
         responder: Arc<dyn Responder>,
         settings: Settings,
     ) -> Service {
         Service {
             store,
-            hub,
+            events,
             responder,
             passwords: Passwords::start(),
             settings,
@@ -145,10 +150,6 @@ impl Service {
 
     pub fn store(&self) -> &Store {
         &self.store
-    }
-
-    pub fn hub(&self) -> &Hub {
-        &self.hub
     }
 
     /// Starts a transaction serialised with every other change in the workspace.
@@ -160,24 +161,15 @@ impl Service {
         Ok(tx)
     }
 
-    /// Appends the transaction's events to the log, commits, then delivers them: never before
-    /// the commit. On SQLite (one node) this process delivers them itself, still holding the
-    /// writer slot so deliveries follow commit order; on PostgreSQL the commit's NOTIFY brings
-    /// them back through the LISTEN bridge, to this node and every other one alike.
-    ///
-    /// Personal notifications are queued in the same transaction, so an assignment and its
-    /// notifications commit (or roll back) together.
-    async fn commit(&self, mut tx: WriteTx, changes: Changes) -> ServiceResult<()> {
+    /// Commits the transaction with its effects: the notifications are queued and the events
+    /// appended in it, and the events are delivered after the commit, never before
+    /// (`EventSink::commit`), so an assignment, its events and its notifications commit or roll
+    /// back together. Then the notification worker is woken.
+    async fn commit(&self, mut tx: WriteTx, effects: Effects) -> ServiceResult<()> {
         let queued = self
-            .queue_notices(&mut tx, &changes.notices, changes.now)
+            .queue_notices(&mut tx, &effects.notices, effects.now)
             .await?;
-        let backend = tx.backend();
-        let stored = store::events::append(tx.conn(), backend, changes.events, changes.now).await?;
-        let committed = tx.commit().await?;
-        if backend == Backend::Sqlite {
-            self.hub.publish(stored);
-        }
-        drop(committed);
+        self.events.commit(tx, effects.events, effects.now).await?;
         if queued > 0 {
             self.settings.notify_wake.notify_one();
         }

@@ -1,7 +1,7 @@
 //! "Assigned to you" notifications: each operator's channels, their browsers' push
 //! subscriptions, and queueing notices in the transaction of the assignment.
 
-use super::assignment::PendingNotice;
+use super::effects::PendingNotice;
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::Millis;
 use crate::notify::content::Notice;

@@ -29,7 +29,7 @@ impl Service {
         .await
     }
 
-    /// The visitor's replies and status changes, after `since` if given. An unknown token is
+    /// The visitor's replies and status effects, after `since` if given. An unknown token is
     /// a 401.
     pub async fn visitor_stream(
         &self,
@@ -59,7 +59,7 @@ impl Service {
     ) -> ServiceResult<Stream> {
         // Subscribe first: an event committed while the backlog is read is then in both, and
         // the stream skips the copy by id.
-        let live = self.hub.subscribe(workspace_id);
+        let live = self.events.hub().subscribe(workspace_id);
         let mut conn = self.store.read().await?;
         // Within a workspace, event ids follow commit order: everything up to the newest id
         // now was committed before this stream opened.
@@ -86,7 +86,7 @@ impl Service {
             start_after,
             backlog,
             backlog_truncated,
-            shutdown: self.hub.shutdown_signal(),
+            shutdown: self.events.hub().shutdown(),
         })
     }
 

@@ -1,12 +1,12 @@
 //! The visitors' side: starting a chat from a widget, writing, asking for a person, reading
-//! their own chat; and the AI's turn after each visitor message.
+//! their own chat. The AI's turn that follows a visitor's message is in `ai_turns`.
 
-use super::assignment::{Changes, add_message, hand_over, reopen_for_visitor};
+use super::assignment::{add_message, hand_to_team, reopen_for_visitor};
+use super::effects::Effects;
 use super::tokens::{hash_token, new_token};
 use super::{Service, ServiceError, ServiceResult, validate};
-use crate::ai::{AiTurn, Turn};
+use crate::domain::event::Event;
 use crate::domain::{Author, Id, Status};
-use crate::realtime::Event;
 use crate::store::conversations as convs;
 use crate::store::{Conversation, Message, Widget, WriteTx, operators, widgets};
 use crate::timefmt::now_millis;
@@ -26,18 +26,6 @@ pub struct VisitorConversation {
 pub struct VisitorMessage {
     pub message: Message,
     pub operator_name: Option<String>,
-}
-
-const HANDOVER_NOTE: &str = "A person from the team will take it from here.";
-
-/// The visitor or the AI asked for a person: the note the visitor sees, then the handover.
-async fn hand_to_team(
-    tx: &mut WriteTx,
-    conv: &mut Conversation,
-    changes: &mut Changes,
-) -> ServiceResult<()> {
-    add_message(tx, conv, Author::System, None, HANDOVER_NOTE, changes).await?;
-    hand_over(tx, conv, None, changes).await
 }
 
 impl Service {
@@ -73,18 +61,18 @@ impl Service {
         };
         let mut conv =
             convs::insert(tx.conn(), widget.workspace_id, widget.id, visitor_id, now).await?;
-        let mut changes = Changes::new(now);
-        changes.events.push(Event::conversation_created(&conv, now));
+        let mut effects = Effects::new(now);
+        effects.events.push(Event::conversation_created(&conv, now));
         add_message(
             &mut tx,
             &mut conv,
             Author::Visitor,
             None,
             body,
-            &mut changes,
+            &mut effects,
         )
         .await?;
-        self.commit(tx, changes).await?;
+        self.commit(tx, effects).await?;
         self.spawn_ai_turn(&conv);
         Ok(StartedConversation {
             conversation_id: conv.id,
@@ -102,7 +90,7 @@ impl Service {
         body: &str,
     ) -> ServiceResult<Message> {
         validate::message_body(body)?;
-        let (mut tx, mut conv, mut changes) = self
+        let (mut tx, mut conv, mut effects) = self
             .begin_for_visitor(widget_key, visitor_token, id)
             .await?;
         let message = add_message(
@@ -111,13 +99,13 @@ impl Service {
             Author::Visitor,
             None,
             body,
-            &mut changes,
+            &mut effects,
         )
         .await?;
         if conv.status == Status::Closed {
-            reopen_for_visitor(&mut tx, &mut conv, &mut changes).await?;
+            reopen_for_visitor(&mut tx, &mut conv, &mut effects).await?;
         }
-        self.commit(tx, changes).await?;
+        self.commit(tx, effects).await?;
         if conv.status == Status::Active {
             self.spawn_ai_turn(&conv);
         }
@@ -132,17 +120,17 @@ impl Service {
         visitor_token: &str,
         id: Id,
     ) -> ServiceResult<Conversation> {
-        let (mut tx, mut conv, mut changes) = self
+        let (mut tx, mut conv, mut effects) = self
             .begin_for_visitor(widget_key, visitor_token, id)
             .await?;
         match conv.status {
             Status::Active => {
-                hand_to_team(&mut tx, &mut conv, &mut changes).await?;
+                hand_to_team(&mut tx, &mut conv, &mut effects).await?;
             }
-            Status::Closed => reopen_for_visitor(&mut tx, &mut conv, &mut changes).await?,
+            Status::Closed => reopen_for_visitor(&mut tx, &mut conv, &mut effects).await?,
             Status::HandedOff => {}
         }
-        self.commit(tx, changes).await?;
+        self.commit(tx, effects).await?;
         Ok(conv)
     }
 
@@ -178,94 +166,6 @@ impl Service {
         })
     }
 
-    /// Lets the AI take its turn in the background: the visitor's request returns at once and
-    /// the answer arrives on their stream, however slow the responder is. A turn that fails
-    /// (the database, say) hands the chat to the team rather than leave the visitor waiting.
-    fn spawn_ai_turn(&self, conv: &Conversation) {
-        self.spawn_ai_turn_on(conv.workspace_id, conv.widget_id, conv.id);
-    }
-
-    fn spawn_ai_turn_on(&self, workspace_id: Id, widget_id: Id, id: Id) {
-        let service = self.clone();
-        tokio::spawn(async move {
-            if let Err(error) = service.ai_turn(workspace_id, widget_id, id).await {
-                tracing::warn!(%error, conversation_id = id, "the AI's turn failed; handing over");
-                if let Err(error) = service.hand_over_waiting(workspace_id, id).await {
-                    tracing::error!(%error, conversation_id = id, "could not hand over either");
-                }
-            }
-        });
-    }
-
-    /// Gives the AI its turn on every chat still waiting for one: the process that owed those
-    /// turns may have stopped between the visitor's message and the answer. Run at start-up;
-    /// with several nodes each one may run it, and a turn that finds its chat already
-    /// answered does nothing.
-    pub async fn resume_ai_turns(&self) -> ServiceResult<usize> {
-        let waiting = convs::awaiting_ai(&mut *self.store.read().await?).await?;
-        for &(workspace_id, widget_id, id) in &waiting {
-            self.spawn_ai_turn_on(workspace_id, widget_id, id);
-        }
-        Ok(waiting.len())
-    }
-
-    /// The AI's turn on an `active` conversation: it answers or hands over. Nothing happens if
-    /// someone took the chat over while the responder was thinking, or if the transcript moved
-    /// on: a newer visitor message has a turn of its own that sees it, and an answer already
-    /// given (by another turn or another node) is not given twice.
-    async fn ai_turn(&self, workspace_id: Id, widget_id: Id, id: Id) -> ServiceResult<()> {
-        let (transcript, articles) = {
-            let mut conn = self.store.read().await?;
-            (
-                convs::messages(&mut conn, id).await?,
-                widgets::articles(&mut conn, widget_id).await?,
-            )
-        };
-        let Some(answered) = transcript.last().map(|m| m.id) else {
-            return Ok(());
-        };
-        let turn = self
-            .responder
-            .respond(Turn {
-                transcript: &transcript,
-                articles: &articles,
-            })
-            .await;
-        let mut tx = self.lock_workspace(workspace_id).await?;
-        let mut conv = convs::get(tx.conn(), workspace_id, id)
-            .await?
-            .ok_or(ServiceError::NotFound("conversation"))?;
-        if conv.status != Status::Active
-            || convs::latest_message_id(tx.conn(), id).await? != answered
-        {
-            return Ok(());
-        }
-        let mut changes = Changes::new(now_millis());
-        match turn {
-            AiTurn::Reply(text) => {
-                add_message(&mut tx, &mut conv, Author::Ai, None, &text, &mut changes).await?;
-            }
-            AiTurn::Handover => {
-                hand_to_team(&mut tx, &mut conv, &mut changes).await?;
-            }
-        }
-        self.commit(tx, changes).await
-    }
-
-    /// Hands an AI-handled chat to the team without asking the AI.
-    async fn hand_over_waiting(&self, workspace_id: Id, id: Id) -> ServiceResult<()> {
-        let mut tx = self.lock_workspace(workspace_id).await?;
-        let mut conv = convs::get(tx.conn(), workspace_id, id)
-            .await?
-            .ok_or(ServiceError::NotFound("conversation"))?;
-        if conv.status != Status::Active {
-            return Ok(());
-        }
-        let mut changes = Changes::new(now_millis());
-        hand_to_team(&mut tx, &mut conv, &mut changes).await?;
-        self.commit(tx, changes).await
-    }
-
     pub(super) async fn widget_by_key(&self, key: &str) -> ServiceResult<Widget> {
         widgets::by_key(&mut *self.store.read().await?, key)
             .await?
@@ -279,12 +179,12 @@ impl Service {
         widget_key: &str,
         visitor_token: &str,
         id: Id,
-    ) -> ServiceResult<(WriteTx, Conversation, Changes)> {
+    ) -> ServiceResult<(WriteTx, Conversation, Effects)> {
         let widget = self.widget_by_key(widget_key).await?;
         let mut tx = self.lock_workspace(widget.workspace_id).await?;
         let conv = convs::get_for_visitor(tx.conn(), widget.id, &hash_token(visitor_token), id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
-        Ok((tx, conv, Changes::new(now_millis())))
+        Ok((tx, conv, Effects::new(now_millis())))
     }
 }

@@ -140,15 +140,7 @@ pub async fn list(conn: &mut AnyConnection, q: &ListQuery) -> StoreResult<Vec<Co
             next_param += 1;
         }
     }
-    if !q.statuses.is_empty() {
-        // The statuses are our own enum's literals, never user text.
-        let list: Vec<String> = q
-            .statuses
-            .iter()
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect();
-        sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
-    }
+    sql.push_str(&status_filter(&q.statuses));
     if q.after.is_some() {
         sql.push_str(&format!(
             " AND (last_message_at < ${a} OR (last_message_at = ${b} AND id < ${c}))",
@@ -173,36 +165,54 @@ pub async fn list(conn: &mut AnyConnection, q: &ListQuery) -> StoreResult<Vec<Co
     Ok(query.fetch_all(conn).await?)
 }
 
+/// ` AND status IN (...)` for these statuses; nothing when there are none (any status). Only
+/// our own enum's literals go into it, never user text.
+fn status_filter(statuses: &[Status]) -> String {
+    if statuses.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = statuses
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!(" AND status IN ({})", list.join(", "))
+}
+
+/// How many conversations each inbox view holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxCounts {
+    /// Assigned to the operator asking.
+    pub mine: u64,
+    pub unassigned: u64,
+    pub all: u64,
+}
+
 /// How many conversations with these statuses (empty = any) each inbox view holds.
 pub async fn counts(
     conn: &mut AnyConnection,
     workspace_id: Id,
     operator_id: Id,
     statuses: &[Status],
-) -> StoreResult<(u64, u64, u64)> {
-    let mut sql = "SELECT COUNT(*), SUM(CASE WHEN assignee_id = $2 THEN 1 ELSE 0 END), \
-                   SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END) FROM conversations WHERE workspace_id = $1"
-        .to_owned();
-    if !statuses.is_empty() {
-        // The statuses are our own enum's literals, never user text.
-        let list: Vec<String> = statuses
-            .iter()
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect();
-        sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
-    }
-    let (all, mine, unassigned): (i64, Option<i64>, Option<i64>) =
+) -> StoreResult<InboxCounts> {
+    let sql = format!(
+        "SELECT SUM(CASE WHEN assignee_id = $2 THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), COUNT(*) \
+         FROM conversations WHERE workspace_id = $1{}",
+        status_filter(statuses)
+    );
+    let (mine, unassigned, all): (Option<i64>, Option<i64>, i64) =
         sqlx::query_as(AssertSqlSafe(sql))
             .bind(workspace_id)
             .bind(operator_id)
             .fetch_one(conn)
             .await?;
-    let count = |n: i64| n.max(0) as u64;
-    Ok((
-        count(mine.unwrap_or(0)),
-        count(unassigned.unwrap_or(0)),
-        count(all),
-    ))
+    // SUM over no rows is NULL.
+    let count = |n: Option<i64>| n.unwrap_or(0).max(0) as u64;
+    Ok(InboxCounts {
+        mine: count(mine),
+        unassigned: count(unassigned),
+        all: count(Some(all)),
+    })
 }
 
 pub async fn set_status(conn: &mut AnyConnection, id: Id, status: Status) -> StoreResult<()> {

@@ -1,19 +1,20 @@
-//! The event log. Rows are appended in the transaction that caused them; on PostgreSQL that
-//! transaction also sends a NOTIFY naming the new ids, which PostgreSQL delivers to every node
-//! at commit, in commit order.
+//! The event log. Rows are appended in the transaction that caused them. On PostgreSQL that
+//! transaction also sends a NOTIFY naming the new ids (`notify`), which PostgreSQL delivers to
+//! every node at commit, in commit order. Whether to send it is decided above the store, by the
+//! realtime layer's `EventSink`, the one place that knows each backend's event delivery.
 
 use sqlx::{AnyConnection, AssertSqlSafe};
 
-use super::{Backend, StoreResult};
+use super::StoreResult;
+use crate::domain::event::{Event, StoredEvent};
 use crate::domain::{Id, Millis};
-use crate::realtime::{Event, StoredEvent};
 
 /// The PostgreSQL notification channel that carries new event ids between nodes.
 pub const NOTIFY_CHANNEL: &str = "switchboard_events";
 
+/// Appends the events, in order; returns them with their ids.
 pub async fn append(
     conn: &mut AnyConnection,
-    backend: Backend,
     events: Vec<Event>,
     now: Millis,
 ) -> StoreResult<Vec<StoredEvent>> {
@@ -48,23 +49,29 @@ pub async fn append(
             .bind(serde_json::to_string(event).unwrap_or_default())
             .bind(now);
     }
-    let mut ids: Vec<(i64,)> = insert.fetch_all(&mut *conn).await?;
+    let mut ids: Vec<(i64,)> = insert.fetch_all(conn).await?;
     // RETURNING promises no order; the rows took ascending ids in the order of the VALUES.
     ids.sort_unstable();
-    let stored: Vec<StoredEvent> = ids
+    Ok(ids
         .into_iter()
         .zip(events)
         .map(|((id,), event)| StoredEvent { id, event })
-        .collect();
-    if backend == Backend::Postgres && !stored.is_empty() {
-        let ids: Vec<String> = stored.iter().map(|e| e.id.to_string()).collect();
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(NOTIFY_CHANNEL)
-            .bind(ids.join(","))
-            .execute(conn)
-            .await?;
+        .collect())
+}
+
+/// PostgreSQL only: tells every listening node, once this transaction commits, which events
+/// it appended (`NOTIFY_CHANNEL`, comma-separated ids).
+pub async fn notify(conn: &mut AnyConnection, stored: &[StoredEvent]) -> StoreResult<()> {
+    if stored.is_empty() {
+        return Ok(());
     }
-    Ok(stored)
+    let ids: Vec<String> = stored.iter().map(|e| e.id.to_string()).collect();
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(NOTIFY_CHANNEL)
+        .bind(ids.join(","))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,6 +1,8 @@
 //! All SQL lives here: one `Store` over sqlx's `Any` driver, so the same statements run on the
 //! embedded SQLite file and on PostgreSQL. Statements use `$n` placeholders, which both accept,
 //! and only types both share: 64-bit integers, text and NULL. Times are epoch milliseconds.
+//! Where the backends must differ, this file says so: the migrations, the connection setup,
+//! the errors that mean "unavailable", and the SQL clauses on `Backend`.
 
 pub mod conversations;
 pub mod events;
@@ -79,6 +81,19 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+/// The statements' dialect differences, each stated once.
+impl Backend {
+    /// Ends a `SELECT` of rows a worker is about to lease. On PostgreSQL, rows another node's
+    /// transaction is leasing right now are skipped rather than waited for, so no two nodes
+    /// take the same row; SQLite needs nothing, as its single writer already serialises leases.
+    fn lease_clause(self) -> &'static str {
+        match self {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        }
+    }
 }
 
 /// Embeds each migration for both backends: `version "description" "file name"`.

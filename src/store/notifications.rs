@@ -171,9 +171,8 @@ pub struct OutboxRow {
     pub created_at: Millis,
 }
 
-/// Leases up to `limit` due rows until `lease_until`. On PostgreSQL, rows another node is
-/// leasing right now are skipped (`FOR UPDATE SKIP LOCKED`), so no two nodes take the same
-/// row; on SQLite the single writer does the same.
+/// Leases up to `limit` due rows until `lease_until`; no two workers, on any node, take the
+/// same row (see `Backend::lease_clause`).
 pub async fn lease_due(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -181,10 +180,7 @@ pub async fn lease_due(
     lease_until: Millis,
     limit: u32,
 ) -> StoreResult<Vec<OutboxRow>> {
-    let lock = match backend {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+    let lock = backend.lease_clause();
     let sql = format!(
         "SELECT id, operator_id, channel, push_subscription_id, idempotency_key, payload, attempts, created_at \
          FROM notification_outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \

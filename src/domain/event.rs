@@ -1,0 +1,86 @@
+//! The live events of a workspace, as the event log stores them and the streams send them.
+//! Plain data shared by the store (which appends and reads the log) and the realtime layer
+//! (which delivers it); building events from store records and rendering them for each
+//! audience is `realtime`'s job.
+
+use serde::{Deserialize, Serialize};
+
+use super::{AssignmentReason, Author, Availability, Id, Status};
+
+/// One event of a workspace: a flat JSON object with `type`, `workspace_id`, `at` and the
+/// subject's fields (plus `id`, its position in the log, once stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub workspace_id: Id,
+    /// The visitor whose conversation this concerns; routes it to their stream too.
+    #[serde(skip)]
+    pub visitor_id: Option<Id>,
+    /// Set on personal events: only this operator's streams receive it.
+    #[serde(skip)]
+    pub recipient_id: Option<Id>,
+    pub at: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum EventKind {
+    #[serde(rename = "conversation.created")]
+    ConversationCreated {
+        conversation_id: Id,
+        widget_id: Id,
+        status: Status,
+    },
+    #[serde(rename = "conversation.status_changed")]
+    ConversationStatusChanged {
+        conversation_id: Id,
+        status: Status,
+        previous_status: Status,
+    },
+    /// Any change of assignee, unassign included.
+    #[serde(rename = "conversation.assigned")]
+    ConversationAssigned {
+        conversation_id: Id,
+        assignee_id: Option<Id>,
+        previous_assignee_id: Option<Id>,
+        reason: AssignmentReason,
+        actor_id: Option<Id>,
+        assignee_name: Option<String>,
+    },
+    #[serde(rename = "message.created")]
+    MessageCreated {
+        conversation_id: Id,
+        message: EventMessage,
+    },
+    #[serde(rename = "operator.availability_changed")]
+    OperatorAvailabilityChanged {
+        operator_id: Id,
+        availability: Availability,
+    },
+    /// Personal, to the new assignee only: someone or something else assigned them a chat.
+    #[serde(rename = "widget.conversation_assigned")]
+    AssignedToYou {
+        conversation_id: Id,
+        widget_id: Id,
+        reason: AssignmentReason,
+        actor_id: Option<Id>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventMessage {
+    pub id: Id,
+    pub author: Author,
+    pub operator_id: Option<Id>,
+    pub operator_name: Option<String>,
+    pub body: String,
+    pub created_at: String,
+}
+
+/// An event as it sits in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub id: Id,
+    pub event: Event,
+}

@@ -1,0 +1,33 @@
+//! What a use case's transaction causes beyond its own rows, collected while it runs and acted
+//! on by `Service::commit`.
+
+use crate::domain::event::Event;
+use crate::domain::{AssignmentReason, Id, Millis};
+use crate::store::Operator;
+
+/// The effects of one transaction: the live events it will append and deliver, and the
+/// personal notifications it will queue, with the clock reading they all carry. They commit
+/// with the transaction or not at all.
+pub(super) struct Effects {
+    pub now: Millis,
+    pub events: Vec<Event>,
+    pub notices: Vec<PendingNotice>,
+}
+
+/// An "assigned to you" notification to queue with the transaction.
+pub(super) struct PendingNotice {
+    pub recipient: Operator,
+    pub conversation_id: Id,
+    pub assignment_event_id: Id,
+    pub reason: AssignmentReason,
+}
+
+impl Effects {
+    pub fn new(now: Millis) -> Effects {
+        Effects {
+            now,
+            events: Vec::new(),
+            notices: Vec::new(),
+        }
+    }
+}
