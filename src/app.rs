@@ -20,6 +20,8 @@ use crate::service::{Service, Settings};
 use crate::store::{Store, StoreError, notifications};
 
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// Beyond the AI's timeout, how long an owed turn waits before another node takes it over.
+const AI_TURN_TAKEOVER_MARGIN: Duration = Duration::from_secs(30);
 
 pub struct App {
     service: Service,
@@ -70,6 +72,9 @@ impl App {
             push_allow_http: config.push_allow_http,
             vapid_public_key: vapid.public_key(),
             notify_wake: notify_wake.clone(),
+            ai_turn_takeover: Duration::from_secs(config.ai_timeout_secs.max(1))
+                + AI_TURN_TAKEOVER_MARGIN,
+            shutdown: shutdown.clone(),
         };
         let worker = Worker {
             store: store.clone(),
@@ -83,6 +88,7 @@ impl App {
         let service = Service::new(store, events, responder(&config), settings);
         tokio::spawn(worker.run());
         tokio::spawn(prune_events(service.clone(), shutdown.clone()));
+        tokio::spawn(service.clone().sweep_owed_ai_turns());
         let resumed = service
             .resume_ai_turns()
             .await

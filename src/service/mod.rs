@@ -120,6 +120,11 @@ pub struct Settings {
     pub vapid_public_key: String,
     /// Woken when notifications were queued, so the worker delivers them at once.
     pub notify_wake: Arc<Notify>,
+    /// How long a chat may owe the AI a turn before another node takes the turn over: longer
+    /// than a turn can take.
+    pub ai_turn_takeover: std::time::Duration,
+    /// The process's shutdown signal, for work that retries until it is done.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// Everything the use cases need; cheap to clone.

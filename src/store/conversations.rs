@@ -303,13 +303,42 @@ pub async fn latest_message_id(conn: &mut AnyConnection, conversation_id: Id) ->
 /// AI-handled (`active`) conversations whose newest message is the visitor's: each still waits
 /// for the AI's turn (the process that owed it may have stopped). As
 /// `(workspace_id, widget_id, id)`.
-pub async fn awaiting_ai(conn: &mut AnyConnection) -> StoreResult<Vec<(Id, Id, Id)>> {
+/// The conversations owing the AI a turn (active, the visitor spoke last) whose last message
+/// is older than `before` and which no node has leased, as (workspace, widget, conversation).
+pub async fn awaiting_ai(
+    conn: &mut AnyConnection,
+    before: Millis,
+    now: Millis,
+) -> StoreResult<Vec<(Id, Id, Id)>> {
     Ok(sqlx::query_as(
         "SELECT workspace_id, widget_id, id FROM conversations c WHERE status = 'active' \
+         AND last_message_at < $1 AND (ai_turn_leased_until IS NULL OR ai_turn_leased_until <= $2) \
          AND (SELECT author FROM messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1) = 'visitor'",
     )
+    .bind(before)
+    .bind(now)
     .fetch_all(conn)
     .await?)
+}
+
+/// Leases a conversation's owed AI turn to this node until `until`; false when another node
+/// holds it.
+pub async fn lease_ai_turn(
+    conn: &mut AnyConnection,
+    id: Id,
+    now: Millis,
+    until: Millis,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE conversations SET ai_turn_leased_until = $3 WHERE id = $1 \
+         AND (ai_turn_leased_until IS NULL OR ai_turn_leased_until <= $2)",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(until)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// What the visitor wrote last in the conversation, if anything.

@@ -115,6 +115,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = migrations![
     3 "notifications" "0003_notifications.sql",
     4 "widget and AI" "0004_widget_ai.sql",
     5 "email per workspace" "0005_email_per_workspace.sql",
+    6 "AI turn lease" "0006_ai_turn_lease.sql",
 ];
 
 /// A migration that manages its own transaction (SQLite's table rebuilds turn foreign keys off,
