@@ -17,18 +17,19 @@
 //! `--rate N` per second (100) for `--seconds N` (10), `--sockets N` (2000), `--fanouts N` (20),
 //! `--small-history N` (1000), `--large-history N` (1000000), `--json PATH`.
 
-use std::process::{Child, Command, Stdio};
+// The test kit, shared with the integration tests (tests/api).
+#[path = "../tests/kit/mod.rs"]
+mod kit;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use futures_util::future::join_all;
+use kit::{Api, Node, Op, Socket, TestDb, Widget};
 use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 struct Options {
     operators: usize,
@@ -89,239 +90,56 @@ fn options() -> Options {
 
 // ---------- databases and the server under test ----------
 
+/// Names the PostgreSQL server the bench creates its databases on; SQLite without it.
+const POSTGRES_URL: &str = "SWITCHBOARD_BENCH_POSTGRES_URL";
+
 /// A fresh database, removed when dropped.
-struct Database {
-    url: String,
-    cleanup: Option<Box<dyn FnOnce() + Send>>,
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Some(cleanup) = self.cleanup.take() {
-            cleanup();
-        }
-    }
-}
-
-async fn fresh_database(label: &str) -> Database {
-    match std::env::var("SWITCHBOARD_BENCH_POSTGRES_URL") {
-        Ok(admin_url) => {
-            let name = format!("sb_bench_{label}_{}", std::process::id());
-            let mut admin = sqlx::PgConnection::connect(&admin_url)
-                .await
-                .expect("PostgreSQL");
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut admin)
+async fn fresh_database() -> TestDb {
+    match std::env::var(POSTGRES_URL) {
+        Ok(admin_url) => TestDb::postgres(&admin_url)
             .await
-            .unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .unwrap_or(admin_url.clone());
-            let drop_sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-            Database {
-                url: format!("{base}/{name}"),
-                cleanup: Some(Box::new(move || {
-                    let _ = std::thread::spawn(move || {
-                        let rt = tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                            .unwrap();
-                        rt.block_on(async {
-                            if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                                let _ = sqlx::query(sqlx::AssertSqlSafe(drop_sql))
-                                    .execute(&mut admin)
-                                    .await;
-                            }
-                        });
-                    })
-                    .join();
-                })),
-            }
-        }
-        Err(_) => {
-            let dir = std::env::temp_dir()
-                .join(format!("switchboard-bench-{label}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            let url = format!("sqlite:{}", dir.join("bench.db").display());
-            Database {
-                url,
-                cleanup: Some(Box::new(move || drop(std::fs::remove_dir_all(dir)))),
-            }
-        }
+            .unwrap_or_else(|e| panic!("PostgreSQL at {POSTGRES_URL}: {e}")),
+        Err(_) => TestDb::sqlite(),
     }
 }
 
 fn backend_label() -> &'static str {
-    if std::env::var("SWITCHBOARD_BENCH_POSTGRES_URL").is_ok() {
+    if std::env::var(POSTGRES_URL).is_ok() {
         "PostgreSQL"
     } else {
         "SQLite"
     }
 }
 
-/// The server under test, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
+/// Resident memory of the server process, in MiB.
+fn rss_mib(server: &Node) -> f64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// A client of `base` without the tests' timeout per request: the bench times the server, and
+/// that timeout's timer is client work its figures leave out.
+fn untimed_api(base: String) -> Api {
+    Api {
+        base,
+        client: reqwest::Client::new(),
     }
 }
 
-impl Server {
-    async fn start(database_url: &str) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--database-url",
-                database_url,
-            ])
-            .args([
-                "--allow-signup",
-                "--widget-rate-limit",
-                "0",
-                "--event-buffer",
-                "8192",
-            ])
-            .env("SWITCHBOARD_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the switchboard binary starts");
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !client
-            .get(format!("{}/healthz", server.base))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            assert!(Instant::now() < deadline, "server did not come up");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        server
-    }
-
-    /// Resident memory of the server process, in MiB.
-    fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        let kib: f64 = status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0);
-        kib / 1024.0
-    }
-}
-
-// ---------- HTTP and WebSocket clients ----------
-
-#[derive(Clone)]
-struct Api {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Value,
-    ) -> Value {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .json(&body);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        let resp = req.send().await.expect("request");
-        assert!(resp.status().is_success(), "{path}: {}", resp.status());
-        resp.json().await.unwrap_or(Value::Null)
-    }
-
-    async fn start_chat(&self, key: &str) -> (i64, String) {
-        let chat = self
-            .call(
-                reqwest::Method::POST,
-                &format!("/api/v1/widget/{key}/conversations"),
-                None,
-                json!({"body": "hello"}),
-            )
-            .await;
-        (
-            chat["conversation_id"].as_i64().unwrap(),
-            chat["visitor_token"].as_str().unwrap().to_owned(),
-        )
-    }
-
-    /// Sends a handover; returns once the response is read.
-    async fn handover(&self, key: &str, chat: &(i64, String)) {
-        let resp = self
-            .http
-            .post(format!(
-                "{}/api/v1/widget/{key}/conversations/{}/handover",
-                self.base, chat.0
-            ))
-            .header("x-visitor-token", &chat.1)
-            .send()
-            .await
-            .expect("handover");
-        assert!(resp.status().is_success(), "handover: {}", resp.status());
-        resp.bytes().await.unwrap();
-    }
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn open_socket(base: &str, token: &str) -> Socket {
-    let mut request = format!("{}/api/v1/events", base.replacen("http", "ws", 1))
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket")
-        .0
-}
+// ---------- event streams ----------
 
 /// Reads a socket until it closes, reporting each JSON event with the time it arrived.
 fn spawn_reader(mut socket: Socket, tag: i64, out: mpsc::UnboundedSender<(i64, Instant, Value)>) {
     tokio::spawn(async move {
-        while let Some(Ok(message)) = socket.next().await {
-            if let Message::Text(text) = message
-                && let Ok(event) = serde_json::from_str::<Value>(&text)
-                && out.send((tag, Instant::now(), event)).is_err()
-            {
+        while let Some(event) = socket.recv().await {
+            if out.send((tag, Instant::now(), event)).is_err() {
                 return;
             }
         }
@@ -471,18 +289,10 @@ fn median(mut runs: Vec<Throughput>) -> Throughput {
 }
 
 async fn floor_throughput(floor: &Api, statements: usize, o: &Options) -> Throughput {
-    let api = floor.clone();
+    let (api, path) = (floor.clone(), format!("/floor/{statements}"));
     closed_loop(o.handovers, o.concurrency, move |_| {
-        let api = api.clone();
-        async move {
-            let resp = api
-                .http
-                .post(format!("{}/floor/{statements}", api.base))
-                .send()
-                .await
-                .unwrap();
-            resp.bytes().await.unwrap();
-        }
+        let (api, path) = (api.clone(), path.clone());
+        async move { round_trip(&api, reqwest::Method::POST, &path).await }
     })
     .await
 }
@@ -490,78 +300,28 @@ async fn floor_throughput(floor: &Api, statements: usize, o: &Options) -> Throug
 // ---------- set-up ----------
 
 struct Workspace {
-    owner_token: String,
-    operators: Vec<(i64, String)>,
-    round_robin_key: String,
-    lightest_load_key: String,
+    owner: Op,
+    operators: Vec<Op>,
+    round_robin: Widget,
+    lightest_load: Widget,
 }
 
 async fn set_up(api: &Api, operators: usize) -> Workspace {
-    let owner = api
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/signup",
-            None,
-            json!({"workspace_name": "Bench", "name": "Owner", "email": "owner@bench.test", "password": "benchmark"}),
-        )
-        .await;
-    let owner_token = owner["token"].as_str().unwrap().to_owned();
-    let mut ops = vec![(
-        owner["operator"]["id"].as_i64().unwrap(),
-        owner_token.clone(),
-    )];
+    let owner = api.signup("Bench").await;
+    let mut ops = vec![owner.clone()];
     for i in 1..operators {
-        let email = format!("op{i}@bench.test");
-        api.call(
-            reqwest::Method::POST,
-            "/api/v1/operators",
-            Some(&owner_token),
-            json!({"name": format!("Op {i}"), "email": email, "password": "benchmark"}),
-        )
-        .await;
-        let session = api
-            .call(
-                reqwest::Method::POST,
-                "/api/v1/session",
-                None,
-                json!({"email": email, "password": "benchmark"}),
-            )
-            .await;
-        ops.push((
-            session["operator"]["id"].as_i64().unwrap(),
-            session["token"].as_str().unwrap().to_owned(),
-        ));
+        ops.push(api.add_operator(&owner, &format!("Op {i}")).await);
     }
-    let mut keys = Vec::new();
-    for (name, mode) in [
-        ("Round robin", "round_robin"),
-        ("Lightest load", "lightest_load"),
-        ("Help", "manual"),
-        ("Docs", "manual"),
-    ] {
-        let widget = api
-            .call(
-                reqwest::Method::POST,
-                "/api/v1/widgets",
-                Some(&owner_token),
-                json!({"name": name}),
-            )
-            .await;
-        let id = widget["id"].as_i64().unwrap();
-        api.call(
-            reqwest::Method::PUT,
-            &format!("/api/v1/widgets/{id}/routing"),
-            Some(&owner_token),
-            json!({"mode": mode, "eligible_operator_ids": []}),
-        )
-        .await;
-        keys.push(widget["key"].as_str().unwrap().to_owned());
+    // `seed_history` writes into widget 3, the first manual one: keep this order.
+    let mut widgets = Vec::new();
+    for mode in ["round_robin", "lightest_load", "manual", "manual"] {
+        widgets.push(api.widget(&owner, mode, &[]).await);
     }
     Workspace {
-        owner_token,
+        owner,
         operators: ops,
-        round_robin_key: keys[0].clone(),
-        lightest_load_key: keys[1].clone(),
+        round_robin: widgets[0].clone(),
+        lightest_load: widgets[1].clone(),
     }
 }
 
@@ -614,19 +374,32 @@ async fn seed_history(database_url: &str, count: u64) {
 
 // ---------- measurements ----------
 
-async fn handover_throughput(api: &Api, key: &str, total: usize, concurrency: usize) -> Throughput {
+async fn handover_throughput(
+    api: &Api,
+    widget: &Widget,
+    total: usize,
+    concurrency: usize,
+) -> Throughput {
     let mut created = Vec::with_capacity(total);
     for batch in (0..total).collect::<Vec<_>>().chunks(concurrency) {
-        let starts = batch.iter().map(|_| api.start_chat(key));
+        let starts = batch.iter().map(|_| api.open_chat(widget, "hello"));
         created.extend(join_all(starts).await);
     }
     let created = Arc::new(created);
-    let (api, key) = (api.clone(), key.to_owned());
+    let (api, widget) = (api.clone(), widget.clone());
     closed_loop(total, concurrency, move |i| {
-        let (api, key, created) = (api.clone(), key.clone(), created.clone());
-        async move { api.handover(&key, &created[i]).await }
+        let (api, widget, created) = (api.clone(), widget.clone(), created.clone());
+        async move {
+            api.handover(&widget, &created[i]).await;
+        }
     })
     .await
+}
+
+/// One request without a body, its answer read but not parsed.
+async fn round_trip(api: &Api, method: reqwest::Method, path: &str) {
+    let request = api.client.request(method, api.url(path));
+    request.send().await.unwrap().bytes().await.unwrap();
 }
 
 /// `n` sequential round trips of one request on a kept-alive connection.
@@ -634,13 +407,7 @@ async fn round_trips(api: &Api, method: reqwest::Method, path: &str, n: usize) -
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let t0 = Instant::now();
-        let resp = api
-            .http
-            .request(method.clone(), format!("{}{path}", api.base))
-            .send()
-            .await
-            .unwrap();
-        resp.bytes().await.unwrap();
+        round_trip(api, method.clone(), path).await;
         samples.push(t0.elapsed());
     }
     stats(samples)
@@ -650,14 +417,14 @@ async fn round_trips(api: &Api, method: reqwest::Method, path: &str, n: usize) -
 /// `conversation.assigned` event arriving on the assignee's own socket.
 async fn handover_to_event(api: &Api, ws: &Workspace, rate: u64, seconds: u64) -> Stats {
     let (tx, mut events) = mpsc::unbounded_channel();
-    for (id, token) in &ws.operators {
-        spawn_reader(open_socket(&api.base, token).await, *id, tx.clone());
+    for op in &ws.operators {
+        spawn_reader(api.inbox_stream(op).await, op.id, tx.clone());
     }
     drop(tx);
     let total = (rate * seconds) as usize;
     let mut chats = Vec::with_capacity(total);
     for _ in 0..total {
-        chats.push(api.start_chat(&ws.round_robin_key).await);
+        chats.push(api.open_chat(&ws.round_robin, "hello").await);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     while events.try_recv().is_ok() {}
@@ -667,9 +434,11 @@ async fn handover_to_event(api: &Api, ws: &Workspace, rate: u64, seconds: u64) -
     let mut senders = Vec::with_capacity(total);
     for (i, chat) in chats.into_iter().enumerate() {
         tokio::time::sleep_until((start + interval * i as u32).into()).await;
-        sent.lock().unwrap().insert(chat.0, Instant::now());
-        let (api, key) = (api.clone(), ws.round_robin_key.clone());
-        senders.push(tokio::spawn(async move { api.handover(&key, &chat).await }));
+        sent.lock().unwrap().insert(chat.id, Instant::now());
+        let (api, widget) = (api.clone(), ws.round_robin.clone());
+        senders.push(tokio::spawn(async move {
+            api.handover(&widget, &chat).await;
+        }));
     }
     let mut samples = Vec::with_capacity(total);
     while samples.len() < total {
@@ -692,8 +461,8 @@ async fn handover_to_event(api: &Api, ws: &Workspace, rate: u64, seconds: u64) -
 /// every tab timed. Returns the figures and the server's RSS with the tabs open.
 async fn fan_out(
     api: &Api,
-    server: &Server,
-    owner_token: &str,
+    server: &Node,
+    owner: &Op,
     sockets: usize,
     fanouts: usize,
 ) -> (Stats, f64) {
@@ -701,7 +470,7 @@ async fn fan_out(
     let mut opened = 0;
     while opened < sockets {
         let batch: Vec<_> = (opened..(opened + 100).min(sockets))
-            .map(|_| open_socket(&api.base, owner_token))
+            .map(|_| api.inbox_stream(owner))
             .collect();
         for socket in join_all(batch).await {
             spawn_reader(socket, 0, tx.clone());
@@ -710,18 +479,12 @@ async fn fan_out(
     }
     drop(tx);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss = server.rss_mib();
+    let rss = rss_mib(server);
     let mut samples = Vec::with_capacity(sockets * fanouts);
     for round in 0..fanouts {
         let availability = if round % 2 == 0 { "away" } else { "available" };
         let t0 = Instant::now();
-        api.call(
-            reqwest::Method::PUT,
-            "/api/v1/me/availability",
-            Some(owner_token),
-            json!({"availability": availability}),
-        )
-        .await;
+        api.set_availability(owner, availability).await;
         let mut got = 0;
         while got < sockets {
             let (_, at, event) = tokio::time::timeout(Duration::from_secs(30), arrivals.recv())
@@ -740,13 +503,10 @@ async fn fan_out(
 }
 
 /// A server on a fresh database with `history` closed conversations, set up for the runs.
-async fn prepared(label: &str, o: &Options, history: u64) -> (Database, Server, Api, Workspace) {
-    let database = fresh_database(label).await;
-    let server = Server::start(&database.url).await;
-    let api = Api {
-        base: server.base.clone(),
-        http: reqwest::Client::new(),
-    };
+async fn prepared(o: &Options, history: u64) -> (TestDb, Node, Api, Workspace) {
+    let database = fresh_database().await;
+    let server = Node::spawn_with(&database.url, &["--event-buffer", "8192"]).await;
+    let api = untimed_api(server.api.base.clone());
     let ws = set_up(&api, o.operators).await;
     seed_history(&database.url, history).await;
     (database, server, api, ws)
@@ -763,27 +523,23 @@ async fn main() {
         o.operators, o.handovers, o.concurrency
     );
 
-    let floor = Api {
-        base: start_floor(),
-        http: reqwest::Client::new(),
-    };
+    let floor = untimed_api(start_floor());
     let floor_run = floor_throughput(&floor, 3, &o).await;
     let floor_handover_sized = floor_throughput(&floor, HANDOVER_STATEMENTS, &o).await;
 
-    let (_db, server, api, ws) = prepared("small", &o, o.small_history).await;
-    let rss_idle = server.rss_mib();
+    let (_db, server, api, ws) = prepared(&o, o.small_history).await;
+    let rss_idle = rss_mib(&server);
     // Growth: the same round-robin run on both servers, alternating, three times each; the
     // median of each side is compared, so a slow moment of the machine does not decide it.
-    let (db_large, server_large, api_large, ws_large) =
-        prepared("large", &o, o.large_history).await;
+    let (db_large, server_large, api_large, ws_large) = prepared(&o, o.large_history).await;
     let (mut small_runs, mut large_runs) = (Vec::new(), Vec::new());
     for _ in 0..GROWTH_ROUNDS {
         small_runs
-            .push(handover_throughput(&api, &ws.round_robin_key, o.handovers, o.concurrency).await);
+            .push(handover_throughput(&api, &ws.round_robin, o.handovers, o.concurrency).await);
         large_runs.push(
             handover_throughput(
                 &api_large,
-                &ws_large.round_robin_key,
+                &ws_large.round_robin,
                 o.handovers,
                 o.concurrency,
             )
@@ -795,7 +551,7 @@ async fn main() {
     let round_robin = median(small_runs);
     let large = median(large_runs);
     let lightest_load =
-        handover_throughput(&api, &ws.lightest_load_key, o.handovers, o.concurrency).await;
+        handover_throughput(&api, &ws.lightest_load, o.handovers, o.concurrency).await;
     round_trips(&api, reqwest::Method::GET, "/healthz", 200).await;
     let healthz = round_trips(&api, reqwest::Method::GET, "/healthz", 2000).await;
     let floor_write = round_trips(&floor, reqwest::Method::POST, "/floor/3", 2000).await;
@@ -807,7 +563,7 @@ async fn main() {
     )
     .await;
     let event_latency = handover_to_event(&api, &ws, o.rate, o.seconds).await;
-    let (fanout, rss_sockets) = fan_out(&api, &server, &ws.owner_token, o.sockets, o.fanouts).await;
+    let (fanout, rss_sockets) = fan_out(&api, &server, &ws.owner, o.sockets, o.fanouts).await;
     drop(server);
 
     let row = |name: &str, t: &Throughput| {

@@ -3,17 +3,12 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{Db, TestServer};
+use crate::common::{Db, TestServer, paths};
 use crate::on_both;
 
 async fn signup_login_cookie_and_logout(s: TestServer) {
     let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/signup",
-            None,
-            Some(json!({"workspace_name": "Acme", "name": "Ana", "email": " Ana@Acme.TEST ", "password": "correct horse"})),
-        )
+        .signup_with(json!({"workspace_name": "Acme", "name": "Ana", "email": " Ana@Acme.TEST ", "password": "correct horse"}))
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["operator"]["role"], "owner");
@@ -22,7 +17,7 @@ async fn signup_login_cookie_and_logout(s: TestServer) {
 
     let resp = s
         .client
-        .post(format!("{}/api/v1/session", s.base))
+        .post(s.url(paths::SESSION))
         .json(&json!({"email": "ANA@acme.test", "password": "correct horse"}))
         .send()
         .await
@@ -41,7 +36,7 @@ async fn signup_login_cookie_and_logout(s: TestServer) {
         let s = &s;
         async move {
             s.client
-                .get(format!("{}/api/v1/me", s.base))
+                .get(s.url(paths::ME))
                 .header(header.0, header.1)
                 .send()
                 .await
@@ -63,7 +58,7 @@ async fn signup_login_cookie_and_logout(s: TestServer) {
     // A cookie-authenticated change from another site is refused; from our own origin it works.
     let cross = s
         .client
-        .put(format!("{}/api/v1/me/availability", s.base))
+        .put(s.url(paths::AVAILABILITY))
         .header("cookie", &cookie_pair)
         .header("origin", "https://evil.example")
         .json(&json!({"availability": "away"}))
@@ -74,7 +69,7 @@ async fn signup_login_cookie_and_logout(s: TestServer) {
     let host = s.base.trim_start_matches("http://").to_owned();
     let same = s
         .client
-        .put(format!("{}/api/v1/me/availability", s.base))
+        .put(s.url(paths::AVAILABILITY))
         .header("cookie", &cookie_pair)
         .header("origin", format!("http://{host}"))
         .json(&json!({"availability": "away"}))
@@ -84,7 +79,7 @@ async fn signup_login_cookie_and_logout(s: TestServer) {
     assert_eq!(same.status(), 200);
 
     let (status, _) = s
-        .call(Method::DELETE, "/api/v1/session", Some(&token), None)
+        .call(Method::DELETE, paths::SESSION, Some(&token), None)
         .await;
     assert_eq!(status, 204);
     assert_eq!(
@@ -103,31 +98,17 @@ async fn signup_login_cookie_and_logout(s: TestServer) {
 
 async fn wrong_credentials_are_401_and_brute_force_is_429(s: TestServer) {
     let ana = s.signup("Acme").await;
-    let (_, me) = s.get(&ana, "/api/v1/me").await;
+    let (_, me) = s.me(&ana).await;
     let email = me["email"].as_str().unwrap().to_owned();
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/session",
-            None,
-            Some(json!({"email": email, "password": "wrong password"})),
-        )
-        .await;
+    let (status, body) = s.try_login(&email, "wrong password").await;
     assert_eq!(status, 401, "{body}");
-    let (status, _) = s
-        .call(
-            Method::POST,
-            "/api/v1/session",
-            None,
-            Some(json!({"email": "nobody@x.test", "password": "whatever1"})),
-        )
-        .await;
+    let (status, _) = s.try_login("nobody@x.test", "whatever1").await;
     assert_eq!(status, 401);
     let mut limited = None;
     for _ in 0..15 {
         let resp = s
             .client
-            .post(format!("{}/api/v1/session", s.base))
+            .post(s.url(paths::SESSION))
             .json(&json!({"email": email, "password": "guess-guess"}))
             .send()
             .await
@@ -144,10 +125,10 @@ async fn wrong_credentials_are_401_and_brute_force_is_429(s: TestServer) {
     assert_eq!(body["error"]["code"], "rate_limited");
 
     for token in ["", "nonsense", "Bearer"] {
-        let (status, body) = s.call(Method::GET, "/api/v1/me", Some(token), None).await;
+        let (status, body) = s.call(Method::GET, paths::ME, Some(token), None).await;
         assert_eq!(status, 401, "{token:?}: {body}");
     }
-    let (status, _) = s.call(Method::GET, "/api/v1/me", None, None).await;
+    let (status, _) = s.call(Method::GET, paths::ME, None, None).await;
     assert_eq!(status, 401);
 }
 
@@ -155,41 +136,38 @@ async fn roles_decide_who_manages_the_team(s: TestServer) {
     let owner = s.signup("Acme").await;
     let op = s.add_operator(&owner, "Bob").await;
     let new = |role: &str| json!({"name": "New", "email": format!("new-{role}@acme.test"), "password": "password123", "role": role});
-    let (status, _) = s.post(&op, "/api/v1/operators", new("operator")).await;
+    let (status, _) = s.create_operator(&op, new("operator")).await;
     assert_eq!(status, 403, "operators cannot add teammates");
-    let (status, _) = s.post(&op, "/api/v1/widgets", json!({"name": "w"})).await;
+    let (status, _) = s.create_widget(&op, "w").await;
     assert_eq!(status, 403);
-    let (status, admin) = s.post(&owner, "/api/v1/operators", new("admin")).await;
+    let (status, admin) = s.create_operator(&owner, new("admin")).await;
     assert_eq!(status, 201, "{admin}");
     let admin = s.login("new-admin@acme.test", "password123").await;
-    let (status, _) = s.post(&admin, "/api/v1/operators", new("owner")).await;
+    let (status, _) = s.create_operator(&admin, new("owner")).await;
     assert_eq!(status, 403, "only owners make owners");
-    let (status, created) = s.post(&admin, "/api/v1/operators", new("operator")).await;
+    let (status, created) = s.create_operator(&admin, new("operator")).await;
     assert_eq!(status, 201);
     assert_eq!(created["availability"], "available");
-    let (status, body) = s.post(&owner, "/api/v1/operators", new("operator")).await;
+    let (status, body) = s.create_operator(&owner, new("operator")).await;
     assert_eq!(status, 409, "email taken: {body}");
     assert_eq!(body["error"]["code"], "email_taken");
     let (status, _) = s
-        .post(
+        .create_operator(
             &owner,
-            "/api/v1/operators",
             json!({"name": "X", "email": "bad", "password": "password123"}),
         )
         .await;
     assert_eq!(status, 400);
     let (status, _) = s
-        .post(
+        .create_operator(
             &owner,
-            "/api/v1/operators",
             json!({"name": "X", "email": "x@acme.test", "password": "short"}),
         )
         .await;
     assert_eq!(status, 400);
     let (status, _) = s
-        .post(
+        .create_operator(
             &owner,
-            "/api/v1/operators",
             json!({"name": "X", "email": "y@acme.test", "password": "password123", "role": "god"}),
         )
         .await;
@@ -210,12 +188,7 @@ async fn signup_closes_after_the_first_workspace_unless_allowed() {
     };
     s.signup("First").await;
     let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/signup",
-            None,
-            Some(json!({"workspace_name": "Second", "name": "Eve", "email": "eve@x.test", "password": "password123"})),
-        )
+        .signup_with(json!({"workspace_name": "Second", "name": "Eve", "email": "eve@x.test", "password": "password123"}))
         .await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"]["code"], "signup_disabled");

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Chat, Op, TestServer, Widget};
+use crate::common::{Chat, IfAssignee, Op, TestServer, Widget, paths};
 use crate::on_both;
 
 async fn handed_off_unassigned(s: &TestServer, admin: &Op) -> (Widget, Chat) {
@@ -35,8 +35,7 @@ async fn reply_self_claims_only_unassigned_chats_and_stops_the_ai(s: TestServer)
     let widget = s.widget(&ana, "manual", &[]).await;
     let chat = s.start_chat(&widget, "hello").await;
 
-    let path = format!("/api/v1/conversations/{}/messages", chat.id);
-    let (status, msg) = s.post(&bob, &path, json!({"body": "Hi, Bob here"})).await;
+    let (status, msg) = s.reply(&bob, chat.id, "Hi, Bob here").await;
     assert_eq!(status, 201, "{msg}");
     assert_eq!(msg["author"], "operator");
     assert_eq!(msg["operator_id"], bob.id);
@@ -47,7 +46,7 @@ async fn reply_self_claims_only_unassigned_chats_and_stops_the_ai(s: TestServer)
     );
     assert_eq!(conv["status"], "handed_off", "any reply stops the AI");
 
-    let (status, _) = s.post(&ana, &path, json!({"body": "Ana chiming in"})).await;
+    let (status, _) = s.reply(&ana, chat.id, "Ana chiming in").await;
     assert_eq!(status, 201);
     let conv = s.conversation(&ana, chat.id).await;
     assert_eq!(
@@ -79,22 +78,19 @@ async fn claim_with_and_without_precondition(s: TestServer) {
     let ana = s.signup("Acme").await;
     let bob = s.add_operator(&ana, "Bob").await;
     let (_, chat) = handed_off_unassigned(&s, &ana).await;
-    let claim = format!("/api/v1/conversations/{}/claim", chat.id);
 
-    let (status, conv) = s.post(&ana, &claim, json!({"if_assignee_id": null})).await;
+    let (status, conv) = s.claim_if(&ana, chat.id, IfAssignee::Nobody).await;
     assert_eq!(status, 200, "{conv}");
     assert_eq!(conv["assignee_id"], ana.id);
     assert_eq!(conv["assignee"]["name"], "Owner");
 
-    let (status, err) = s.post(&bob, &claim, json!({"if_assignee_id": null})).await;
+    let (status, err) = s.claim_if(&bob, chat.id, IfAssignee::Nobody).await;
     assert_eq!(status, 409, "{err}");
     assert_eq!(err["error"]["code"], "assignee_changed");
     assert_eq!(err["error"]["current_assignee_id"], ana.id);
     assert_eq!(err["error"]["current_assignee"]["id"], ana.id);
 
-    let (status, conv) = s
-        .post(&bob, &claim, json!({"if_assignee_id": ana.id}))
-        .await;
+    let (status, conv) = s.claim_if(&bob, chat.id, IfAssignee::Is(ana.id)).await;
     assert_eq!(
         status, 200,
         "a matching precondition lets Bob take it over: {conv}"
@@ -103,11 +99,16 @@ async fn claim_with_and_without_precondition(s: TestServer) {
 
     // Without a precondition a claim is unconditional; with no body at all too.
     let (status, conv) = s
-        .call(reqwest::Method::POST, &claim, Some(&ana.token), None)
+        .call(
+            reqwest::Method::POST,
+            &paths::conversation_action(chat.id, "claim"),
+            Some(&ana.token),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{conv}");
     assert_eq!(conv["assignee_id"], ana.id);
-    let (status, conv) = s.post(&ana, &claim, json!({})).await;
+    let (status, conv) = s.claim(&ana, chat.id).await;
     assert_eq!(status, 200, "claiming your own chat is a no-op");
     assert_eq!(conv["assignee_id"], ana.id);
 
@@ -126,13 +127,7 @@ async fn claiming_an_ai_chat_stops_the_ai(s: TestServer) {
     let ana = s.signup("Acme").await;
     let widget = s.widget(&ana, "manual", &[]).await;
     let chat = s.start_chat(&widget, "hello").await;
-    let (status, conv) = s
-        .post(
-            &ana,
-            &format!("/api/v1/conversations/{}/claim", chat.id),
-            json!({}),
-        )
-        .await;
+    let (status, conv) = s.claim(&ana, chat.id).await;
     assert_eq!(status, 200);
     assert_eq!(conv["status"], "handed_off");
 }
@@ -142,37 +137,40 @@ async fn pick_a_teammate_and_unassign(s: TestServer) {
     let bob = s.add_operator(&ana, "Bob").await;
     let other = s.signup("Other").await;
     let (_, chat) = handed_off_unassigned(&s, &ana).await;
-    let path = format!("/api/v1/conversations/{}/assignee", chat.id);
 
     s.set_availability(&bob, "away").await;
-    let (status, conv) = s.put(&ana, &path, json!({"operator_id": bob.id})).await;
+    let (status, conv) = s
+        .set_assignee(&ana, chat.id, Some(bob.id), IfAssignee::Any)
+        .await;
     assert_eq!(status, 200, "assigning an away teammate works: {conv}");
     assert_eq!(conv["assignee_id"], bob.id);
     assert_eq!(conv["assignee"]["availability"], "away");
 
     let (status, err) = s
-        .put(
-            &ana,
-            &path,
-            json!({"operator_id": ana.id, "if_assignee_id": null}),
-        )
+        .set_assignee(&ana, chat.id, Some(ana.id), IfAssignee::Nobody)
         .await;
     assert_eq!(status, 409);
     assert_eq!(err["error"]["current_assignee_id"], bob.id);
 
-    let (status, _) = s.put(&ana, &path, json!({"operator_id": other.id})).await;
+    let (status, _) = s
+        .set_assignee(&ana, chat.id, Some(other.id), IfAssignee::Any)
+        .await;
     assert_eq!(status, 404, "another workspace's operator is not found");
-    let (status, _) = s.put(&ana, &path, json!({"operator_id": 9_999_999})).await;
+    let (status, _) = s
+        .set_assignee(&ana, chat.id, Some(9_999_999), IfAssignee::Any)
+        .await;
     assert_eq!(status, 404);
-    let (status, err) = s.put(&ana, &path, json!({})).await;
+    let (status, err) = s
+        .put(
+            &ana,
+            &paths::conversation_action(chat.id, "assignee"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 400, "operator_id is required: {err}");
 
     let (status, conv) = s
-        .put(
-            &ana,
-            &path,
-            json!({"operator_id": null, "if_assignee_id": bob.id}),
-        )
+        .set_assignee(&ana, chat.id, None, IfAssignee::Is(bob.id))
         .await;
     assert_eq!(status, 200);
     assert_eq!(conv["assignee_id"], json!(null));
@@ -180,7 +178,7 @@ async fn pick_a_teammate_and_unassign(s: TestServer) {
         conv["status"], "handed_off",
         "unassigned chats wait in the queue"
     );
-    let (_, queue) = s.get(&ana, "/api/v1/conversations?view=unassigned").await;
+    let (_, queue) = s.conversations(&ana, "?view=unassigned").await;
     assert_eq!(queue["items"][0]["id"], chat.id);
 
     let conv = s.conversation(&ana, chat.id).await;
@@ -196,19 +194,8 @@ async fn pick_a_teammate_and_unassign(s: TestServer) {
 async fn close_and_reopen_by_visitor_keeps_an_available_assignee(s: TestServer) {
     let ana = s.signup("Acme").await;
     let (widget, chat) = handed_off_unassigned(&s, &ana).await;
-    s.post(
-        &ana,
-        &format!("/api/v1/conversations/{}/claim", chat.id),
-        json!({}),
-    )
-    .await;
-    let (status, conv) = s
-        .post(
-            &ana,
-            &format!("/api/v1/conversations/{}/close", chat.id),
-            json!({}),
-        )
-        .await;
+    s.claim(&ana, chat.id).await;
+    let (status, conv) = s.close(&ana, chat.id).await;
     assert_eq!(status, 200);
     assert_eq!(conv["status"], "closed");
     let (status, _) = s.visitor_says(&widget, &chat, "One more thing").await;
@@ -226,12 +213,7 @@ async fn reopen_by_visitor_reroutes_away_from_an_away_assignee(s: TestServer) {
     let chat = s.start_chat(&widget, "hello").await;
     s.handover(&widget, &chat).await;
     assert_eq!(s.conversation(&ana, chat.id).await["assignee_id"], ana.id);
-    s.post(
-        &ana,
-        &format!("/api/v1/conversations/{}/close", chat.id),
-        json!({}),
-    )
-    .await;
+    s.close(&ana, chat.id).await;
     s.set_availability(&ana, "away").await;
     s.visitor_says(&widget, &chat, "Hello again").await;
     let conv = s.conversation(&bob, chat.id).await;
@@ -264,18 +246,8 @@ async fn reopen_by_visitor_reroutes_away_from_an_away_assignee(s: TestServer) {
     // In manual mode the reopened chat waits unassigned.
     let manual = s.widget(&ana, "manual", &[]).await;
     let chat = s.start_chat(&manual, "hi").await;
-    s.post(
-        &ana,
-        &format!("/api/v1/conversations/{}/claim", chat.id),
-        json!({}),
-    )
-    .await;
-    s.post(
-        &ana,
-        &format!("/api/v1/conversations/{}/close", chat.id),
-        json!({}),
-    )
-    .await;
+    s.claim(&ana, chat.id).await;
+    s.close(&ana, chat.id).await;
     s.visitor_says(&manual, &chat, "Back again").await;
     let conv = s.conversation(&bob, chat.id).await;
     assert_eq!(conv["assignee_id"], json!(null));
@@ -285,59 +257,33 @@ async fn reopen_by_visitor_reroutes_away_from_an_away_assignee(s: TestServer) {
 async fn operator_reopen_keeps_the_assignee(s: TestServer) {
     let ana = s.signup("Acme").await;
     let (_, chat) = handed_off_unassigned(&s, &ana).await;
-    s.post(
-        &ana,
-        &format!("/api/v1/conversations/{}/claim", chat.id),
-        json!({}),
-    )
-    .await;
-    s.post(
-        &ana,
-        &format!("/api/v1/conversations/{}/close", chat.id),
-        json!({}),
-    )
-    .await;
-    let (status, conv) = s
-        .post(
-            &ana,
-            &format!("/api/v1/conversations/{}/reopen", chat.id),
-            json!({}),
-        )
-        .await;
+    s.claim(&ana, chat.id).await;
+    s.close(&ana, chat.id).await;
+    let (status, conv) = s.reopen(&ana, chat.id).await;
     assert_eq!(status, 200);
     assert_eq!(conv["status"], "handed_off");
     assert_eq!(conv["assignee_id"], ana.id);
-    let (status, body) = s
-        .post(
-            &ana,
-            &format!("/api/v1/conversations/{}/takeover", chat.id),
-            json!({}),
-        )
-        .await;
+    let (status, body) = s.takeover(&ana, chat.id).await;
     assert_eq!(status, 409, "{body}");
 }
 
 async fn presence_is_persisted_and_listed(s: TestServer) {
     let ana = s.signup("Acme").await;
     let bob = s.add_operator(&ana, "Bob").await;
-    let (_, me) = s.get(&bob, "/api/v1/me").await;
+    let (_, me) = s.me(&bob).await;
     assert_eq!(
         me["availability"], "available",
         "new operators start available"
     );
     assert_eq!(me["role"], "operator");
     s.set_availability(&bob, "away").await;
-    let (_, me) = s.get(&bob, "/api/v1/me").await;
+    let (_, me) = s.me(&bob).await;
     assert_eq!(me["availability"], "away");
     let (status, _) = s
-        .put(
-            &bob,
-            "/api/v1/me/availability",
-            json!({"availability": "busy"}),
-        )
+        .put(&bob, paths::AVAILABILITY, json!({"availability": "busy"}))
         .await;
     assert_eq!(status, 400);
-    let (_, ops) = s.get(&ana, "/api/v1/operators").await;
+    let (_, ops) = s.operators(&ana).await;
     let items = ops["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(items[1]["id"], bob.id);
@@ -353,30 +299,15 @@ async fn inbox_views_filters_and_pages(s: TestServer) {
     for i in 0..5 {
         ids.push(s.start_chat(&widget, &format!("chat {i}")).await.id);
     }
-    s.post(
-        &ana,
-        &format!("/api/v1/conversations/{}/claim", ids[0]),
-        json!({}),
-    )
-    .await;
-    s.post(
-        &bob,
-        &format!("/api/v1/conversations/{}/claim", ids[1]),
-        json!({}),
-    )
-    .await;
-    s.post(
-        &ana,
-        &format!("/api/v1/conversations/{}/close", ids[2]),
-        json!({}),
-    )
-    .await;
+    s.claim(&ana, ids[0]).await;
+    s.claim(&bob, ids[1]).await;
+    s.close(&ana, ids[2]).await;
 
     let list = |q: &'static str| {
         let s = &s;
         let ana = &ana;
         async move {
-            let (status, body) = s.get(ana, &format!("/api/v1/conversations{q}")).await;
+            let (status, body) = s.conversations(ana, q).await;
             assert_eq!(status, 200, "{q}: {body}");
             body["items"]
                 .as_array()
@@ -396,7 +327,7 @@ async fn inbox_views_filters_and_pages(s: TestServer) {
     assert_eq!(list("").await.len(), 5);
     assert_eq!(list("?view=all&status=active,handed_off").await.len(), 4);
 
-    let (_, rows) = s.get(&ana, "/api/v1/conversations").await;
+    let (_, rows) = s.conversations(&ana, "").await;
     let row = rows["items"]
         .as_array()
         .unwrap()
@@ -409,7 +340,7 @@ async fn inbox_views_filters_and_pages(s: TestServer) {
     );
     assert!(row["last_message_at"].as_str().is_some());
 
-    let (_, page1) = s.get(&ana, "/api/v1/conversations?limit=2").await;
+    let (_, page1) = s.conversations(&ana, "?limit=2").await;
     assert_eq!(page1["items"].as_array().unwrap().len(), 2);
     let mut seen: Vec<i64> = page1["items"]
         .as_array()
@@ -420,10 +351,7 @@ async fn inbox_views_filters_and_pages(s: TestServer) {
     let mut cursor = page1["next_cursor"].as_str().unwrap().to_owned();
     loop {
         let (_, page) = s
-            .get(
-                &ana,
-                &format!("/api/v1/conversations?limit=2&cursor={cursor}"),
-            )
+            .conversations(&ana, &format!("?limit=2&cursor={cursor}"))
             .await;
         seen.extend(
             page["items"]
@@ -448,7 +376,7 @@ async fn inbox_views_filters_and_pages(s: TestServer) {
         "?limit=1000",
         "?cursor=nonsense",
     ] {
-        let (status, body) = s.get(&ana, &format!("/api/v1/conversations{bad}")).await;
+        let (status, body) = s.conversations(&ana, bad).await;
         assert_eq!(status, 400, "{bad}: {body}");
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::common::{Db, TestServer, free_port};
+use crate::common::{Db, TestServer, free_port, paths};
 
 /// A chromedriver process, killed when dropped.
 struct ChromeDriver {
@@ -176,15 +176,13 @@ async fn two_operators_route_claim_pick_and_unassign_live() {
         return;
     };
     let (status, _) = s
-        .call(reqwest::Method::POST, "/api/v1/signup", None,
-            Some(json!({"workspace_name": "Acme", "name": "Ana Lima", "email": "ana@acme.test", "password": "ana-password"})))
+        .signup_with(json!({"workspace_name": "Acme", "name": "Ana Lima", "email": "ana@acme.test", "password": "ana-password"}))
         .await;
     assert_eq!(status, 201);
     let ana = s.login("ana@acme.test", "ana-password").await;
     let (status, bob) = s
-        .post(
+        .create_operator(
             &ana,
-            "/api/v1/operators",
             json!({"name": "Bob Stone", "email": "bob@acme.test", "password": "bob-password"}),
         )
         .await;
@@ -297,13 +295,7 @@ async fn two_operators_route_claim_pick_and_unassign_live() {
         "document.querySelector('#assignee-name')?.textContent == 'Unassigned'",
     )
     .await;
-    let (status, _) = s
-        .post(
-            &ana,
-            &format!("/api/v1/conversations/{}/claim", chat.id),
-            json!({}),
-        )
-        .await;
+    let (status, _) = s.claim(&ana, chat.id).await;
     assert_eq!(status, 200);
     // Bob clicks before his tab caught up: force the stale chip to claim as if unassigned.
     bob_tab
@@ -311,8 +303,8 @@ async fn two_operators_route_claim_pick_and_unassign_live() {
         .await
         .unwrap();
     let stale_claim = format!(
-        "fetch('/api/v1/conversations/{}/claim', {{method: 'POST', headers: {{'content-type': 'application/json'}}, body: JSON.stringify({{if_assignee_id: null}})}}).then(r => r.status)",
-        chat.id
+        "fetch('{}', {{method: 'POST', headers: {{'content-type': 'application/json'}}, body: JSON.stringify({{if_assignee_id: null}})}}).then(r => r.status)",
+        paths::conversation_action(chat.id, "claim")
     );
     let status = bob_tab
         .execute(&format!("return await {stale_claim};"), vec![])
@@ -407,7 +399,7 @@ async fn two_operators_route_claim_pick_and_unassign_live() {
         "document.querySelector('.notice')?.textContent == 'Routing saved.'",
     )
     .await;
-    let (_, saved) = s.get(&ana, &format!("/api/v1/widgets/{}", widget.id)).await;
+    let (_, saved) = s.get_widget(&ana, widget.id).await;
     assert_eq!(saved["routing"]["mode"], "lightest_load");
 
     ana_tab.close().await.unwrap();
@@ -449,30 +441,24 @@ async fn the_widget_on_another_site_talks_to_the_ai_then_a_person() {
     };
     let ana = s.signup("Acme").await;
     let (_, bob) = s
-        .post(
+        .create_operator(
             &ana,
-            "/api/v1/operators",
             json!({"name": "Bob Stone", "email": "bob@acme.test", "password": "bob-password"}),
         )
         .await;
     let bob_id = bob["id"].as_i64().unwrap();
     let bob = s.login("bob@acme.test", "bob-password").await;
     let widget = s.widget(&ana, "round_robin", &[bob_id]).await;
-    s.post(
+    s.add_article(
         &ana,
-        &format!("/api/v1/widgets/{}/articles", widget.id),
-        json!({"question": "Do you ship abroad?", "answer": "We ship to every EU country."}),
+        widget.id,
+        "Do you ship abroad?",
+        "We ship to every EU country.",
     )
     .await;
     let shop = host_page(&s.base, &widget.key).await;
     let elsewhere = host_page(&s.base, &widget.key).await;
-    let (status, _) = s
-        .put(
-            &ana,
-            &format!("/api/v1/widgets/{}/allowed-origins", widget.id),
-            json!({"allowed_origins": [shop]}),
-        )
-        .await;
+    let (status, _) = s.set_allowed_origins(&ana, widget.id, &[&shop]).await;
     assert_eq!(status, 200);
 
     let browser = driver.session().await;
@@ -527,14 +513,10 @@ async fn the_widget_on_another_site_talks_to_the_ai_then_a_person() {
         ),
     )
     .await;
-    let (_, mine) = s.get(&bob, "/api/v1/conversations?view=mine").await;
+    let (_, mine) = s.conversations(&bob, "?view=mine").await;
     let chat_id = mine["items"][0]["id"].as_i64().expect("the chat is Bob's");
     let (status, _) = s
-        .post(
-            &bob,
-            &format!("/api/v1/conversations/{chat_id}/messages"),
-            json!({"body": "Hi, Bob here. Yes, we ship to Spain!"}),
-        )
+        .reply(&bob, chat_id, "Hi, Bob here. Yes, we ship to Spain!")
         .await;
     assert_eq!(status, 201);
     until(&browser, "Bob's reply, live", &format!("[...{WIDGET}.querySelectorAll('li.operator')].some(li => li.textContent.includes('Bob here') && li.textContent.includes('Bob Stone'))")).await;
@@ -572,7 +554,7 @@ async fn the_widget_on_another_site_talks_to_the_ai_then_a_person() {
         ),
     )
     .await;
-    let (_, all) = s.get(&ana, "/api/v1/conversations").await;
+    let (_, all) = s.conversations(&ana, "").await;
     assert_eq!(
         all["items"].as_array().unwrap().len(),
         1,

@@ -10,8 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::common::{Api, Chat, Db, Op, Socket, TestDb, Widget, free_port, soak};
-use crate::node::Node;
+use crate::common::{Api, Chat, Db, Node, Op, TestDb, Widget, free_port, paths, soak};
 use crate::notifications::SmtpServer;
 use crate::races::team;
 
@@ -75,7 +74,7 @@ async fn visitor(api: Api, widget: Widget, ops: Vec<Op>, worker: usize, ledger: 
     for i in 0..CHATS_PER_WORKER {
         let tag = format!("w{worker}c{i}");
         let first = format!("{tag} hello");
-        let path = format!("/api/v1/widget/{}/conversations", widget.key);
+        let path = paths::visitor_chats(&widget.key);
         let Some((status, body)) =
             send(&api, Method::POST, &path, &[], json!({"body": first})).await
         else {
@@ -93,7 +92,7 @@ async fn visitor(api: Api, widget: Widget, ops: Vec<Op>, worker: usize, ledger: 
             ledger.chats.push(chat.clone());
             ledger.messages.push((chat.id, first));
         }
-        let chat_path = format!("{path}/{}", chat.id);
+        let chat_path = paths::visitor_chat(&widget.key, chat.id);
         let visitor = [("x-visitor-token", chat.token.as_str())];
 
         let second = format!("{tag} second");
@@ -131,7 +130,7 @@ async fn visitor(api: Api, widget: Widget, ops: Vec<Op>, worker: usize, ledger: 
         let replied = send(
             &api,
             Method::POST,
-            &format!("/api/v1/conversations/{}/messages", chat.id),
+            &paths::conversation_action(chat.id, "messages"),
             &[("authorization", bearer.as_str())],
             json!({"body": reply}),
         )
@@ -199,7 +198,7 @@ async fn a_killed_node_loses_nothing_it_acknowledged(db: Db) {
     // Every acknowledged write is there.
     // Every conversation stored, including ones whose start was committed but never answered
     // (the AI, resumed at restart, may have handed those over too).
-    let (status, list) = api.get(&owner, "/api/v1/conversations?limit=200").await;
+    let (status, list) = api.conversations(&owner, "?limit=200").await;
     assert_eq!(status, 200, "{list}");
     let mut conversations = HashMap::new();
     for row in list["items"].as_array().unwrap() {
@@ -237,9 +236,7 @@ async fn a_killed_node_loses_nothing_it_acknowledged(db: Db) {
     }
 
     // The event log holds an event for every message and assignment that was committed.
-    let mut replay = Socket::connect(&api.base, "/api/v1/events?since=0", Some(&owner.token))
-        .await
-        .unwrap();
+    let mut replay = api.inbox_stream_since(&owner, 0).await;
     let events = replay.until_quiet(Duration::from_secs(1)).await;
     let replayed_messages: HashSet<i64> = events
         .iter()

@@ -3,21 +3,17 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::common::{Db, Socket, TestServer};
+use crate::common::{Db, IfAssignee, Socket, TestServer, paths};
 use crate::on_both;
 
 async fn inbox_tabs_see_a_handover_in_commit_order(s: TestServer) {
     let ana = s.signup("Acme").await;
     let bob = s.add_operator(&ana, "Bob").await;
     let widget = s.widget(&ana, "round_robin", &[bob.id]).await;
-    let mut tab1 = Socket::connect(&s.base, "/api/v1/events", Some(&ana.token))
-        .await
-        .unwrap();
-    let mut tab2 = Socket::connect(&s.base, "/api/v1/events", Some(&bob.token))
-        .await
-        .unwrap();
+    let mut tab1 = s.inbox_stream(&ana).await;
+    let mut tab2 = s.inbox_stream(&bob).await;
 
     let chat = s.start_chat(&widget, "hello").await;
     s.handover(&widget, &chat).await;
@@ -62,12 +58,7 @@ async fn inbox_tabs_see_a_handover_in_commit_order(s: TestServer) {
     }
 
     // Unassign and presence reach every tab too.
-    s.put(
-        &ana,
-        &format!("/api/v1/conversations/{}/assignee", chat.id),
-        json!({"operator_id": null}),
-    )
-    .await;
+    s.set_assignee(&ana, chat.id, None, IfAssignee::Any).await;
     let unassigned = tab2.next_of("conversation.assigned").await;
     assert_eq!(unassigned["assignee_id"], Value::Null);
     assert_eq!(unassigned["previous_assignee_id"], bob.id);
@@ -82,9 +73,7 @@ async fn inbox_tabs_see_a_handover_in_commit_order(s: TestServer) {
 async fn another_workspace_receives_nothing(s: TestServer) {
     let ana = s.signup("Acme").await;
     let eve = s.signup("Evil").await;
-    let mut eves_tab = Socket::connect(&s.base, "/api/v1/events", Some(&eve.token))
-        .await
-        .unwrap();
+    let mut eves_tab = s.inbox_stream(&eve).await;
     let widget = s.widget(&ana, "round_robin", &[]).await;
     let chat = s.start_chat(&widget, "secret").await;
     s.handover(&widget, &chat).await;
@@ -99,23 +88,19 @@ async fn another_workspace_receives_nothing(s: TestServer) {
 async fn credentials_are_checked_before_the_upgrade(s: TestServer) {
     s.signup("Acme").await;
     assert_eq!(
-        Socket::connect(&s.base, "/api/v1/events", None).await.err(),
+        Socket::connect(&s.base, paths::EVENTS, None).await.err(),
         Some(401)
     );
     assert_eq!(
-        Socket::connect(&s.base, "/api/v1/events", Some("forged"))
+        Socket::connect(&s.base, paths::EVENTS, Some("forged"))
             .await
             .err(),
         Some(401)
     );
     assert_eq!(
-        Socket::connect(
-            &s.base,
-            "/api/v1/widget/wk_nope/events?visitor_token=x",
-            None
-        )
-        .await
-        .err(),
+        Socket::connect(&s.base, &paths::visitor_events("wk_nope", "x"), None)
+            .await
+            .err(),
         Some(404)
     );
 }
@@ -125,27 +110,16 @@ async fn a_visitor_sees_only_their_own_conversation(s: TestServer) {
     let widget = s.widget(&ana, "manual", &[]).await;
     let mine = s.start_chat(&widget, "mine").await;
     let theirs = s.start_chat(&widget, "theirs").await;
-    let path = |token: &str| format!("/api/v1/widget/{}/events?visitor_token={token}", widget.key);
     assert_eq!(
-        Socket::connect(&s.base, &path("forged"), None).await.err(),
+        Socket::connect(&s.base, &paths::visitor_events(&widget.key, "forged"), None)
+            .await
+            .err(),
         Some(401)
     );
-    let mut me = Socket::connect(&s.base, &path(&mine.token), None)
-        .await
-        .unwrap();
+    let mut me = s.visitor_stream(&widget, &mine).await;
 
-    s.post(
-        &ana,
-        &format!("/api/v1/conversations/{}/messages", theirs.id),
-        json!({"body": "for them"}),
-    )
-    .await;
-    s.post(
-        &ana,
-        &format!("/api/v1/conversations/{}/messages", mine.id),
-        json!({"body": "for you"}),
-    )
-    .await;
+    s.reply(&ana, theirs.id, "for them").await;
+    s.reply(&ana, mine.id, "for you").await;
     let reply = me.next_of("message.created").await;
     assert_eq!(
         reply["conversation_id"], mine.id,
@@ -174,9 +148,7 @@ async fn a_visitor_sees_only_their_own_conversation(s: TestServer) {
 async fn a_reconnecting_tab_resumes_with_since(s: TestServer) {
     let ana = s.signup("Acme").await;
     let widget = s.widget(&ana, "manual", &[]).await;
-    let mut tab = Socket::connect(&s.base, "/api/v1/events", Some(&ana.token))
-        .await
-        .unwrap();
+    let mut tab = s.inbox_stream(&ana).await;
     s.start_chat(&widget, "one").await;
     let mut last = 0;
     for _ in 0..3 {
@@ -184,13 +156,7 @@ async fn a_reconnecting_tab_resumes_with_since(s: TestServer) {
     }
     drop(tab);
     let missed = s.start_chat(&widget, "two").await;
-    let mut tab = Socket::connect(
-        &s.base,
-        &format!("/api/v1/events?since={last}"),
-        Some(&ana.token),
-    )
-    .await
-    .unwrap();
+    let mut tab = s.inbox_stream_since(&ana, last).await;
     let replayed = tab.next().await;
     assert_eq!(replayed["type"], "conversation.created");
     assert_eq!(replayed["conversation_id"], missed.id);
@@ -201,9 +167,7 @@ async fn a_reconnecting_tab_resumes_with_since(s: TestServer) {
     let next = tab.next_of("operator.availability_changed").await;
     assert!(next["id"].as_i64().unwrap() > replayed["id"].as_i64().unwrap());
 
-    let mut stale = Socket::connect(&s.base, "/api/v1/events?since=999999", Some(&ana.token))
-        .await
-        .unwrap();
+    let mut stale = s.inbox_stream_since(&ana, 999999).await;
     assert_eq!(
         stale.next().await["type"],
         "resync",
@@ -229,10 +193,8 @@ async fn a_slow_consumer_does_not_delay_the_others() {
     let ana = s.signup("Acme").await;
     let widget = s.widget(&ana, "manual", &[]).await;
     let chat = s.start_chat(&widget, "hello").await;
-    let mut slow = Socket::connect_with_small_buffer(&s.base, "/api/v1/events", &ana.token).await;
-    let mut fast = Socket::connect(&s.base, "/api/v1/events", Some(&ana.token))
-        .await
-        .unwrap();
+    let mut slow = Socket::connect_with_small_buffer(&s.base, paths::EVENTS, &ana.token).await;
+    let mut fast = s.inbox_stream(&ana).await;
 
     // Large replies (40 KB each) fill the slow client's small TCP buffers quickly, so the
     // server's writes to it block for real.
@@ -252,13 +214,7 @@ async fn a_slow_consumer_does_not_delay_the_others() {
         got
     });
     for _ in 0..replies {
-        let (status, _) = s
-            .post(
-                &ana,
-                &format!("/api/v1/conversations/{}/messages", chat.id),
-                json!({"body": body}),
-            )
-            .await;
+        let (status, _) = s.reply(&ana, chat.id, &body).await;
         assert_eq!(status, 201);
     }
     assert_eq!(
@@ -286,9 +242,7 @@ async fn shutdown_closes_streams_with_going_away() {
         return;
     };
     let ana = s.signup("Acme").await;
-    let mut tab = Socket::connect(&s.base, "/api/v1/events", Some(&ana.token))
-        .await
-        .unwrap();
+    let mut tab = s.inbox_stream(&ana).await;
     tokio::time::timeout(Duration::from_secs(10), s.stop())
         .await
         .expect("stops promptly with a stream open");

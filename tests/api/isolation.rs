@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use web_push_native::p256::SecretKey;
 use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
 
-use crate::common::{Chat, Op, Socket, TestServer, Widget};
+use crate::common::{Chat, Credential, IfAssignee, Op, Socket, TestServer, Widget, paths};
 use crate::on_both;
 
 /// One workspace with one of everything an id can name.
@@ -43,14 +43,9 @@ impl Tenant {
     async fn create(s: &TestServer, name: &str) -> Tenant {
         let slug = name.to_lowercase();
         let (status, body) = s
-            .call(
-                Method::POST,
-                "/api/v1/signup",
-                None,
-                Some(
-                    json!({"workspace_name": name, "name": format!("{name} Owner"),
-                    "email": format!("owner@{slug}.test"), "password": "correct horse"}),
-                ),
+            .signup_with(
+                json!({"workspace_name": name, "name": format!("{name} Owner"),
+                "email": format!("owner@{slug}.test"), "password": "correct horse"}),
             )
             .await;
         assert_eq!(status, 201, "signup: {body}");
@@ -61,9 +56,8 @@ impl Tenant {
         };
         let email = format!("agent@{slug}.test");
         let (status, body) = s
-            .post(
+            .create_operator(
                 &owner,
-                "/api/v1/operators",
                 json!({"name": format!("{name} Agent"), "email": email,
                     "password": "password123", "role": "operator"}),
             )
@@ -71,22 +65,11 @@ impl Tenant {
         assert_eq!(status, 201, "add teammate: {body}");
         let teammate = s.login(&email, "password123").await;
         let widget = s.widget(&owner, "round_robin", &[teammate.id]).await;
-        let (status, article) = s
-            .post(
-                &owner,
-                &format!("/api/v1/widgets/{}/articles", widget.id),
-                article(&slug),
-            )
-            .await;
+        let (question, answer) = article_text(&slug);
+        let (status, article) = s.add_article(&owner, widget.id, &question, &answer).await;
         assert_eq!(status, 201, "article: {article}");
         let push_endpoint = format!("http://127.0.0.1:9/push/{slug}-owner");
-        let (status, subscribed) = s
-            .post(
-                &owner,
-                "/api/v1/me/push-subscriptions",
-                subscription(&push_endpoint),
-            )
-            .await;
+        let (status, subscribed) = s.subscribe_push(&owner, subscription(&push_endpoint)).await;
         assert_eq!(status, 201, "push subscription: {subscribed}");
         Tenant {
             workspace_id,
@@ -121,26 +104,18 @@ impl Tenant {
             )
             .await;
         assert_eq!(status, 201, "visitor message: {body}");
-        let conversation = |suffix: &str| format!("/api/v1/conversations/{}{suffix}", chat.id);
-        for (op, method, suffix, body) in [
-            (&self.owner, Method::POST, "/claim", json!({})),
+        let refund = format!("{} refund issued", self.slug);
+        let to_teammate = Some(self.teammate.id);
+        for (suffix, (status, answer)) in [
+            ("/claim", s.claim(&self.owner, chat.id).await),
             (
-                &self.owner,
-                Method::PUT,
                 "/assignee",
-                json!({"operator_id": self.teammate.id}),
+                s.set_assignee(&self.owner, chat.id, to_teammate, IfAssignee::Any)
+                    .await,
             ),
-            (
-                &self.teammate,
-                Method::POST,
-                "/messages",
-                json!({"body": format!("{} refund issued", self.slug)}),
-            ),
-            (&self.owner, Method::POST, "/close", json!({})),
+            ("/messages", s.reply(&self.teammate, chat.id, &refund).await),
+            ("/close", s.close(&self.owner, chat.id).await),
         ] {
-            let (status, answer) = s
-                .call(method, &conversation(suffix), Some(&op.token), Some(body))
-                .await;
             assert!(status < 300, "{suffix}: {answer}");
         }
         s.set_availability(&self.teammate, "away").await;
@@ -170,9 +145,17 @@ impl Tenant {
     }
 }
 
+/// The question and answer of the tenant's knowledge-base article.
+fn article_text(slug: &str) -> (String, String) {
+    (
+        format!("What is the {slug} refund policy?"),
+        format!("{slug} refunds within 30 days."),
+    )
+}
+
 fn article(slug: &str) -> Value {
-    json!({"question": format!("What is the {slug} refund policy?"),
-        "answer": format!("{slug} refunds within 30 days.")})
+    let (question, answer) = article_text(slug);
+    json!({"question": question, "answer": answer})
 }
 
 /// A browser's push subscription with a valid P-256 key; nothing is ever delivered to it.
@@ -395,9 +378,7 @@ fn probes(target: &Tenant, caller: &Tenant) -> Vec<(Method, &'static str, Probe)
 
 /// Every (method, path) of the server's OpenAPI document.
 async fn documented_operations(s: &TestServer) -> BTreeSet<(String, String)> {
-    let (status, doc) = s
-        .call(Method::GET, "/api/v1/openapi.json", None, None)
-        .await;
+    let (status, doc) = s.call(Method::GET, paths::OPENAPI, None, None).await;
     assert_eq!(status, 200, "{doc}");
     let methods = ["get", "put", "post", "delete", "patch", "head", "options"];
     let mut operations = BTreeSet::new();
@@ -429,42 +410,18 @@ fn assert_not_found(secrets: &[String], what: &str, (status, body): (u16, Value)
     assert_nothing_of(secrets, what, &body);
 }
 
-/// A public widget request with `X-Visitor-Token` when a token is given.
-async fn visitor_call(
-    s: &TestServer,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = s.client.request(method, format!("{}{path}", s.base));
-    if let Some(token) = token {
-        request = request.header("X-Visitor-Token", token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request sent");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 /// What A can see of its own data; nothing B tries may change it.
 async fn snapshot(s: &TestServer, a: &Tenant, chats: &[Chat]) -> Vec<(String, Value)> {
-    let mut paths = vec![
-        "/api/v1/conversations".to_owned(),
-        "/api/v1/operators".to_owned(),
-        format!("/api/v1/widgets/{}", a.widget.id),
-        format!("/api/v1/widgets/{}/articles", a.widget.id),
-        "/api/v1/me/push-subscriptions".to_owned(),
+    let mut reads = vec![
+        paths::CONVERSATIONS.to_owned(),
+        paths::OPERATORS.to_owned(),
+        paths::widget(a.widget.id),
+        paths::articles(a.widget.id),
+        paths::PUSH_SUBSCRIPTIONS.to_owned(),
     ];
-    paths.extend(
-        chats
-            .iter()
-            .map(|c| format!("/api/v1/conversations/{}", c.id)),
-    );
+    reads.extend(chats.iter().map(|c| paths::conversation(c.id)));
     let mut seen = Vec::new();
-    for path in paths {
+    for path in reads {
         let (status, body) = s.get(&a.owner, &path).await;
         assert_eq!(status, 200, "{path}: {body}");
         seen.push((path, body));
@@ -581,7 +538,11 @@ impl Matrix<'_> {
                 ("A's widget, no token", &a.widget.key, None),
             ] {
                 let path = fill(template, &Ids { key, ..a.ids(chat) });
-                let answer = visitor_call(self.s, method.clone(), &path, token, body.clone()).await;
+                let token = token.map(Credential::Visitor);
+                let answer = self
+                    .s
+                    .send(method.clone(), &path, token, body.clone())
+                    .await;
                 assert_not_found(
                     &self.secrets,
                     &format!("{method} {path} with {who}"),
@@ -617,8 +578,7 @@ impl Matrix<'_> {
                 },
             );
             let body = json!({"body": "hello", "visitor_token": token});
-            let (status, answer) =
-                visitor_call(self.s, method.clone(), &path, None, Some(body)).await;
+            let (status, answer) = self.s.call(method.clone(), &path, None, Some(body)).await;
             assert_eq!(status, 401, "{method} {path} with {who}: {answer}");
             assert_nothing_of(&self.secrets, who, &answer);
             answers.push(answer);
@@ -667,8 +627,8 @@ impl Matrix<'_> {
                     self.s.call(method.clone(), &path, token, body).await
                 }
                 Probe::VisitorChat(body) => {
-                    let token = Some(self.b_chat.token.as_str());
-                    visitor_call(self.s, method.clone(), &path, token, body).await
+                    let token = Some(Credential::Visitor(&self.b_chat.token));
+                    self.s.send(method.clone(), &path, token, body).await
                 }
                 _ => continue,
             };
@@ -684,20 +644,17 @@ impl Matrix<'_> {
         let (a, b) = (&self.a, &self.b);
         let answer = self
             .s
-            .put(
+            .set_assignee(
                 &b.owner,
-                &format!("/api/v1/conversations/{}/assignee", self.b_chat.id),
-                json!({"operator_id": a.teammate.id}),
+                self.b_chat.id,
+                Some(a.teammate.id),
+                IfAssignee::Any,
             )
             .await;
         assert_not_found(&self.secrets, "B's chat assigned to A's operator", answer);
         let (status, answer) = self
             .s
-            .put(
-                &b.owner,
-                &format!("/api/v1/widgets/{}/routing", b.widget.id),
-                json!({"mode": "round_robin", "eligible_operator_ids": [a.teammate.id]}),
-            )
+            .set_routing(&b.owner, b.widget.id, "round_robin", &[a.teammate.id])
             .await;
         // The spec makes this one a 400 (invalid settings), not a 404: the widget addressed is
         // B's own.
@@ -720,7 +677,8 @@ async fn holds_only_own_conversations(
     if let Some(statuses) = path.strip_prefix("/api/v1/conversations/counts") {
         for view in ["mine", "unassigned", "all"] {
             let list = format!(
-                "/api/v1/conversations?view={view}&{}",
+                "{}?view={view}&{}",
+                paths::CONVERSATIONS,
                 statuses.trim_start_matches('?')
             );
             let (_, rows) = s.get(op, &list).await;
@@ -738,10 +696,9 @@ async fn holds_only_own_conversations(
 }
 
 fn visitor_stream(widget: &Widget, token: Option<&str>) -> String {
-    let path = format!("/api/v1/widget/{}/events", widget.key);
     match token {
-        Some(token) => format!("{path}?visitor_token={token}"),
-        None => path,
+        Some(token) => paths::visitor_events(&widget.key, token),
+        None => paths::widget_events(&widget.key),
     }
 }
 
@@ -753,9 +710,9 @@ async fn event_streams_stay_in_their_workspace(s: TestServer) {
     let open = async |path: &str, token: Option<&str>| {
         Socket::connect(&s.base, path, token).await.unwrap()
     };
-    let mut b_inbox = open("/api/v1/events", Some(&b.owner.token)).await;
-    let mut b_visitor = open(&visitor_stream(&b.widget, Some(&b_chat.token)), None).await;
-    let mut a_inbox = open("/api/v1/events", Some(&a.owner.token)).await;
+    let mut b_inbox = s.inbox_stream(&b.owner).await;
+    let mut b_visitor = s.visitor_stream(&b.widget, &b_chat).await;
+    let mut a_inbox = s.inbox_stream(&a.owner).await;
 
     let a_chat = a.chat_through_its_life(&s).await;
     // A's own tab saw it all, up to the teammate's return: A's events were out while B listened.
@@ -776,13 +733,7 @@ async fn event_streams_stay_in_their_workspace(s: TestServer) {
     assert_eq!(first["operator_id"], b.teammate.id, "{first}");
     assert_eq!(b_inbox.until_quiet(QUIET).await, Vec::<Value>::new());
     // And a reply in B's chat is the first thing B's visitor hears.
-    let (status, body) = s
-        .post(
-            &b.owner,
-            &format!("/api/v1/conversations/{}/messages", b_chat.id),
-            json!({"body": "bolt marker"}),
-        )
-        .await;
+    let (status, body) = s.reply(&b.owner, b_chat.id, "bolt marker").await;
     assert_eq!(status, 201, "{body}");
     let first = b_visitor.next().await;
     assert_eq!(first["message"]["body"], "bolt marker", "{first}");
@@ -790,8 +741,8 @@ async fn event_streams_stay_in_their_workspace(s: TestServer) {
 
     // Replays: the whole log, and from a position in A's log.
     let secrets = a.secrets(std::slice::from_ref(&a_chat));
-    let since_a = format!("/api/v1/events?since={}", a_first["id"]);
-    for path in ["/api/v1/events?since=0".to_owned(), since_a] {
+    let since_a = paths::events_since(a_first["id"].as_i64().unwrap());
+    for path in [paths::events_since(0), since_a] {
         let mut replay = open(&path, Some(&b.owner.token)).await;
         // A replay's frames come at once; the longer wait is for a loaded machine.
         let events = replay.until_quiet(Duration::from_secs(2)).await;

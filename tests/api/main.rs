@@ -1,6 +1,10 @@
 //! Integration tests: each boots the real server on a random port with a fresh database and
 //! talks HTTP to it, on SQLite and on PostgreSQL.
 
+// The test kit, shared with the load bench (benches/load.rs).
+#[path = "../kit/mod.rs"]
+mod kit;
+
 mod common;
 
 mod accounts;
@@ -12,7 +16,6 @@ mod events;
 mod input;
 mod isolation;
 mod multinode;
-mod node;
 mod notifications;
 mod outages;
 mod pg_cluster;

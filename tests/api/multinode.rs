@@ -4,10 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_json::json;
-
-use crate::common::{Api, Db, Op, Socket, TestDb, free_port, soak};
-use crate::node::Node;
+use crate::common::{Api, Db, Node, Op, TestDb, free_port, soak};
 use crate::notifications::SmtpServer;
 use crate::races::{concurrent_handovers, races_for_chats, spread, team};
 
@@ -72,7 +69,7 @@ async fn two_processes_on_one_postgres_never_double_assign() {
 
 /// How many open conversations each operator holds, as the team list shows it.
 async fn open_loads(api: &Api, viewer: &Op) -> HashMap<i64, usize> {
-    let (status, team) = api.get(viewer, "/api/v1/operators").await;
+    let (status, team) = api.operators(viewer).await;
     assert_eq!(status, 200, "{team}");
     team["items"]
         .as_array()
@@ -96,12 +93,8 @@ async fn an_assignment_through_one_node_reaches_tabs_on_every_node() {
     let owner = a.api.signup("Acme").await;
     let bob = a.api.add_operator(&owner, "Bob").await;
     let widget = a.api.widget(&owner, "round_robin", &[bob.id]).await;
-    let mut tab_on_b = Socket::connect(&b.api.base, "/api/v1/events", Some(&bob.token))
-        .await
-        .unwrap();
-    let mut tab_on_a = Socket::connect(&a.api.base, "/api/v1/events", Some(&owner.token))
-        .await
-        .unwrap();
+    let mut tab_on_b = b.api.inbox_stream(&bob).await;
+    let mut tab_on_a = a.api.inbox_stream(&owner).await;
 
     let chat = a.api.start_chat(&widget, "hello").await;
     a.api.handover(&widget, &chat).await;
@@ -114,14 +107,7 @@ async fn an_assignment_through_one_node_reaches_tabs_on_every_node() {
 
     // A long message crosses nodes whole (the notification carries only ids).
     let long = "é".repeat(10_000);
-    let (status, _) = b
-        .api
-        .post(
-            &bob,
-            &format!("/api/v1/conversations/{}/messages", chat.id),
-            json!({"body": long}),
-        )
-        .await;
+    let (status, _) = b.api.reply(&bob, chat.id, &long).await;
     assert_eq!(status, 201);
     assert_eq!(
         tab_on_a.next_of("message.created").await["message"]["body"],
@@ -129,20 +115,8 @@ async fn an_assignment_through_one_node_reaches_tabs_on_every_node() {
     );
 
     // The visitor connected to node B hears the reply made through node A.
-    let visitor_path = format!(
-        "/api/v1/widget/{}/events?visitor_token={}",
-        widget.key, chat.token
-    );
-    let mut visitor = Socket::connect(&b.api.base, &visitor_path, None)
-        .await
-        .unwrap();
-    a.api
-        .post(
-            &owner,
-            &format!("/api/v1/conversations/{}/messages", chat.id),
-            json!({"body": "from A"}),
-        )
-        .await;
+    let mut visitor = b.api.visitor_stream(&widget, &chat).await;
+    a.api.reply(&owner, chat.id, "from A").await;
     assert_eq!(
         visitor.next_of("message.created").await["message"]["body"],
         "from A"

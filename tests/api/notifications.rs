@@ -20,7 +20,7 @@ use web_push_native::jwt_simple::prelude::{
 use web_push_native::p256::SecretKey;
 use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
 
-use crate::common::{Chat, Db, Op, Socket, TestServer, Widget, free_port};
+use crate::common::{Chat, Db, IfAssignee, Op, TestServer, Widget, free_port};
 
 /// A real SMTP server (Python's aiosmtpd) writing what it receives to a Maildir.
 pub struct SmtpServer {
@@ -249,9 +249,7 @@ impl Browser {
     }
 
     async fn subscribe(&self, s: &TestServer, op: &Op) {
-        let (status, body) = s
-            .post(op, "/api/v1/me/push-subscriptions", self.subscription())
-            .await;
+        let (status, body) = s.subscribe_push(op, self.subscription()).await;
         assert_eq!(status, 201, "{body}");
     }
 
@@ -290,12 +288,8 @@ async fn notifies_the_assignee_by_email_and_push_but_never_for_their_own_claims(
     let bob = s.add_operator(&ana, "Bob").await;
     let browser = Browser::new(&push_base, "bob");
     browser.subscribe(&s, &bob).await;
-    let mut bobs_tab = Socket::connect(&s.base, "/api/v1/events", Some(&bob.token))
-        .await
-        .unwrap();
-    let mut anas_tab = Socket::connect(&s.base, "/api/v1/events", Some(&ana.token))
-        .await
-        .unwrap();
+    let mut bobs_tab = s.inbox_stream(&bob).await;
+    let mut anas_tab = s.inbox_stream(&ana).await;
 
     let widget = s.widget(&ana, "round_robin", &[bob.id]).await;
     let chat = routed_chat(&s, &widget, "<script>alert(1)</script> where is my order?").await;
@@ -303,7 +297,7 @@ async fn notifies_the_assignee_by_email_and_push_but_never_for_their_own_claims(
 
     let mails = smtp.wait_for(1).await;
     let mail = &mails[0];
-    let (_, me) = s.get(&bob, "/api/v1/me").await;
+    let (_, me) = s.me(&bob).await;
     assert!(
         mail["to"]
             .as_str()
@@ -342,14 +336,7 @@ async fn notifies_the_assignee_by_email_and_push_but_never_for_their_own_claims(
             .unwrap()
             .contains("assigned to you")
     );
-    let (_, key) = s
-        .call(
-            reqwest::Method::GET,
-            "/api/v1/push/vapid-public-key",
-            None,
-            None,
-        )
-        .await;
+    let (_, key) = s.vapid_public_key().await;
     let authorization = headers["authorization"].to_str().unwrap();
     let (token, k) = authorization
         .strip_prefix("vapid t=")
@@ -374,33 +361,15 @@ async fn notifies_the_assignee_by_email_and_push_but_never_for_their_own_claims(
     // Own claims and replies notify nobody; a teammate's pick does.
     let manual = s.widget(&ana, "manual", &[]).await;
     let claimed = s.start_chat(&manual, "one").await;
-    s.post(
-        &bob,
-        &format!("/api/v1/conversations/{}/claim", claimed.id),
-        json!({}),
-    )
-    .await;
+    s.claim(&bob, claimed.id).await;
     let replied = s.start_chat(&manual, "two").await;
-    s.post(
-        &bob,
-        &format!("/api/v1/conversations/{}/messages", replied.id),
-        json!({"body": "on it"}),
-    )
-    .await;
+    s.reply(&bob, replied.id, "on it").await;
     let picked_self = s.start_chat(&manual, "three").await;
-    s.put(
-        &bob,
-        &format!("/api/v1/conversations/{}/assignee", picked_self.id),
-        json!({"operator_id": bob.id}),
-    )
-    .await;
+    s.set_assignee(&bob, picked_self.id, Some(bob.id), IfAssignee::Any)
+        .await;
     let picked = s.start_chat(&manual, "four").await;
-    s.put(
-        &ana,
-        &format!("/api/v1/conversations/{}/assignee", picked.id),
-        json!({"operator_id": bob.id}),
-    )
-    .await;
+    s.set_assignee(&ana, picked.id, Some(bob.id), IfAssignee::Any)
+        .await;
     let mails = smtp.wait_for(2).await;
     let picked_link = format!("/inbox/conversations/{}", picked.id);
     assert!(
@@ -526,7 +495,7 @@ async fn a_failing_push_service_gets_every_notification_once_it_recovers() {
         .collect();
     delivered.sort();
     assert_eq!(delivered, chats);
-    let (_, subs) = s.get(&bob, "/api/v1/me/push-subscriptions").await;
+    let (_, subs) = s.push_subscriptions(&bob).await;
     assert_eq!(subs["items"].as_array().unwrap().len(), 1, "kept: {subs}");
 }
 
@@ -549,7 +518,7 @@ async fn a_subscription_the_push_service_calls_gone_is_deleted() {
     push.wait_for("gone", 1).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (_, subs) = s.get(&bob, "/api/v1/me/push-subscriptions").await;
+        let (_, subs) = s.push_subscriptions(&bob).await;
         let endpoints: Vec<&str> = subs["items"]
             .as_array()
             .unwrap()
@@ -582,21 +551,21 @@ async fn channels_can_be_switched_off_and_subscriptions_are_validated() {
     let (push, push_base) = PushService::start().await;
     let ana = s.signup("Acme").await;
     let bob = s.add_operator(&ana, "Bob").await;
-    let (_, channels) = s.get(&bob, "/api/v1/me/notifications").await;
+    let (_, channels) = s.notification_channels(&bob).await;
     assert_eq!(
         channels,
         json!({"push": true, "email": true}),
         "both on by default"
     );
     let (status, channels) = s
-        .put(&bob, "/api/v1/me/notifications", json!({"email": false}))
+        .set_notification_channels(&bob, json!({"email": false}))
         .await;
     assert_eq!(status, 200);
     assert_eq!(channels, json!({"push": true, "email": false}));
     let browser = Browser::new(&push_base, "bob");
     browser.subscribe(&s, &bob).await;
     browser.subscribe(&s, &bob).await;
-    let (_, subs) = s.get(&bob, "/api/v1/me/push-subscriptions").await;
+    let (_, subs) = s.push_subscriptions(&bob).await;
     assert_eq!(
         subs["items"].as_array().unwrap().len(),
         1,
@@ -611,48 +580,18 @@ async fn channels_can_be_switched_off_and_subscriptions_are_validated() {
 
     let mut bad = browser.subscription();
     bad["endpoint"] = json!("ftp://push.example/x");
-    assert_eq!(
-        s.post(&bob, "/api/v1/me/push-subscriptions", bad).await.0,
-        400
-    );
+    assert_eq!(s.subscribe_push(&bob, bad).await.0, 400);
     let mut bad = browser.subscription();
     bad["keys"]["p256dh"] = json!("AAAA");
-    assert_eq!(
-        s.post(&bob, "/api/v1/me/push-subscriptions", bad).await.0,
-        400
-    );
+    assert_eq!(s.subscribe_push(&bob, bad).await.0, 400);
     let mut bad = browser.subscription();
     bad["keys"]["auth"] = json!(URL_SAFE_NO_PAD.encode([1u8; 8]));
-    assert_eq!(
-        s.post(&bob, "/api/v1/me/push-subscriptions", bad).await.0,
-        400
-    );
-    let (status, _) = s
-        .call(
-            reqwest::Method::DELETE,
-            "/api/v1/me/push-subscriptions",
-            Some(&ana.token),
-            Some(json!({"endpoint": browser.endpoint})),
-        )
-        .await;
+    assert_eq!(s.subscribe_push(&bob, bad).await.0, 400);
+    let (status, _) = s.unsubscribe_push(&ana, &browser.endpoint).await;
     assert_eq!(status, 404, "Ana cannot remove Bob's browser");
-    let (status, _) = s
-        .call(
-            reqwest::Method::DELETE,
-            "/api/v1/me/push-subscriptions",
-            Some(&bob.token),
-            Some(json!({"endpoint": browser.endpoint})),
-        )
-        .await;
+    let (status, _) = s.unsubscribe_push(&bob, &browser.endpoint).await;
     assert_eq!(status, 204);
-    let (_, key) = s
-        .call(
-            reqwest::Method::GET,
-            "/api/v1/push/vapid-public-key",
-            None,
-            None,
-        )
-        .await;
+    let (_, key) = s.vapid_public_key().await;
     let key = URL_SAFE_NO_PAD
         .decode(key["public_key"].as_str().unwrap())
         .unwrap();

@@ -11,8 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
-use crate::common::{Api, Op, Socket, Widget, free_port};
-use crate::node::Node;
+use crate::common::{Api, Node, Op, Widget, free_port, paths};
 use crate::notifications::SmtpServer;
 use crate::pg_cluster::PgCluster;
 use crate::races::team;
@@ -58,18 +57,16 @@ fn background_load(
 ) -> JoinHandle<Vec<u16>> {
     let (api, widget, operator) = (api.clone(), widget.clone(), operator.clone());
     tokio::spawn(async move {
-        let start = format!("/api/v1/widget/{}/conversations", widget.key);
+        let start = api.url(&paths::visitor_chats(&widget.key));
+        let inbox = api.url(paths::CONVERSATIONS);
         let mut statuses = Vec::new();
         while !stop.load(Ordering::Relaxed) {
             let (chat, inbox) = tokio::join!(
                 api.client
-                    .post(format!("{}{start}", api.base))
+                    .post(&start)
                     .json(&json!({"body": "busy"}))
                     .send(),
-                api.client
-                    .get(format!("{}/api/v1/conversations", api.base))
-                    .bearer_auth(&operator.token)
-                    .send(),
+                api.client.get(&inbox).bearer_auth(&operator.token).send(),
             );
             for answer in [chat, inbox] {
                 statuses.push(answer.map_or(0, |r| r.status().as_u16()));
@@ -97,9 +94,7 @@ async fn a_postgres_restart_gives_503s_then_everything_is_delivered() {
     let owner = api.signup("Acme").await;
     let ops = team(api, &owner, 2).await;
     let widget = api.widget(&owner, "round_robin", &[]).await;
-    let mut tab = Socket::connect(&api.base, "/api/v1/events", Some(&owner.token))
-        .await
-        .unwrap();
+    let mut tab = api.inbox_stream(&owner).await;
     let before = api.start_chat(&widget, "before the outage").await;
     api.handover(&widget, &before).await;
     let assigned = tab.next_of("conversation.assigned").await;
@@ -113,31 +108,20 @@ async fn a_postgres_restart_gives_503s_then_everything_is_delivered() {
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
     cluster.stop();
-    let went_down = until_status(api, "/healthz", 503).await;
+    let went_down = until_status(api, paths::HEALTHZ, 503).await;
     let visitor_503 = assert_unavailable(
         "a visitor's new chat",
-        api.call(
-            Method::POST,
-            &format!("/api/v1/widget/{}/conversations", widget.key),
-            None,
-            Some(json!({"body": "during the outage"})),
-        ),
+        api.visitor_start(&widget, json!({"body": "during the outage"})),
     )
     .await;
-    let inbox_503 = assert_unavailable("the inbox", api.get(&owner, "/api/v1/conversations")).await;
+    let inbox_503 = assert_unavailable("the inbox", api.conversations(&owner, "")).await;
     let reply_503 = assert_unavailable(
         "a reply",
-        api.post(
-            &ops[1],
-            &format!("/api/v1/conversations/{}/messages", before.id),
-            json!({"body": "during the outage"}),
-        ),
+        api.reply(&ops[1], before.id, "during the outage"),
     )
     .await;
     // What needs no database still works.
-    let (status, _) = api
-        .call(Method::GET, "/api/v1/openapi.json", None, None)
-        .await;
+    let (status, _) = api.call(Method::GET, paths::OPENAPI, None, None).await;
     assert_eq!(status, 200);
     let widget_js = api
         .client
@@ -148,7 +132,7 @@ async fn a_postgres_restart_gives_503s_then_everything_is_delivered() {
     assert_eq!(widget_js.status(), 200);
 
     cluster.start_again();
-    let came_back = until_status(api, "/healthz", 200).await;
+    let came_back = until_status(api, paths::HEALTHZ, 200).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop_load.store(true, Ordering::Relaxed);
     let mut statuses: Vec<u16> = Vec::new();
@@ -166,13 +150,7 @@ async fn a_postgres_restart_gives_503s_then_everything_is_delivered() {
     // The session, the widget and the chat from before are all there, and work goes on.
     let after = api.start_chat(&widget, "after the outage").await;
     api.handover(&widget, &after).await;
-    let (status, _) = api
-        .post(
-            &ops[1],
-            &format!("/api/v1/conversations/{}/messages", before.id),
-            json!({"body": "after the outage"}),
-        )
-        .await;
+    let (status, _) = api.reply(&ops[1], before.id, "after the outage").await;
     assert_eq!(status, 201);
     // The open tab is told to refetch (events committed while the node was not listening may
     // have been missed), and live events flow again once it listens: replies are posted until
@@ -183,11 +161,7 @@ async fn a_postgres_restart_gives_503s_then_everything_is_delivered() {
     'live: loop {
         assert!(Instant::now() < deadline, "no live event after the outage");
         let (status, message) = api
-            .post(
-                &ops[1],
-                &format!("/api/v1/conversations/{}/messages", after.id),
-                json!({"body": format!("live again {}", posted.len())}),
-            )
+            .reply(&ops[1], after.id, &format!("live again {}", posted.len()))
             .await;
         assert_eq!(status, 201, "{message}");
         posted.push(message["id"].clone());
@@ -199,10 +173,9 @@ async fn a_postgres_restart_gives_503s_then_everything_is_delivered() {
         }
     }
     assert!(resynced, "the tab was told to resync");
-    let since = format!("/api/v1/events?since={}", assigned["id"]);
-    let mut replay = Socket::connect(&api.base, &since, Some(&owner.token))
-        .await
-        .unwrap();
+    let mut replay = api
+        .inbox_stream_since(&owner, assigned["id"].as_i64().unwrap())
+        .await;
     let replayed = replay.until_quiet(Duration::from_secs(2)).await;
     let replayed_messages: Vec<&Value> = replayed
         .iter()

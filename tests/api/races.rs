@@ -5,9 +5,8 @@ use std::collections::HashMap;
 
 use futures_util::future::join_all;
 use futures_util::{StreamExt, stream};
-use serde_json::json;
 
-use crate::common::{Api, Chat, Op, TestServer, Widget};
+use crate::common::{Api, Chat, IfAssignee, Op, TestServer, Widget};
 use crate::on_both;
 
 /// Requests in flight at once while setting up or checking (the races themselves are not
@@ -94,14 +93,8 @@ pub async fn race_for_one_chat(nodes: &[Api], racers: &[(Op, Move)], widget: &Wi
         let id = chat.id;
         tokio::spawn(async move {
             let answer = match action {
-                Move::Claim => {
-                    let path = format!("/api/v1/conversations/{id}/claim");
-                    api.post(&op, &path, json!({"if_assignee_id": null})).await
-                }
-                Move::Reply => {
-                    let path = format!("/api/v1/conversations/{id}/messages");
-                    api.post(&op, &path, json!({"body": "I'm on it"})).await
-                }
+                Move::Claim => api.claim_if(&op, id, IfAssignee::Nobody).await,
+                Move::Reply => api.reply(&op, id, "I'm on it").await,
             };
             (op.id, action, answer)
         })

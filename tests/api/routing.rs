@@ -21,7 +21,7 @@ async fn manual_mode_waits_in_the_unassigned_queue(s: TestServer) {
     assert_eq!(conv["assignee_id"], json!(null));
     assert_eq!(conv["waiting_reason"], "manual_mode");
     assert_eq!(conv["assignment_events"], json!([]));
-    let (_, list) = s.get(&owner, "/api/v1/conversations?view=unassigned").await;
+    let (_, list) = s.conversations(&owner, "?view=unassigned").await;
     assert_eq!(list["items"][0]["id"], chat.id);
     let last = conv["messages"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
@@ -119,13 +119,7 @@ async fn lightest_load_picks_the_least_loaded_then_least_recent_then_lowest_id(s
     for (op, n) in [(&ana, 2), (&bob, 1)] {
         for _ in 0..n {
             let chat = s.start_chat(&manual, "x").await;
-            let (status, _) = s
-                .post(
-                    op,
-                    &format!("/api/v1/conversations/{}/claim", chat.id),
-                    json!({}),
-                )
-                .await;
+            let (status, _) = s.claim(op, chat.id).await;
             assert_eq!(status, 200);
         }
     }
@@ -146,15 +140,9 @@ async fn lightest_load_picks_the_least_loaded_then_least_recent_then_lowest_id(s
     );
 
     // Closed chats do not count: close Ana's two, and she is the lightest.
-    let (_, mine) = s.get(&ana, "/api/v1/conversations?view=mine").await;
+    let (_, mine) = s.conversations(&ana, "?view=mine").await;
     for item in mine["items"].as_array().unwrap() {
-        let (status, _) = s
-            .post(
-                &ana,
-                &format!("/api/v1/conversations/{}/close", item["id"]),
-                json!({}),
-            )
-            .await;
+        let (status, _) = s.close(&ana, item["id"].as_i64().unwrap()).await;
         assert_eq!(status, 200);
     }
     assert_eq!(
@@ -162,7 +150,7 @@ async fn lightest_load_picks_the_least_loaded_then_least_recent_then_lowest_id(s
         Some(ana.id)
     );
 
-    let (_, ops) = s.get(&ana, "/api/v1/operators").await;
+    let (_, ops) = s.operators(&ana).await;
     let loads: Vec<(i64, i64)> = ops["items"]
         .as_array()
         .unwrap()
@@ -184,25 +172,11 @@ async fn lightest_load_tie_goes_to_never_assigned_then_lowest_id(s: TestServer) 
     let manual = s.widget(&ana, "manual", &[]).await;
     // Bob claims and closes a chat: load back to 0 but he was assigned more recently than Ana.
     let chat = s.start_chat(&manual, "x").await;
-    s.post(
-        &bob,
-        &format!("/api/v1/conversations/{}/claim", chat.id),
-        json!({}),
-    )
-    .await;
-    s.post(
-        &bob,
-        &format!("/api/v1/conversations/{}/close", chat.id),
-        json!({}),
-    )
-    .await;
-    let (_, first) = s.get(&ana, "/api/v1/conversations?view=mine").await;
-    s.post(
-        &ana,
-        &format!("/api/v1/conversations/{}/close", first["items"][0]["id"]),
-        json!({}),
-    )
-    .await;
+    s.claim(&bob, chat.id).await;
+    s.close(&bob, chat.id).await;
+    let (_, first) = s.conversations(&ana, "?view=mine").await;
+    s.close(&ana, first["items"][0]["id"].as_i64().unwrap())
+        .await;
     assert_eq!(
         assignee_after_handover(&s, &ana, &widget).await,
         Some(ana.id),
@@ -211,15 +185,9 @@ async fn lightest_load_tie_goes_to_never_assigned_then_lowest_id(s: TestServer) 
 
     // A newcomer who was never assigned beats both at equal load.
     let cy = s.add_operator(&ana, "Cy").await;
-    let (_, mine) = s
-        .get(&ana, "/api/v1/conversations?view=mine&status=open")
+    let (_, mine) = s.conversations(&ana, "?view=mine&status=open").await;
+    s.close(&ana, mine["items"][0]["id"].as_i64().unwrap())
         .await;
-    s.post(
-        &ana,
-        &format!("/api/v1/conversations/{}/close", mine["items"][0]["id"]),
-        json!({}),
-    )
-    .await;
     assert_eq!(
         assignee_after_handover(&s, &ana, &widget).await,
         Some(cy.id),
@@ -236,13 +204,7 @@ async fn routing_runs_only_on_handover_and_takeover(s: TestServer) {
     assert_eq!(conv["assignee_id"], json!(null));
     assert_eq!(conv["messages"][1]["author"], "ai");
 
-    let (status, conv) = s
-        .post(
-            &ana,
-            &format!("/api/v1/conversations/{}/takeover", chat.id),
-            json!({}),
-        )
-        .await;
+    let (status, conv) = s.takeover(&ana, chat.id).await;
     assert_eq!(status, 200, "{conv}");
     assert_eq!(conv["status"], "handed_off");
     assert_eq!(conv["assignee_id"], ana.id);
@@ -253,13 +215,7 @@ async fn routing_runs_only_on_handover_and_takeover(s: TestServer) {
         routed["actor_id"], ana.id,
         "the operator who took over is the actor, so she is not notified of her own action"
     );
-    let (status, body) = s
-        .post(
-            &ana,
-            &format!("/api/v1/conversations/{}/takeover", chat.id),
-            json!({}),
-        )
-        .await;
+    let (status, body) = s.takeover(&ana, chat.id).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "already_handed_off");
 
@@ -283,52 +239,27 @@ async fn routing_settings_are_validated(s: TestServer) {
     let bob = s.add_operator(&ana, "Bob").await;
     let other = s.signup("Other").await;
     let widget = s.widget(&ana, "manual", &[]).await;
-    let path = format!("/api/v1/widgets/{}/routing", widget.id);
     let (status, body) = s
-        .put(
-            &ana,
-            &path,
-            json!({"mode": "round_robin", "eligible_operator_ids": [other.id]}),
-        )
+        .set_routing(&ana, widget.id, "round_robin", &[other.id])
         .await;
     assert_eq!(status, 400, "another workspace's operator: {body}");
     let (status, _) = s
-        .put(
-            &ana,
-            &path,
-            json!({"mode": "round_robin", "eligible_operator_ids": [9_999_999]}),
-        )
+        .set_routing(&ana, widget.id, "round_robin", &[9_999_999])
         .await;
     assert_eq!(status, 400);
-    let (status, _) = s
-        .put(
-            &ana,
-            &path,
-            json!({"mode": "fastest", "eligible_operator_ids": []}),
-        )
-        .await;
+    let (status, _) = s.set_routing(&ana, widget.id, "fastest", &[]).await;
     assert_eq!(status, 400);
-    let (status, _) = s
-        .put(
-            &bob,
-            &path,
-            json!({"mode": "manual", "eligible_operator_ids": []}),
-        )
-        .await;
+    let (status, _) = s.set_routing(&bob, widget.id, "manual", &[]).await;
     assert_eq!(status, 403, "operators cannot change routing");
     let (status, body) = s
-        .put(
-            &ana,
-            &path,
-            json!({"mode": "lightest_load", "eligible_operator_ids": [bob.id, bob.id]}),
-        )
+        .set_routing(&ana, widget.id, "lightest_load", &[bob.id, bob.id])
         .await;
     assert_eq!(status, 200);
     assert_eq!(
         body["routing"],
         json!({"mode": "lightest_load", "eligible_operator_ids": [bob.id]})
     );
-    let (_, fetched) = s.get(&ana, &format!("/api/v1/widgets/{}", widget.id)).await;
+    let (_, fetched) = s.get_widget(&ana, widget.id).await;
     assert_eq!(fetched["routing"], body["routing"]);
     assert!(fetched["key"].as_str().is_some_and(|k| !k.is_empty()));
 }

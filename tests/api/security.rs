@@ -5,14 +5,12 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::Method;
 use serde_json::json;
 use sqlx::Connection;
 use web_push_native::p256::SecretKey;
 use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
 
-use crate::common::{Db, Socket, TestDb, TestServer, Widget, free_port};
-use crate::node::Node;
+use crate::common::{Db, Node, TestDb, TestServer, Widget, free_port, paths};
 use crate::on_both;
 
 /// Every stored password is an argon2id PHC string with its own salt and at least OWASP's
@@ -97,23 +95,16 @@ async fn secrets_never_reach_the_log() {
 
     let owner_password = "correct horse";
     let owner = s.signup("Acme").await;
-    let (status, me) = s.get(&owner, "/api/v1/me").await;
+    let (status, me) = s.me(&owner).await;
     assert_eq!(status, 200, "{me}");
     let owner_email = me["email"].as_str().unwrap().to_owned();
     let signed_in = s.login(&owner_email, owner_password).await;
     let wrong_guess = "not-the-password-9x7";
-    let (status, _) = s
-        .call(
-            Method::POST,
-            "/api/v1/session",
-            None,
-            Some(json!({"email": owner_email, "password": wrong_guess})),
-        )
-        .await;
+    let (status, _) = s.try_login(&owner_email, wrong_guess).await;
     assert_eq!(status, 401);
     let by_cookie = s
         .client
-        .get(format!("{}/api/v1/me", s.base))
+        .get(s.url(paths::ME))
         .header("cookie", format!("switchboard_session={}", signed_in.token))
         .send()
         .await
@@ -122,9 +113,8 @@ async fn secrets_never_reach_the_log() {
 
     let teammate_password = "teammate-pass-5521";
     let (status, body) = s
-        .post(
+        .create_operator(
             &owner,
-            "/api/v1/operators",
             json!({"name": "Ben", "email": "ben@acme.test", "password": teammate_password}),
         )
         .await;
@@ -136,9 +126,8 @@ async fn secrets_never_reach_the_log() {
     let browser_key = SecretKey::from_slice(&[7u8; 32]).unwrap();
     let auth_secret = URL_SAFE_NO_PAD.encode([9u8; 16]);
     let (status, body) = s
-        .post(
+        .subscribe_push(
             &ben,
-            "/api/v1/me/push-subscriptions",
             json!({"endpoint": push_endpoint, "keys": {
                 "p256dh": URL_SAFE_NO_PAD.encode(browser_key.public_key().to_encoded_point(false).as_bytes()),
                 "auth": auth_secret,
@@ -147,29 +136,14 @@ async fn secrets_never_reach_the_log() {
         .await;
     assert_eq!(status, 201, "{body}");
 
-    let mut inbox = Socket::connect(&s.base, "/api/v1/events", Some(&ben.token))
-        .await
-        .expect("inbox stream opens");
+    let mut inbox = s.inbox_stream(&ben).await;
     let widget: Widget = s.widget(&owner, "round_robin", &[ben_id]).await;
     let chat = s.start_chat(&widget, "my order never arrived").await;
-    let mut visitor_stream = Socket::connect(
-        &s.base,
-        &format!(
-            "/api/v1/widget/{}/events?visitor_token={}",
-            widget.key, chat.token
-        ),
-        None,
-    )
-    .await
-    .expect("visitor stream opens");
+    let mut visitor_stream = s.visitor_stream(&widget, &chat).await;
     let (status, body) = s.visitor_says(&widget, &chat, "hello?").await;
     assert_eq!(status, 201, "{body}");
     let (status, body) = s
-        .post(
-            &ben,
-            &format!("/api/v1/conversations/{}/messages", chat.id),
-            json!({"body": "Sorry about that, let me look"}),
-        )
+        .reply(&ben, chat.id, "Sorry about that, let me look")
         .await;
     assert_eq!(status, 201, "{body}");
     inbox.next_of("message.created").await;

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::TestServer;
+use crate::common::{TestServer, paths};
 use crate::on_both;
 
 async fn a_visitor_chats_with_the_ai_then_a_person(s: TestServer) {
@@ -12,7 +12,7 @@ async fn a_visitor_chats_with_the_ai_then_a_person(s: TestServer) {
     let chat = s
         .start_chat(&widget, "<script>alert(1)</script> do you ship abroad?")
         .await;
-    let (status, view) = s.visitor(&widget, &chat, Method::GET, "", None).await;
+    let (status, view) = s.visitor_view(&widget, &chat).await;
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["status"], "active");
     assert_eq!(
@@ -31,13 +31,8 @@ async fn a_visitor_chats_with_the_ai_then_a_person(s: TestServer) {
         "a second press changes nothing"
     );
 
-    s.post(
-        &ana,
-        &format!("/api/v1/conversations/{}/messages", chat.id),
-        json!({"body": "Hi! Ana here."}),
-    )
-    .await;
-    let (_, view) = s.visitor(&widget, &chat, Method::GET, "", None).await;
+    s.reply(&ana, chat.id, "Hi! Ana here.").await;
+    let (_, view) = s.visitor_view(&widget, &chat).await;
     let last = view["messages"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["author"], "operator");
     assert_eq!(last["operator_name"], "Owner");
@@ -52,22 +47,15 @@ async fn a_returning_visitor_keeps_their_token(s: TestServer) {
     let widget = s.widget(&ana, "manual", &[]).await;
     let first = s.start_chat(&widget, "first").await;
     let (status, second) = s
-        .call(
-            Method::POST,
-            &format!("/api/v1/widget/{}/conversations", widget.key),
-            None,
-            Some(json!({"body": "second", "visitor_token": first.token})),
+        .visitor_start(
+            &widget,
+            json!({"body": "second", "visitor_token": first.token}),
         )
         .await;
     assert_eq!(status, 201);
     assert_eq!(second["visitor_token"], first.token.as_str());
     let (status, _) = s
-        .call(
-            Method::POST,
-            &format!("/api/v1/widget/{}/conversations", widget.key),
-            None,
-            Some(json!({"body": "x", "visitor_token": "forged"})),
-        )
+        .visitor_start(&widget, json!({"body": "x", "visitor_token": "forged"}))
         .await;
     assert_eq!(
         status, 401,
@@ -102,7 +90,7 @@ async fn visitors_only_reach_their_own_chats(s: TestServer) {
     let (status, _) = s
         .call(
             Method::GET,
-            &format!("/api/v1/widget/{}/conversations/{}", widget.key, mine.id),
+            &paths::visitor_chat(&widget.key, mine.id),
             None,
             None,
         )
@@ -111,7 +99,7 @@ async fn visitors_only_reach_their_own_chats(s: TestServer) {
     let (status, _) = s
         .call(
             Method::POST,
-            "/api/v1/widget/wk_unknown/conversations",
+            &paths::visitor_chats("wk_unknown"),
             None,
             Some(json!({"body": "hi"})),
         )
@@ -128,7 +116,6 @@ async fn visitors_only_reach_their_own_chats(s: TestServer) {
 async fn visitor_input_is_validated(s: TestServer) {
     let ana = s.signup("Acme").await;
     let widget = s.widget(&ana, "manual", &[]).await;
-    let path = format!("/api/v1/widget/{}/conversations", widget.key);
     for body in [
         json!({}),
         json!({"body": ""}),
@@ -136,17 +123,12 @@ async fn visitor_input_is_validated(s: TestServer) {
         json!({"body": 42}),
         json!({"body": "x".repeat(10_001)}),
     ] {
-        let (status, resp) = s.call(Method::POST, &path, None, Some(body.clone())).await;
+        let (status, resp) = s.visitor_start(&widget, body.clone()).await;
         assert_eq!(status, 400, "{body}: {resp}");
         assert!(resp["error"]["message"].as_str().is_some());
     }
     let (status, _) = s
-        .call(
-            Method::POST,
-            &path,
-            None,
-            Some(json!({"body": "é".repeat(10_000)})),
-        )
+        .visitor_start(&widget, json!({"body": "é".repeat(10_000)}))
         .await;
     assert_eq!(status, 201, "10,000 characters fit");
 }
@@ -185,13 +167,13 @@ async fn the_ai_turn_owed_before_a_restart_is_taken_after_it(s: TestServer) {
         "the AI answered or handed over: {view}"
     );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let (_, view) = s.visitor(&widget, &waiting, Method::GET, "", None).await;
+    let (_, view) = s.visitor_view(&widget, &waiting).await;
     assert_eq!(
         view["messages"].as_array().unwrap().len(),
         4,
         "one answer: {view}"
     );
-    let (_, view) = s.visitor(&widget, &answered, Method::GET, "", None).await;
+    let (_, view) = s.visitor_view(&widget, &answered).await;
     assert_eq!(
         view["messages"].as_array().unwrap().len(),
         2,

@@ -11,30 +11,30 @@ use axum::http::StatusCode;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Db, TestServer};
+use crate::common::{Db, TestServer, paths};
 use crate::on_both;
 
 async fn the_ai_answers_from_the_knowledge_base_and_hands_over_after_two_misses(s: TestServer) {
     let ana = s.signup("Acme").await;
     let bob = s.add_operator(&ana, "Bob").await;
     let widget = s.widget(&ana, "round_robin", &[ana.id]).await;
-    let articles = format!("/api/v1/widgets/{}/articles", widget.id);
     let (status, article) = s
-        .post(&ana, &articles, json!({"question": "How do refunds work?", "answer": "Refunds reach your card in 5 days."}))
+        .add_article(
+            &ana,
+            widget.id,
+            "How do refunds work?",
+            "Refunds reach your card in 5 days.",
+        )
         .await;
     assert_eq!(status, 201, "{article}");
-    let (status, _) = s
-        .post(&bob, &articles, json!({"question": "q", "answer": "a"}))
-        .await;
+    let (status, _) = s.add_article(&bob, widget.id, "q", "a").await;
     assert_eq!(
         status, 403,
         "only owners and admins edit the knowledge base"
     );
-    let (status, _) = s
-        .post(&ana, &articles, json!({"question": "", "answer": "a"}))
-        .await;
+    let (status, _) = s.add_article(&ana, widget.id, "", "a").await;
     assert_eq!(status, 400);
-    let (_, list) = s.get(&bob, &articles).await;
+    let (_, list) = s.articles(&bob, widget.id).await;
     assert_eq!(
         list["items"].as_array().unwrap().len(),
         1,
@@ -82,58 +82,35 @@ async fn the_ai_answers_from_the_knowledge_base_and_hands_over_after_two_misses(
 
     let id = article["id"].as_i64().unwrap();
     let (status, updated) = s
-        .put(
-            &ana,
-            &format!("{articles}/{id}"),
-            json!({"question": "Refunds?", "answer": "Within a week."}),
-        )
+        .update_article(&ana, widget.id, id, "Refunds?", "Within a week.")
         .await;
     assert_eq!(
         (status, updated["answer"].clone()),
         (200, json!("Within a week."))
     );
     let other = s.signup("Other").await;
-    let (status, _) = s.get(&other, &articles).await;
+    let (status, _) = s.articles(&other, widget.id).await;
     assert_eq!(status, 404, "another workspace's widget");
-    let (status, _) = s
-        .call(
-            Method::DELETE,
-            &format!("{articles}/{id}"),
-            Some(&ana.token),
-            None,
-        )
-        .await;
+    let (status, _) = s.delete_article(&ana, widget.id, id).await;
     assert_eq!(status, 204);
-    let (status, _) = s
-        .call(
-            Method::DELETE,
-            &format!("{articles}/{id}"),
-            Some(&ana.token),
-            None,
-        )
-        .await;
+    let (status, _) = s.delete_article(&ana, widget.id, id).await;
     assert_eq!(status, 404);
 }
 
 async fn only_allowed_origins_may_use_the_widget(s: TestServer) {
     let ana = s.signup("Acme").await;
     let widget = s.widget(&ana, "manual", &[]).await;
-    let path = format!("/api/v1/widgets/{}/allowed-origins", widget.id);
     let (status, _) = s
-        .put(&ana, &path, json!({"allowed_origins": ["not an origin"]}))
+        .set_allowed_origins(&ana, widget.id, &["not an origin"])
         .await;
     assert_eq!(status, 400);
     let (status, saved) = s
-        .put(
-            &ana,
-            &path,
-            json!({"allowed_origins": ["https://Shop.Example/"]}),
-        )
+        .set_allowed_origins(&ana, widget.id, &["https://Shop.Example/"])
         .await;
     assert_eq!(status, 200);
     assert_eq!(saved["allowed_origins"], json!(["https://shop.example"]));
 
-    let start = format!("{}/api/v1/widget/{}/conversations", s.base, widget.key);
+    let start = s.url(&paths::visitor_chats(&widget.key));
     let from = |origin: &str| {
         s.client
             .post(&start)
@@ -171,14 +148,7 @@ async fn only_allowed_origins_may_use_the_widget(s: TestServer) {
             .unwrap()
             .contains("x-visitor-token")
     );
-    let (status, _) = s
-        .call(
-            Method::POST,
-            &start.replace(&s.base, ""),
-            None,
-            Some(json!({"body": "no origin"})),
-        )
-        .await;
+    let (status, _) = s.visitor_start(&widget, json!({"body": "no origin"})).await;
     assert_eq!(status, 201, "server-to-server calls carry no Origin");
     let resp = s
         .client
@@ -202,7 +172,7 @@ async fn public_widget_endpoints_are_rate_limited() {
     };
     let ana = s.signup("Acme").await;
     let widget = s.widget(&ana, "manual", &[]).await;
-    let start = format!("{}/api/v1/widget/{}/conversations", s.base, widget.key);
+    let start = s.url(&paths::visitor_chats(&widget.key));
     let mut statuses = Vec::new();
     let mut retry_after = None;
     for _ in 0..5 {
@@ -283,12 +253,7 @@ async fn the_openai_compatible_provider_answers_hands_over_and_fails_safe() {
     };
     let ana = s.signup("Acme").await;
     let widget = s.widget(&ana, "round_robin", &[]).await;
-    s.post(
-        &ana,
-        &format!("/api/v1/widgets/{}/articles", widget.id),
-        json!({"question": "Hours?", "answer": "9 to 5."}),
-    )
-    .await;
+    s.add_article(&ana, widget.id, "Hours?", "9 to 5.").await;
 
     fake.answer(200, text("We are open 9 to 5."), Duration::ZERO);
     let chat = s.start_chat(&widget, "when are you open?").await;

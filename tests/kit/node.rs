@@ -1,11 +1,15 @@
-//! A `switchboard serve` child process: the real binary, for tests that run several nodes on
-//! one database, kill one with SIGKILL, or read what it logs.
+//! A `switchboard serve` child process: the real binary (the release build under
+//! `cargo bench`), for tests that run several nodes on one database, kill one with SIGKILL or
+//! read what it logs, and for the load bench.
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use crate::common::{Api, client, free_port};
+use super::{Api, free_port, paths, unique};
+
+/// How long a node may take to answer `/healthz`: a debug build on a loaded machine.
+const STARTUP: Duration = Duration::from_secs(60);
 
 pub struct Node {
     child: Child,
@@ -26,8 +30,7 @@ impl Node {
     /// Starts a node whose log (at `log_level`, stdout and stderr) is kept for `log()`.
     pub async fn spawn_logging(database_url: &str, extra_args: &[&str], log_level: &str) -> Node {
         let port = free_port();
-        let log =
-            std::env::temp_dir().join(format!("switchboard-node-{port}-{}.log", unique_suffix()));
+        let log = std::env::temp_dir().join(format!("switchboard-node-{port}-{}.log", unique()));
         let log_file = std::fs::File::create(&log).expect("node log file");
         let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .args([
@@ -48,10 +51,7 @@ impl Node {
             .expect("switchboard binary starts");
         let mut node = Node {
             child,
-            api: Api {
-                base: format!("http://127.0.0.1:{port}"),
-                client: client(),
-            },
+            api: Api::new(format!("http://127.0.0.1:{port}")),
             log,
         };
         node.wait_until_healthy(port).await;
@@ -59,12 +59,12 @@ impl Node {
     }
 
     async fn wait_until_healthy(&mut self, port: u16) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + STARTUP;
         loop {
             let health = self
                 .api
                 .client
-                .get(format!("{}/healthz", self.api.base))
+                .get(self.api.url(paths::HEALTHZ))
                 .send()
                 .await;
             if health.is_ok_and(|resp| resp.status() == 200) {
@@ -78,13 +78,18 @@ impl Node {
                 "node on port {port} did not come up: {}",
                 self.log()
             );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     /// What the node has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The node's process id, to read what it uses (`/proc/{pid}`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL: the process gets no chance to finish anything.
@@ -100,11 +105,4 @@ impl Drop for Node {
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
     }
-}
-
-fn unique_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
 }

@@ -1,0 +1,75 @@
+//! The API's paths, each spelled once: the typed requests use them, and so do the tests that
+//! send a request of their own making (odd headers, no answer expected, a stream refused).
+
+pub const HEALTHZ: &str = "/healthz";
+pub const OPENAPI: &str = "/api/v1/openapi.json";
+pub const SIGNUP: &str = "/api/v1/signup";
+pub const SESSION: &str = "/api/v1/session";
+pub const ME: &str = "/api/v1/me";
+pub const AVAILABILITY: &str = "/api/v1/me/availability";
+pub const NOTIFICATIONS: &str = "/api/v1/me/notifications";
+pub const PUSH_SUBSCRIPTIONS: &str = "/api/v1/me/push-subscriptions";
+pub const VAPID_PUBLIC_KEY: &str = "/api/v1/push/vapid-public-key";
+pub const OPERATORS: &str = "/api/v1/operators";
+pub const WIDGETS: &str = "/api/v1/widgets";
+pub const CONVERSATIONS: &str = "/api/v1/conversations";
+pub const EVENTS: &str = "/api/v1/events";
+
+pub fn widget(id: i64) -> String {
+    format!("{WIDGETS}/{id}")
+}
+
+pub fn routing(widget_id: i64) -> String {
+    format!("{}/routing", widget(widget_id))
+}
+
+pub fn allowed_origins(widget_id: i64) -> String {
+    format!("{}/allowed-origins", widget(widget_id))
+}
+
+pub fn articles(widget_id: i64) -> String {
+    format!("{}/articles", widget(widget_id))
+}
+
+pub fn article(widget_id: i64, article: i64) -> String {
+    format!("{}/{article}", articles(widget_id))
+}
+
+pub fn conversation(id: i64) -> String {
+    format!("{CONVERSATIONS}/{id}")
+}
+
+/// One of the operator's actions on a conversation: `messages`, `takeover`, `claim`,
+/// `assignee`, `close` or `reopen`.
+pub fn conversation_action(id: i64, action: &str) -> String {
+    format!("{}/{action}", conversation(id))
+}
+
+/// The inbox stream, replaying what came after event `since`.
+pub fn events_since(since: i64) -> String {
+    format!("{EVENTS}?since={since}")
+}
+
+/// The public endpoints of the widget with this key.
+fn public_widget(key: &str) -> String {
+    format!("/api/v1/widget/{key}")
+}
+
+/// Where a visitor starts chats.
+pub fn visitor_chats(key: &str) -> String {
+    format!("{}/conversations", public_widget(key))
+}
+
+pub fn visitor_chat(key: &str, conversation: i64) -> String {
+    format!("{}/{conversation}", visitor_chats(key))
+}
+
+/// The visitor stream, without a token.
+pub fn widget_events(key: &str) -> String {
+    format!("{}/events", public_widget(key))
+}
+
+/// The visitor stream of the visitor holding `token`.
+pub fn visitor_events(key: &str, token: &str) -> String {
+    format!("{}?visitor_token={token}", widget_events(key))
+}
