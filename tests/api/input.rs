@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::TestServer;
+use crate::common::{TestServer, Widget, paths};
 use crate::on_both;
 
 fn assert_nul_refused(what: &str, status: u16, body: &Value, field: &str) {
@@ -31,56 +31,35 @@ async fn nul_bytes_are_a_400_naming_the_field(s: TestServer) {
     let (status, body) = s.visitor_says(&widget, &chat, "a\u{0}b").await;
     assert_nul_refused("a visitor's message", status, &body, "`body`");
 
-    let reply = format!("/api/v1/conversations/{}/messages", chat.id);
-    let (status, body) = s.post(&ana, &reply, json!({"body": "x\u{0}"})).await;
+    let (status, body) = s.reply(&ana, chat.id, "x\u{0}").await;
     assert_nul_refused("an operator's reply", status, &body, "`body`");
 
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/session",
-            None,
-            Some(json!({"email": "a\u{0}@x.test", "password": "password1"})),
-        )
-        .await;
+    let (status, body) = s.try_login("a\u{0}@x.test", "password1").await;
     assert_nul_refused("a sign-in", status, &body, "`email`");
 
-    let articles = format!("/api/v1/widgets/{}/articles", widget.id);
-    let (status, body) = s
-        .post(
-            &ana,
-            &articles,
-            json!({"question": "q", "answer": "a\u{0}"}),
-        )
-        .await;
+    let (status, body) = s.add_article(&ana, widget.id, "q", "a\u{0}").await;
     assert_nul_refused("an article", status, &body, "`answer`");
 
     let (status, body) = s
-        .post(
+        .subscribe_push(
             &ana,
-            "/api/v1/me/push-subscriptions",
             json!({"endpoint": "https://push.test/\u{0}", "keys": {"p256dh": "k", "auth": "a"}}),
         )
         .await;
     assert_nul_refused("a push subscription", status, &body, "`endpoint`");
 
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/widget/ab%00cd/conversations",
-            None,
-            Some(json!({"body": "hi"})),
-        )
-        .await;
+    let nul_key = Widget {
+        id: widget.id,
+        key: "ab%00cd".to_owned(),
+    };
+    let (status, body) = s.visitor_start(&nul_key, json!({"body": "hi"})).await;
     assert_nul_refused("a widget key", status, &body, "path");
 
-    let (status, body) = s
-        .get(&ana, "/api/v1/conversations?view=all&status=%00")
-        .await;
+    let (status, body) = s.conversations(&ana, "?view=all&status=%00").await;
     assert_nul_refused("a query parameter", status, &body, "`status`");
 
     // Nothing was stored: the one chat and its messages are as they were.
-    let (_, list) = s.get(&ana, "/api/v1/conversations?view=all").await;
+    let (_, list) = s.conversations(&ana, "?view=all").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
     let detail = s.conversation(&ana, chat.id).await;
     let texts: Vec<&str> = detail["messages"]
@@ -100,8 +79,7 @@ async fn invisible_bodies_are_blank(s: TestServer) {
         let (status, body) = s.visitor_says(&widget, &chat, blank).await;
         assert_eq!(status, 400, "{blank:?}: {body}");
         assert_eq!(body["error"]["code"], "invalid_body");
-        let reply = format!("/api/v1/conversations/{}/messages", chat.id);
-        let (status, _) = s.post(&ana, &reply, json!({ "body": blank })).await;
+        let (status, _) = s.reply(&ana, chat.id, blank).await;
         assert_eq!(status, 400, "operator reply {blank:?}");
     }
     let (status, _) = s.visitor_says(&widget, &chat, "\u{200B}ok").await;
@@ -124,13 +102,16 @@ async fn only_canonical_ids_name_anything(s: TestServer) {
         format!("00{}", chat.id),
         format!("{}%20", chat.id),
     ] {
-        let (status, body) = s.get(&ana, &format!("/api/v1/conversations/{alias}")).await;
+        let (status, body) = s
+            .get(&ana, &format!("{}/{alias}", paths::CONVERSATIONS))
+            .await;
         assert_eq!(status, 404, "{alias}: {body}");
         let (status, _) = s
             .get(
                 &ana,
                 &format!(
-                    "/api/v1/widgets/{}",
+                    "{}/{}",
+                    paths::WIDGETS,
                     alias.replace(&chat.id.to_string(), &widget.id.to_string())
                 ),
             )
@@ -139,7 +120,7 @@ async fn only_canonical_ids_name_anything(s: TestServer) {
         let (status, _) = s
             .call(
                 Method::GET,
-                &format!("/api/v1/widget/{}/conversations/{alias}", widget.key),
+                &format!("{}/{alias}", paths::visitor_chats(&widget.key)),
                 None,
                 None,
             )
@@ -156,8 +137,9 @@ async fn an_oversized_body_is_read_before_the_413(s: TestServer) {
     let body_len = 3 * 1024 * 1024;
     let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
     let head = format!(
-        "POST /api/v1/widgets HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+        "POST {} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
          Content-Type: application/json\r\nContent-Length: {body_len}\r\n\r\n",
+        paths::WIDGETS,
         ana.token
     );
     stream.write_all(head.as_bytes()).await.unwrap();

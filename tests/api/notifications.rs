@@ -626,18 +626,12 @@ async fn a_push_endpoint_never_changes_hands(db: Db) {
 
     let owner_a = s.signup("Acme").await;
     let ana = s.add_operator(&owner_a, "Ana").await;
-    let (status, body) = s
-        .post(
-            &ana,
-            "/api/v1/me/push-subscriptions",
-            bobs_browser.subscription(),
-        )
-        .await;
+    let (status, body) = s.subscribe_push(&ana, bobs_browser.subscription()).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "push_endpoint_in_use");
-    let (_, subs) = s.get(&ana, "/api/v1/me/push-subscriptions").await;
+    let (_, subs) = s.push_subscriptions(&ana).await;
     assert_eq!(subs["items"], json!([]), "nothing of Bob's shows for Ana");
-    let (_, subs) = s.get(&bob, "/api/v1/me/push-subscriptions").await;
+    let (_, subs) = s.push_subscriptions(&bob).await;
     assert_eq!(subs["items"].as_array().unwrap().len(), 1, "{subs}");
 
     // Routed to Ana: nothing reaches Bob's browser. Routed to Bob: it does.

@@ -3,16 +3,13 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{Db, TestServer, Widget};
+use crate::common::{Db, TestServer, Widget, paths};
 
 /// Starts chats as if from `client`, through a proxy that says so in `X-Forwarded-For`.
 async fn start_chat_from(s: &TestServer, widget: &Widget, client: &str) -> u16 {
     let resp = s
         .client
-        .request(
-            Method::POST,
-            format!("{}/api/v1/widget/{}/conversations", s.base, widget.key),
-        )
+        .request(Method::POST, s.url(&paths::visitor_chats(&widget.key)))
         .header("X-Forwarded-For", format!("198.51.100.77, {client}"))
         .json(&json!({"body": "hello"}))
         .send()

@@ -4,22 +4,26 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::TestServer;
+use crate::common::{Op, TestServer, paths};
 use crate::on_both;
 
 async fn signup(s: &TestServer, workspace: &str, email: &str, password: &str) -> (u16, Value) {
-    s.call(
-        Method::POST,
-        "/api/v1/signup",
-        None,
-        Some(json!({"workspace_name": workspace, "name": "Ana", "email": email, "password": password})),
+    s.signup_with(
+        json!({"workspace_name": workspace, "name": "Ana", "email": email, "password": password}),
     )
     .await
 }
 
+/// Signs in with a body of the test's making (`workspace_id` included).
 async fn login(s: &TestServer, body: Value) -> (u16, Value) {
-    s.call(Method::POST, "/api/v1/session", None, Some(body))
-        .await
+    s.call(Method::POST, paths::SESSION, None, Some(body)).await
+}
+
+fn token(session: &Value) -> Op {
+    Op {
+        id: session["operator"]["id"].as_i64().unwrap(),
+        token: session["token"].as_str().unwrap().to_owned(),
+    }
 }
 
 async fn an_email_used_elsewhere_reveals_nothing(s: TestServer) {
@@ -28,27 +32,22 @@ async fn an_email_used_elsewhere_reveals_nothing(s: TestServer) {
     // The same person signs up a second workspace: allowed, and no hint of the first.
     let (status, beta) = signup(&s, "Beta", "Ana@Shared.test", "beta password").await;
     assert_eq!(status, 201, "same email, another workspace: {beta}");
-    let beta_token = beta["token"].as_str().unwrap();
+    let beta_owner = token(&beta);
     // A third workspace adds them as a teammate: also allowed.
     let (status, gamma) = signup(&s, "Gamma", "owner@gamma.test", "gamma password").await;
     assert_eq!(status, 201);
-    let gamma_token = gamma["token"].as_str().unwrap();
     let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/operators",
-            Some(gamma_token),
-            Some(json!({"name": "Ana", "email": "ana@shared.test", "password": "acme password", "role": "operator"})),
+        .create_operator(
+            &token(&gamma),
+            json!({"name": "Ana", "email": "ana@shared.test", "password": "acme password", "role": "operator"}),
         )
         .await;
     assert_eq!(status, 201, "teammate with an email used elsewhere: {body}");
     // Within one workspace an email is still taken.
     let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/operators",
-            Some(beta_token),
-            Some(json!({"name": "Ana again", "email": "ana@shared.test", "password": "password123", "role": "operator"})),
+        .create_operator(
+            &beta_owner,
+            json!({"name": "Ana again", "email": "ana@shared.test", "password": "password123", "role": "operator"}),
         )
         .await;
     assert_eq!(status, 409, "{body}");
