@@ -2,8 +2,9 @@
 //! deadline for an idle kept-alive connection's next request, so that silent or drip-fed
 //! sockets are closed and cannot keep the server from answering.
 //!
-//! The listener holds one permit per open connection and stops accepting at the cap (new
-//! clients wait in the kernel's backlog instead of taking the descriptors the server needs).
+//! The listener holds one permit per open connection. At the cap, a new connection takes the
+//! place of an idle or silent one (see `LimitedListener`); the cap keeps the descriptors the
+//! server needs (database, files) free.
 //! Each connection carries a [`Clock`] of what it is doing: waiting for a request head
 //! (deadline: `header_timeout` from the first byte, or from the accept), serving a request (no
 //! deadline: handlers bound themselves), idle between requests (deadline: `idle_timeout`), or
@@ -13,8 +14,8 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, ready};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
@@ -46,6 +47,10 @@ pub struct Clock {
     phase: Mutex<Phase>,
     requests: std::sync::atomic::AtomicU64,
     limits: Limits,
+    /// The connection's task, parked on a read: a new deadline must wake it to be armed.
+    reader: Mutex<Option<Waker>>,
+    /// Closed to make room for a new connection.
+    evicted: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -89,7 +94,35 @@ impl Clock {
             && current == n
         {
             *phase = Phase::Idle(Instant::now());
+            drop(phase);
+            self.wake_reader();
         }
+    }
+
+    fn wake_reader(&self) {
+        if let Some(reader) = self.reader.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            reader.wake();
+        }
+    }
+
+    /// How willing this connection is to be closed for a new one, and since when: an idle
+    /// kept-alive connection first, then one still waiting for its request head; never one
+    /// serving a request or a stream.
+    fn eviction_rank(&self) -> Option<(u8, Instant)> {
+        if self.evicted.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        match self.phase() {
+            Phase::Idle(since) => Some((0, since)),
+            Phase::Head(since) => Some((1, since)),
+            Phase::Busy(_) | Phase::Upgraded => None,
+        }
+    }
+
+    fn evict(&self) {
+        self.evicted
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.wake_reader();
     }
 
     /// Bytes arrived: on an idle connection they start the next request head.
@@ -101,21 +134,52 @@ impl Clock {
     }
 }
 
-/// A TCP listener that stops accepting at `max` open connections and gives every connection
-/// its deadlines.
+/// A TCP listener that holds at most `max` open connections and gives every connection its
+/// deadlines. At the cap, a new connection takes the place of the one that has been idle, or
+/// waiting for its request head, the longest (so a crowd of silent sockets cannot keep anyone
+/// else out); when every connection is serving a request or a stream, it waits for one to end.
 pub struct LimitedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
+    max: usize,
     limits: Limits,
+    /// The open connections' clocks (and some of closed ones, pruned now and then).
+    open: Vec<Weak<Clock>>,
 }
 
 impl LimitedListener {
     pub fn new(inner: TcpListener, max: usize, limits: Limits) -> LimitedListener {
+        let max = max.max(1);
         LimitedListener {
             inner,
-            permits: Arc::new(Semaphore::new(max.max(1))),
+            permits: Arc::new(Semaphore::new(max)),
+            max,
             limits,
+            open: Vec::new(),
         }
+    }
+
+    /// A place for one more connection, making one if need be.
+    async fn place(&mut self) -> OwnedSemaphorePermit {
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            return permit;
+        }
+        self.open.retain(|clock| clock.strong_count() > 0);
+        let victim = self
+            .open
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter_map(|clock| clock.eviction_rank().map(|rank| (rank, clock)))
+            .min_by_key(|(rank, _)| *rank);
+        if let Some((_, clock)) = victim {
+            clock.evict();
+        }
+        // The semaphore is never closed.
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the connection semaphore stays open")
     }
 }
 
@@ -124,20 +188,20 @@ impl Listener for LimitedListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (TimedStream, SocketAddr) {
-        // The semaphore is never closed.
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the connection semaphore stays open");
         let (stream, addr) = Listener::accept(&mut self.inner).await;
+        let permit = self.place().await;
         let _ = stream.set_nodelay(true);
         let clock = Arc::new(Clock {
             phase: Mutex::new(Phase::Head(Instant::now())),
             requests: Default::default(),
+            reader: Mutex::new(None),
+            evicted: Default::default(),
             limits: self.limits,
         });
+        if self.open.len() >= 2 * self.max {
+            self.open.retain(|clock| clock.strong_count() > 0);
+        }
+        self.open.push(Arc::downgrade(&clock));
         let io = TimedStream {
             inner: stream,
             clock,
@@ -167,6 +231,19 @@ impl AsyncRead for TimedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        // The waker is stored before the eviction flag is read, and `evict` sets the flag before
+        // it takes the waker: either this read sees the flag, or `evict` wakes this task.
+        *self.clock.reader.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
+        if self
+            .clock
+            .evicted
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "closed to make room for a new connection",
+            )));
+        }
         let before = buf.filled().len();
         if let Poll::Ready(result) = Pin::new(&mut self.inner).poll_read(cx, buf) {
             if buf.filled().len() > before {

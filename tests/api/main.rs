@@ -10,6 +10,7 @@ mod common;
 mod accounts;
 mod assignment;
 mod browser;
+mod connections;
 mod crash;
 mod errors;
 mod events;

@@ -29,10 +29,46 @@ impl Node {
 
     /// Starts a node whose log (at `log_level`, stdout and stderr) is kept for `log()`.
     pub async fn spawn_logging(database_url: &str, extra_args: &[&str], log_level: &str) -> Node {
+        Node::spawn_command(database_url, extra_args, log_level, None).await
+    }
+
+    /// Starts a node that may hold at most `open_files` descriptors (its `RLIMIT_NOFILE`).
+    pub async fn spawn_with_open_files(
+        database_url: &str,
+        extra_args: &[&str],
+        open_files: u64,
+    ) -> Node {
+        Node::spawn_command(database_url, extra_args, "warn", Some(open_files)).await
+    }
+
+    async fn spawn_command(
+        database_url: &str,
+        extra_args: &[&str],
+        log_level: &str,
+        open_files: Option<u64>,
+    ) -> Node {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("switchboard-node-{port}-{}.log", unique()));
         let log_file = std::fs::File::create(&log).expect("node log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        if let Some(limit) = open_files {
+            use std::os::unix::process::CommandExt;
+            let limit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            // SAFETY: setrlimit is async-signal-safe, and this closure only calls it.
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let child = command
             .args([
                 "serve",
                 "--listen",
