@@ -22,7 +22,9 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+                // sqlx warns about each broken pooled connection; an outage is reported by the
+                // store once instead (store/outage.rs).
+                .unwrap_or_else(|_| "info,sqlx=warn,sqlx_core::pool=error".into()),
         )
         .init();
     match Cli::parse().command {

@@ -12,9 +12,10 @@ use crate::domain::{Author, Id, Millis, Status};
 use crate::store::{Conversation, conversations as convs, widgets};
 use crate::timefmt::now_millis;
 
-/// Between two attempts of a turn that could neither answer nor hand over.
+/// Between two attempts of a turn that could neither answer nor hand over (or until the
+/// database is reachable again, whichever comes first).
 const FIRST_RETRY: Duration = Duration::from_secs(1);
-const LAST_RETRY: Duration = Duration::from_secs(30);
+const LAST_RETRY: Duration = Duration::from_secs(10);
 /// How often each node looks for turns that other nodes owed and did not finish.
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
 
@@ -32,9 +33,9 @@ impl Service {
 
     /// Runs the AI's turn until it has answered or handed over. A turn that fails (the
     /// responder, or the database) hands the chat to the team instead; when that fails too
-    /// (the database is down), the whole turn is tried again with backoff until one of them
-    /// succeeds or the process stops, so a visitor is never left without an answer or a
-    /// person on the way.
+    /// (the database is down), the whole turn is tried again with backoff, and at once when the
+    /// database is back, until one of them succeeds or the process stops, so a visitor is
+    /// never left without an answer or a person on the way.
     async fn take_ai_turn(&self, workspace_id: Id, widget_id: Id, id: Id) {
         let mut wait = FIRST_RETRY;
         for attempt in 1.. {
@@ -42,7 +43,9 @@ impl Service {
                 Ok(()) => return,
                 Err(error) => error,
             };
-            if attempt == 1 {
+            // While the database is unreachable the store says so, once; not every chat.
+            let quiet = matches!(error, ServiceError::Unavailable(_));
+            if attempt == 1 && !quiet {
                 tracing::warn!(%error, conversation_id = id, "the AI's turn failed; handing over");
             }
             let error = match self.hand_over_waiting(workspace_id, id).await {
@@ -50,13 +53,14 @@ impl Service {
                 Ok(()) | Err(ServiceError::NotFound(_)) => return,
                 Err(error) => error,
             };
-            if attempt == 1 {
+            if attempt == 1 && !matches!(error, ServiceError::Unavailable(_)) {
                 tracing::warn!(%error, conversation_id = id, "could not hand over either; retrying until it can");
             } else {
                 tracing::debug!(%error, conversation_id = id, attempt, "the AI's turn is still owed");
             }
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
+                () = self.store.reachable_again() => {}
                 () = self.settings.shutdown.cancelled() => return,
             }
             wait = (wait * 2).min(LAST_RETRY);

@@ -188,6 +188,9 @@ impl Store {
         };
         let options = AnyPoolOptions::new()
             .max_connections(max_connections)
+            // A slow acquire is what an outage or a busy database looks like; the store says
+            // so itself, once (outage.rs).
+            .acquire_slow_level(log::LevelFilter::Debug)
             .acquire_timeout(ACQUIRE_TIMEOUT);
         let pool = match backend {
             Backend::Postgres => options.connect(url).await?,
@@ -286,6 +289,12 @@ impl Store {
             backend: self.backend,
             guard,
         })
+    }
+
+    /// Resolves when the database, having been unreachable, can be reached again: work that
+    /// retries through an outage waits for this as well as for its backoff.
+    pub async fn reachable_again(&self) {
+        self.outage.reachable_again().await;
     }
 
     /// Checks that the database answers.

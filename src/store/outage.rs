@@ -16,6 +16,8 @@ pub struct Outage {
     down: AtomicBool,
     /// Since when it is down, and when it was last said.
     state: Mutex<Option<(Instant, Instant)>>,
+    /// Told when the database is reachable again, so work that waits for it resumes at once.
+    reachable_again: tokio::sync::Notify,
 }
 
 impl Outage {
@@ -50,5 +52,11 @@ impl Outage {
             );
         }
         self.down.store(false, Ordering::Release);
+        self.reachable_again.notify_waiters();
+    }
+
+    /// Resolves the next time the database becomes reachable after being unreachable.
+    pub async fn reachable_again(&self) {
+        self.reachable_again.notified().await;
     }
 }

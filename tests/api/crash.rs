@@ -297,7 +297,7 @@ async fn a_killed_node_loses_nothing_it_acknowledged(db: Db) {
 }
 
 /// The conversation an "assigned to you" email links to.
-fn conversation_linked(mail: &Value) -> i64 {
+pub fn conversation_linked(mail: &Value) -> i64 {
     let text = mail["text"].as_str().unwrap();
     let (_, after) = text
         .split_once("/inbox/conversations/")

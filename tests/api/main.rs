@@ -14,6 +14,7 @@ mod connections;
 mod crash;
 mod errors;
 mod events;
+mod fake_ai;
 mod input;
 mod isolation;
 mod multinode;

@@ -1,6 +1,7 @@
 //! PostgreSQL stopping and coming back under a running node: the node answers what it can,
 //! gives clear 503s for what it cannot, reconnects by itself, and delivers everything after.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -12,6 +13,8 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 use crate::common::{Api, Node, Op, Widget, free_port, paths};
+use crate::crash::conversation_linked;
+use crate::fake_ai::{FakeProvider, text};
 use crate::notifications::SmtpServer;
 use crate::pg_cluster::PgCluster;
 use crate::races::team;
@@ -195,26 +198,127 @@ async fn a_postgres_restart_gives_503s_then_everything_is_delivered() {
         );
     }
 
-    // Both queued notifications go out once the mail server is up, once each.
+    // Every routed chat's notification goes out once the mail server is up, once each: the
+    // two routed around the outage, and any chat whose AI turn failed during it, which is
+    // handed to the team once the database is back.
     let Some(smtp) = SmtpServer::start(smtp_port).await else {
         return;
     };
+    let routed = || async {
+        let (status, list) = api
+            .conversations(&owner, "?view=all&status=handed_off&limit=200")
+            .await;
+        assert_eq!(status, 200, "{list}");
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["assignee_id"].is_i64())
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect::<BTreeSet<i64>>()
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while smtp.messages().len() < 2 {
+    loop {
+        let notified: BTreeSet<i64> = smtp.messages().iter().map(conversation_linked).collect();
+        let routed = routed().await;
+        if routed.len() >= 2 && notified == routed {
+            break;
+        }
         assert!(
             Instant::now() < deadline,
-            "the queued emails did not arrive; the node's log:\n{}",
+            "emails for {notified:?}, routed {routed:?}; the node's log:\n{}",
             node.log()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mails = smtp.messages();
-    assert_eq!(mails.len(), 2, "{mails:?}");
-    assert_ne!(mails[0]["message_id"], mails[1]["message_id"]);
-    eprintln!(
-        "postgres restart: /healthz 503 after {went_down:?}; 503s in {visitor_503:?}, \
-         {inbox_503:?}, {reply_503:?}; 200 again {came_back:?} after the restart; background \
-         load: {succeeded} successes, {unavailable} 503s"
+    let ids: BTreeSet<&str> = mails
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        mails.len(),
+        "one email per routed chat: {mails:?}"
     );
+    assert!(routed().await.contains(&before.id) && routed().await.contains(&after.id));
+    // The outage is told in the log once, not once per request or retry.
+    let log = node.log();
+    let loud: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+        .filter(|line| line.contains("switchboard::"))
+        .collect();
+    let said = |what: &str| log.lines().filter(|line| line.contains(what)).count();
+    assert_eq!(said("the database is unreachable"), 1, "{log}");
+    assert_eq!(said("the database is reachable again"), 1, "{log}");
+    assert!(
+        loud.len() <= 6,
+        "{} warnings and errors for one outage:\n{}",
+        loud.len(),
+        loud.join("\n")
+    );
+    eprintln!(
+        "postgres restart: {} warning and error lines in the log; /healthz 503 after {went_down:?}; 503s in {visitor_503:?}, \
+         {inbox_503:?}, {reply_503:?}; 200 again {came_back:?} after the restart; background \
+         load: {succeeded} successes, {unavailable} 503s",
+        loud.len()
+    );
+}
+
+/// A chat whose AI turn was under way when PostgreSQL stopped is answered once it is back,
+/// without any node restarting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ai_turn_owed_through_an_outage_is_taken_when_the_database_is_back() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let (fake, base) = FakeProvider::start().await;
+    fake.answer(200, text("Here is your answer."), Duration::from_secs(3));
+    let node = Node::spawn_logging(
+        &cluster.url(),
+        &[
+            "--ai",
+            "openai",
+            "--ai-base-url",
+            &base,
+            "--ai-model",
+            "m",
+            "--ai-timeout-secs",
+            "10",
+        ],
+        "info",
+    )
+    .await;
+    let api = &node.api;
+    let owner = api.signup("Acme").await;
+    let widget = api.widget(&owner, "manual", &[]).await;
+    let chat = api.open_chat(&widget, "where is my order?").await;
+    cluster.stop();
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    cluster.start_again();
+    let restarted = Instant::now();
+    let deadline = restarted + Duration::from_secs(10);
+    loop {
+        let (status, view) = api.visitor_view(&widget, &chat).await;
+        let messages = view["messages"].as_array().map_or(0, Vec::len);
+        if status == 200 && (messages >= 2 || view["status"] == "handed_off") {
+            assert_eq!(
+                view["messages"][1]["body"], "Here is your answer.",
+                "{view}"
+            );
+            eprintln!(
+                "owed AI turn: answered {:?} after PostgreSQL was started again",
+                restarted.elapsed()
+            );
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the chat is still unanswered 10 s after the restart: {view}\n{}",
+            node.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

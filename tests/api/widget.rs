@@ -2,16 +2,13 @@
 //! allowed origins and CORS, rate limits, and the OpenAI-compatible provider against a
 //! loopback server that speaks that protocol.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::common::{Db, TestServer, paths};
+use crate::fake_ai::{FakeProvider, text};
 use crate::on_both;
 
 async fn the_ai_answers_from_the_knowledge_base_and_hands_over_after_two_misses(s: TestServer) {
@@ -193,48 +190,6 @@ async fn public_widget_endpoints_are_rate_limited() {
     }
     assert_eq!(statuses, vec![201, 201, 201, 429, 429]);
     assert!(retry_after.is_some_and(|s| s.parse::<u64>().unwrap() >= 1));
-}
-
-/// A loopback server speaking OpenAI's chat-completions protocol, answering what the test
-/// tells it to.
-#[derive(Clone)]
-struct FakeProvider {
-    answer: Arc<Mutex<(u16, Value, Duration)>>,
-    requests: Arc<Mutex<Vec<Value>>>,
-}
-
-async fn completions(
-    State(fake): State<FakeProvider>,
-    Json(request): Json<Value>,
-) -> (StatusCode, Json<Value>) {
-    fake.requests.lock().unwrap().push(request);
-    let (status, body, delay) = fake.answer.lock().unwrap().clone();
-    tokio::time::sleep(delay).await;
-    (StatusCode::from_u16(status).unwrap(), Json(body))
-}
-
-impl FakeProvider {
-    async fn start() -> (FakeProvider, String) {
-        let fake = FakeProvider {
-            answer: Arc::new(Mutex::new((200, json!({}), Duration::ZERO))),
-            requests: Arc::default(),
-        };
-        let app = axum::Router::new()
-            .route("/v1/chat/completions", axum::routing::post(completions))
-            .with_state(fake.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}/v1", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (fake, base)
-    }
-
-    fn answer(&self, status: u16, body: Value, delay: Duration) {
-        *self.answer.lock().unwrap() = (status, body, delay);
-    }
-}
-
-fn text(content: &str) -> Value {
-    json!({"id": "c", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
