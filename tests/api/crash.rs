@@ -197,7 +197,8 @@ async fn a_killed_node_loses_nothing_it_acknowledged(db: Db) {
 
     // Every acknowledged write is there.
     // Every conversation stored, including ones whose start was committed but never answered
-    // (the AI, resumed at restart, may have handed those over too).
+    // (the AI, resumed at restart, may have handed those over too: read once it has).
+    ai_turns_settle(api, &owner).await;
     let (status, list) = api.conversations(&owner, "?limit=200").await;
     assert_eq!(status, 200, "{list}");
     let mut conversations = HashMap::new();
@@ -297,6 +298,29 @@ async fn a_killed_node_loses_nothing_it_acknowledged(db: Db) {
 }
 
 /// The conversation an "assigned to you" email links to.
+/// Waits until no chat owes the AI a turn (active, the visitor spoke last): the node resumes
+/// those at start-up, and may answer or hand them over a moment later.
+async fn ai_turns_settle(api: &Api, owner: &Op) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, active) = api.conversations(owner, "?status=active&limit=200").await;
+        let mut owed = Vec::new();
+        for row in active["items"].as_array().unwrap() {
+            let id = row["id"].as_i64().unwrap();
+            let detail = api.conversation(owner, id).await;
+            let last = detail["messages"].as_array().unwrap().last().cloned();
+            if last.is_some_and(|m| m["author"] == "visitor") {
+                owed.push(id);
+            }
+        }
+        if owed.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "AI turns still owed on {owed:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub fn conversation_linked(mail: &Value) -> i64 {
     let text = mail["text"].as_str().unwrap();
     let (_, after) = text
