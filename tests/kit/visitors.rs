@@ -86,11 +86,15 @@ impl Api {
 
     /// "Talk to a person".
     pub async fn handover(&self, widget: &Widget, chat: &Chat) -> Value {
-        let (status, body) = self
-            .visitor(widget, chat, Method::POST, "/handover", None)
-            .await;
+        let (status, body) = self.try_handover(widget, chat).await;
         assert_eq!(status, 200, "handover: {body}");
         body
+    }
+
+    /// "Talk to a person", which may be refused (or shed with a 503 under load).
+    pub async fn try_handover(&self, widget: &Widget, chat: &Chat) -> (u16, Value) {
+        self.visitor(widget, chat, Method::POST, "/handover", None)
+            .await
     }
 
     pub async fn visitor_says(&self, widget: &Widget, chat: &Chat, text: &str) -> (u16, Value) {
