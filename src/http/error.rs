@@ -90,6 +90,9 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::FORBIDDEN, code, message)
             }
             ServiceError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+            ServiceError::InvalidLink(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "invalid_link", message)
+            }
             ServiceError::Conflict { code, .. } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }

@@ -7,9 +7,13 @@ mod ai_turns;
 mod assignment;
 mod effects;
 mod inbox;
+mod invitations;
 mod notifications;
+mod own_account;
 mod passwords;
+mod sessions;
 mod streams;
+mod teammates;
 mod tokens;
 mod validate;
 mod visitors;
@@ -19,8 +23,11 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-pub use accounts::{Credentials, NewTeammate, SESSION_LIFETIME_MS, SignedIn, Signup};
+pub use accounts::{Credentials, NewTeammate, SignedIn, Signup};
 pub use inbox::{ConversationDetail, ConversationPage, ConversationView, InboxQuery, View};
+pub use invitations::{CreatedInvitation, InvitationPreview, NewInvitation};
+pub use sessions::SESSION_LIFETIME_MS;
+pub use teammates::TeammateChange;
 pub use tokens::hash_token;
 pub use visitors::{StartedConversation, VisitorConversation, VisitorMessage};
 
@@ -46,6 +53,10 @@ pub enum ServiceError {
     /// 404: no such thing in the caller's reach (another workspace's ids included).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 404: a one-time link (an invitation, a password reset) that is unknown, used, expired
+    /// or revoked; the message says what to do instead.
+    #[error("{0}")]
+    InvalidLink(&'static str),
     /// 409: the state does not allow it.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -166,14 +177,17 @@ impl Service {
         Ok(tx)
     }
 
-    /// Commits the transaction with its effects: the notifications are queued and the events
+    /// Commits the transaction with its effects: the notifications and emails are queued and the events
     /// appended in it, and the events are delivered after the commit, never before
     /// (`EventSink::commit`), so an assignment, its events and its notifications commit or roll
     /// back together. Then the notification worker is woken.
     async fn commit(&self, mut tx: WriteTx, effects: Effects) -> ServiceResult<()> {
         let queued = self
             .queue_notices(&mut tx, &effects.notices, effects.now)
-            .await?;
+            .await?
+            + self
+                .queue_mails(&mut tx, &effects.mails, effects.now)
+                .await?;
         self.events.commit(tx, effects.events, effects.now).await?;
         if queued > 0 {
             self.settings.notify_wake.notify_one();
