@@ -15,6 +15,7 @@ mod node;
 mod notifications;
 pub mod paths;
 mod socket;
+mod team;
 mod visitors;
 mod widgets;
 
@@ -22,6 +23,7 @@ pub use api::{Api, Chat, Credential, IfAssignee, Op, Widget};
 pub use db::TestDb;
 pub use node::Node;
 pub use socket::Socket;
+pub use team::token_of;
 // Only the tests name these; the bench picks its database by its own variable.
 #[allow(unused_imports)]
 pub use {api::client, db::Db};
