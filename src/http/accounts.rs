@@ -168,7 +168,7 @@ pub struct ProfileRequest {
 }
 
 /// Changes the caller's own name.
-#[utoipa::path(patch, path = "/me", tag = "operators", request_body = ProfileRequest,
+#[utoipa::path(patch, path = "/me", tag = "operators", request_body = Option<ProfileRequest>,
     responses((status = 200, body = OperatorDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn update_me(

@@ -99,7 +99,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::AssigneeChanged { current } => {
                 let mut error = ApiError::new(StatusCode::CONFLICT, "assignee_changed", message);
                 error.body.error.current_assignee_id = Some(current.as_ref().map(|o| o.id));
-                error.body.error.current_assignee = Some(current.as_ref().map(AssigneeDto::from));
+                error.body.error.current_assignee = Some(current.as_deref().map(AssigneeDto::from));
                 error
             }
             ServiceError::WorkspaceRequired { workspaces } => {

@@ -38,7 +38,7 @@ pub struct TeammateChangeRequest {
 
 /// Changes a teammate's name, role or capacity (owner/admin). Fields left out stay as they are.
 #[utoipa::path(patch, path = "/operators/{id}", tag = "operators", params(("id" = i64, Path)),
-    request_body = TeammateChangeRequest,
+    request_body = Option<TeammateChangeRequest>,
     responses((status = 200, body = OperatorDto),
               (status = 400, description = "a blank or overlong name, an unknown role, a capacity outside 1 to 1000", body = ErrorBody),
               (status = 401, body = ErrorBody),

@@ -339,7 +339,9 @@ async fn check_precondition(
                 Some(id) => operators::get(tx.conn(), conv.workspace_id, id).await?,
                 None => None,
             };
-            Err(ServiceError::AssigneeChanged { current })
+            Err(ServiceError::AssigneeChanged {
+                current: current.map(Box::new),
+            })
         }
         _ => Ok(()),
     }

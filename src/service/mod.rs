@@ -60,9 +60,10 @@ pub enum ServiceError {
     /// 409: the state does not allow it.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
-    /// 409: an `if_assignee_id` precondition failed; carries who has the conversation now.
-    #[error("{}", assignee_changed_message(current))]
-    AssigneeChanged { current: Option<Operator> },
+    /// 409: an `if_assignee_id` precondition failed; carries who has the conversation now
+    /// (boxed: errors travel through every use case's `Result`, which should stay small).
+    #[error("{}", assignee_changed_message(current.as_deref()))]
+    AssigneeChanged { current: Option<Box<Operator>> },
     /// 409: the email and password open several workspaces; sign in naming one of them.
     #[error("This email and password open several workspaces: choose one")]
     WorkspaceRequired {
@@ -76,7 +77,7 @@ pub enum ServiceError {
     Internal(#[source] StoreError),
 }
 
-fn assignee_changed_message(current: &Option<Operator>) -> String {
+fn assignee_changed_message(current: Option<&Operator>) -> String {
     match current {
         Some(op) => format!("{} has this conversation", op.name),
         None => "This conversation is unassigned".to_owned(),

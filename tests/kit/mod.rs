@@ -23,10 +23,10 @@ pub use api::{Api, Chat, Credential, IfAssignee, Op, Widget};
 pub use db::TestDb;
 pub use node::Node;
 pub use socket::Socket;
-pub use team::token_of;
-// Only the tests name these; the bench picks its database by its own variable.
+// Only the tests name these; the bench picks its database by its own variable and invites
+// nobody.
 #[allow(unused_imports)]
-pub use {api::client, db::Db};
+pub use {api::client, db::Db, team::token_of};
 
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
