@@ -28,7 +28,7 @@ pub async fn on_database(s: &TestServer, sql: &'static str, bind: &str) {
     db.close().await.unwrap();
 }
 
-/// One value of the server's database.
+/// The first column of a query's rows, read from the server's database.
 async fn from_database(s: &TestServer, sql: &'static str) -> Vec<String> {
     sqlx::any::install_default_drivers();
     let mut db = sqlx::AnyConnection::connect(s.database_url())
@@ -386,7 +386,7 @@ async fn teammates_change_by_the_role_rules(s: TestServer) {
     let (status, body) = s.deactivate(&owner, admin.id).await;
     assert_eq!(
         status, 403,
-        "{owner:?} is an admin now and {admin:?} an owner: {body}"
+        "the first owner is an admin now, and an admin deactivates no owner: {body}"
     );
     let (status, body) = s.deactivate(&plain, owner.id).await;
     assert_eq!(status, 403, "{body}");
