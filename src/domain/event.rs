@@ -58,6 +58,15 @@ pub enum EventKind {
         operator_id: Id,
         availability: Availability,
     },
+    /// A teammate joined, or their name, role, capacity or active state changed: refetch the
+    /// team.
+    #[serde(rename = "operator.updated")]
+    OperatorUpdated { operator_id: Id },
+    /// Personal, to that operator's streams only, and never sent to a client: some of their
+    /// sessions were ended (deactivation, a password change or reset). Each of their streams
+    /// checks its own session and closes if it is one of them.
+    #[serde(rename = "operator.sessions_ended")]
+    SessionsEnded { operator_id: Id },
     /// Personal, to the new assignee only: someone or something else assigned them a chat.
     #[serde(rename = "widget.conversation_assigned")]
     AssignedToYou {
@@ -76,6 +85,17 @@ pub struct EventMessage {
     pub operator_name: Option<String>,
     pub body: String,
     pub created_at: String,
+}
+
+impl Event {
+    /// The operator whose streams must check that their session still holds, for a
+    /// `SessionsEnded` event.
+    pub fn sessions_ended_of(&self) -> Option<Id> {
+        match self.kind {
+            EventKind::SessionsEnded { operator_id } => Some(operator_id),
+            _ => None,
+        }
+    }
 }
 
 /// An event as it sits in the log.

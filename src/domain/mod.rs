@@ -8,7 +8,7 @@ pub mod operator;
 pub mod routing;
 
 pub use conversation::{Author, Status};
-pub use operator::{Availability, Role};
+pub use operator::{Availability, CAPACITY_RANGE, Role};
 pub use routing::{AssignmentReason, RoutingMode, WaitingReason};
 
 /// An id of any stored row. Ids are database-generated integers, unique per table.

@@ -1,8 +1,28 @@
-//! Who gets an "assigned to you" notification, and how retries back off.
+//! What the notification outbox carries, who gets an "assigned to you" notification, and how
+//! retries back off.
 
 use std::time::Duration;
 
-use super::{Id, Millis};
+use super::{Id, Millis, text_enum};
+
+text_enum!(
+    /// What an outbox row's payload is: an "assigned to you" notice (email or push, to an
+    /// operator), an invitation to join a workspace (email, to an address) or a password reset
+    /// link (email, to an operator's address).
+    OutboxKind, "outbox kind" {
+        Assignment => "assignment",
+        Invitation => "invitation",
+        PasswordReset => "password_reset",
+    }
+);
+
+impl OutboxKind {
+    /// Its payload holds a one-time link: the link's token is in the database in the clear
+    /// only until the row is done with (sent, or given up), then the payload is emptied.
+    pub fn holds_a_link(self) -> bool {
+        self != OutboxKind::Assignment
+    }
+}
 
 /// The operator to notify of an assignment change, if any: the new assignee, unless they made
 /// the change themselves (their own claim or reply, or picking themselves). Unassigning

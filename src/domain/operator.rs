@@ -1,6 +1,12 @@
-//! Operators' roles and presence.
+//! Operators' roles, presence and capacity, and the rules for changing teammates.
+
+use std::ops::RangeInclusive;
 
 use super::text_enum;
+
+/// The limits an operator's capacity (the most open chats auto-routing may give them) may be
+/// set to; no capacity at all means no limit.
+pub const CAPACITY_RANGE: RangeInclusive<i64> = 1..=1000;
 
 text_enum!(
     /// What an operator may do in their workspace.
@@ -26,6 +32,24 @@ impl Role {
             Role::Operator => false,
         }
     }
+
+    /// Whether someone with this role may change a teammate's role from `from` to `to`: owners
+    /// and admins change roles, and only an owner makes or unmakes an owner.
+    pub fn may_change_role(self, from: Role, to: Role) -> bool {
+        self.can_manage() && (self == Role::Owner || (from != Role::Owner && to != Role::Owner))
+    }
+
+    /// Whether someone with this role may deactivate or reactivate a teammate whose role is
+    /// `target`: owners and admins may, but only an owner deactivates an owner.
+    pub fn may_deactivate(self, target: Role) -> bool {
+        self.can_manage() && (self == Role::Owner || target != Role::Owner)
+    }
+}
+
+/// Whether a teammate is the workspace's last active owner, so that demoting or deactivating
+/// them would leave nobody able to manage owners: such a change is refused.
+pub fn is_last_owner(role: Role, active: bool, active_owners: u64) -> bool {
+    role == Role::Owner && active && active_owners <= 1
 }
 
 text_enum!(
@@ -48,6 +72,39 @@ mod tests {
         assert!(!Role::Admin.may_grant(Role::Owner));
         assert!(Role::Admin.may_grant(Role::Admin) && Role::Admin.may_grant(Role::Operator));
         assert!(!Role::Operator.may_grant(Role::Operator));
+    }
+
+    #[test]
+    fn only_owners_make_unmake_and_deactivate_owners() {
+        use Role::*;
+        for (from, to) in [(Operator, Admin), (Admin, Operator), (Admin, Admin)] {
+            assert!(Owner.may_change_role(from, to) && Admin.may_change_role(from, to));
+            assert!(!Operator.may_change_role(from, to));
+        }
+        for (from, to) in [
+            (Operator, Owner),
+            (Admin, Owner),
+            (Owner, Admin),
+            (Owner, Owner),
+        ] {
+            assert!(Owner.may_change_role(from, to), "{from} to {to}");
+            assert!(!Admin.may_change_role(from, to), "{from} to {to}");
+        }
+        assert!(Owner.may_deactivate(Owner) && Owner.may_deactivate(Operator));
+        assert!(!Admin.may_deactivate(Owner));
+        assert!(Admin.may_deactivate(Admin) && Admin.may_deactivate(Operator));
+        assert!(!Operator.may_deactivate(Operator));
+    }
+
+    #[test]
+    fn the_last_active_owner_is_kept() {
+        assert!(is_last_owner(Role::Owner, true, 1));
+        assert!(!is_last_owner(Role::Owner, true, 2));
+        assert!(
+            !is_last_owner(Role::Owner, false, 1),
+            "a deactivated owner is not the one that counts"
+        );
+        assert!(!is_last_owner(Role::Admin, true, 1));
     }
 
     #[test]

@@ -23,6 +23,7 @@ text_enum!(
         Manual => "manual",
         Unassign => "unassign",
         AssigneeAway => "assignee_away",
+        AssigneeRemoved => "assignee_removed",
     }
 );
 
@@ -61,6 +62,8 @@ pub struct JoinPosition {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Teammate {
     pub position: JoinPosition,
+    /// False while deactivated: they stay in the join order but are never chosen.
+    pub active: bool,
     pub availability: Availability,
     /// Conversations assigned to them whose status is `active` or `handed_off`.
     pub load: u64,
@@ -84,10 +87,10 @@ pub enum Decision {
 }
 
 /// The candidates of a widget: its eligible teammates (`eligible` empty = everyone) who are
-/// available.
+/// active and available.
 pub fn candidates<'a>(team: &'a [Teammate], eligible: &[Id]) -> Vec<&'a Teammate> {
     team.iter()
-        .filter(|t| t.availability == Availability::Available)
+        .filter(|t| t.active && t.availability == Availability::Available)
         .filter(|t| eligible.is_empty() || eligible.contains(&t.id()))
         .collect()
 }
@@ -160,6 +163,7 @@ mod tests {
     fn teammate(id: Id, available: bool, load: u64, last: Option<Millis>) -> Teammate {
         Teammate {
             position: JoinPosition { joined_at: 0, id },
+            active: true,
             availability: if available {
                 Availability::Available
             } else {
@@ -255,20 +259,23 @@ mod tests {
         }
 
         #[test]
-        fn routing_only_chooses_available_eligible_teammates(
-            team in proptest::collection::vec((any::<bool>(), 0u64..3), 0..8),
+        fn routing_only_chooses_active_available_eligible_teammates(
+            team in proptest::collection::vec((any::<bool>(), any::<bool>(), 0u64..3), 0..8),
             eligible_mask in proptest::collection::vec(any::<bool>(), 8),
             lightest in any::<bool>(),
         ) {
             let team: Vec<Teammate> = team.iter().enumerate()
-                .map(|(i, (available, load))| teammate(i as Id + 1, *available, *load, None))
+                .map(|(i, (active, available, load))| Teammate {
+                    active: *active,
+                    ..teammate(i as Id + 1, *available, *load, None)
+                })
                 .collect();
             let eligible: Vec<Id> = eligible_mask.iter().enumerate()
                 .filter(|(_, on)| **on).map(|(i, _)| i as Id + 1).collect();
             let mode = if lightest { RoutingMode::LightestLoad } else { RoutingMode::RoundRobin };
             let decision = route(mode, &team, &eligible, None);
             let allowed: Vec<Id> = team.iter()
-                .filter(|t| t.availability == Availability::Available)
+                .filter(|t| t.active && t.availability == Availability::Available)
                 .filter(|t| eligible.is_empty() || eligible.contains(&t.id()))
                 .map(Teammate::id).collect();
             match decision {

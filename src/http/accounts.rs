@@ -22,7 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(signup_status, signup))
         .routes(routes!(login, logout))
-        .routes(routes!(me))
+        .routes(routes!(me, update_me))
         .routes(routes!(set_availability))
         .routes(routes!(list_operators, add_operator))
 }
@@ -160,6 +160,26 @@ pub async fn me(caller: Caller) -> Json<OperatorDto> {
     Json(OperatorDto::from(&caller.operator))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct ProfileRequest {
+    /// 1 to 100 characters once trimmed, no control characters; absent = unchanged.
+    #[schema(min_length = 1)]
+    pub name: Option<String>,
+}
+
+/// Changes the caller's own name.
+#[utoipa::path(patch, path = "/me", tag = "operators", request_body = Option<ProfileRequest>,
+    responses((status = 200, body = OperatorDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn update_me(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<ProfileRequest>,
+) -> ApiResult<Json<OperatorDto>> {
+    let operator = state.service.update_me(&caller.operator, req.name).await?;
+    Ok(Json(OperatorDto::from(&operator)))
+}
+
 /// Sets the caller's presence: `available` (auto-routing may choose them) or `away`.
 #[utoipa::path(put, path = "/me/availability", tag = "operators", request_body = AvailabilityRequest,
     responses((status = 200, body = OperatorDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
@@ -214,7 +234,11 @@ pub async fn add_operator(
     Ok((StatusCode::CREATED, Json(OperatorDto::from(&operator))))
 }
 
-fn with_session_cookie(state: &AppState, status: StatusCode, signed_in: &SignedIn) -> Response {
+pub(super) fn with_session_cookie(
+    state: &AppState,
+    status: StatusCode,
+    signed_in: &SignedIn,
+) -> Response {
     let max_age = crate::service::SESSION_LIFETIME_MS / 1000;
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let cookie = format!(

@@ -7,9 +7,12 @@ use utoipa::ToSchema;
 use crate::domain::{
     AssignmentReason, Author, Availability, Role, RoutingMode, Status, WaitingReason,
 };
-use crate::service::{ConversationDetail, ConversationView, SignedIn, VisitorConversation};
+use crate::service::{
+    ConversationDetail, ConversationView, CreatedInvitation, InvitationPreview, SignedIn,
+    VisitorConversation,
+};
 use crate::store::{
-    AssignmentEvent, Message, Operator, OperatorWithLoad, WidgetWithRouting, Workspace,
+    AssignmentEvent, Invitation, Message, Operator, OperatorWithLoad, WidgetWithRouting, Workspace,
 };
 use crate::timefmt::rfc3339::format as time;
 
@@ -28,6 +31,10 @@ pub struct OperatorDto {
     /// Open conversations assigned to them (in lists of teammates).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load: Option<u64>,
+    /// The most open chats auto-routing may give them (1 to 1000); null = no limit.
+    pub capacity: Option<i64>,
+    /// False once deactivated: they cannot sign in and get no chats, but stay in history.
+    pub active: bool,
     #[schema(format = DateTime)]
     pub created_at: String,
 }
@@ -41,6 +48,8 @@ impl From<&Operator> for OperatorDto {
             role: o.role,
             availability: o.availability,
             load: None,
+            capacity: o.capacity,
+            active: o.is_active(),
             created_at: time(o.created_at),
         }
     }
@@ -87,6 +96,81 @@ impl From<&SignedIn> for SessionDto {
             token: s.token.clone(),
             operator: OperatorDto::from(&s.operator),
             workspace: WorkspaceDto::from(&s.workspace),
+        }
+    }
+}
+
+/// A pending invitation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationDto {
+    pub id: i64,
+    pub email: String,
+    /// The name they were invited under; they may change it when they join.
+    pub name: String,
+    pub role: Role,
+    /// Who invited them; null if that teammate is gone.
+    pub invited_by_id: Option<i64>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+impl From<&Invitation> for InvitationDto {
+    fn from(i: &Invitation) -> InvitationDto {
+        InvitationDto {
+            id: i.id,
+            email: i.email.clone(),
+            name: i.name.clone(),
+            role: i.role,
+            invited_by_id: i.invited_by,
+            created_at: time(i.created_at),
+            expires_at: time(i.expires_at),
+        }
+    }
+}
+
+/// A new invitation, with its link: shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedInvitationDto {
+    #[serde(flatten)]
+    pub invitation: InvitationDto,
+    /// `{public_url}/invite/{token}`: emailed to them when the server sends email; pass it on
+    /// yourself otherwise. It is not shown again.
+    pub link: String,
+    /// Whether the link was queued to be emailed (the server has `--smtp-url`).
+    pub emailed: bool,
+}
+
+impl From<&CreatedInvitation> for CreatedInvitationDto {
+    fn from(c: &CreatedInvitation) -> CreatedInvitationDto {
+        CreatedInvitationDto {
+            invitation: InvitationDto::from(&c.invitation),
+            link: c.link.clone(),
+            emailed: c.emailed,
+        }
+    }
+}
+
+/// What an invitation link is for, for the page that accepts it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationPreviewDto {
+    pub workspace_name: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+impl From<&InvitationPreview> for InvitationPreviewDto {
+    fn from(p: &InvitationPreview) -> InvitationPreviewDto {
+        InvitationPreviewDto {
+            workspace_name: p.workspace.name.clone(),
+            email: p.invitation.email.clone(),
+            name: p.invitation.name.clone(),
+            role: p.invitation.role,
+            expires_at: time(p.invitation.expires_at),
         }
     }
 }

@@ -90,13 +90,16 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::FORBIDDEN, code, message)
             }
             ServiceError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+            ServiceError::InvalidLink(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "invalid_link", message)
+            }
             ServiceError::Conflict { code, .. } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
             ServiceError::AssigneeChanged { current } => {
                 let mut error = ApiError::new(StatusCode::CONFLICT, "assignee_changed", message);
                 error.body.error.current_assignee_id = Some(current.as_ref().map(|o| o.id));
-                error.body.error.current_assignee = Some(current.as_ref().map(AssigneeDto::from));
+                error.body.error.current_assignee = Some(current.as_deref().map(AssigneeDto::from));
                 error
             }
             ServiceError::WorkspaceRequired { workspaces } => {

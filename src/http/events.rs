@@ -51,7 +51,9 @@ pub struct VisitorStreamParams {
 /// `conversation.status_changed`, `conversation.assigned`, `message.created`,
 /// `operator.availability_changed`, each with `id`, `type`, `workspace_id` and `at`. A
 /// `{"type":"resync"}` frame means events may have been missed: refetch. A client that falls
-/// too far behind is closed with code 4001 and can reconnect with `since`.
+/// too far behind is closed with code 4001 and can reconnect with `since`; one whose session
+/// ended (its operator was deactivated, or changed or reset their password elsewhere) is
+/// closed with code 4003 and must sign in again.
 #[utoipa::path(get, path = "/events", tag = "events", params(StreamParams),
     responses((status = 101, description = "WebSocket stream"), (status = 400, body = ErrorBody, description = "not a WebSocket request, or a malformed `since`"), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
@@ -64,7 +66,7 @@ pub async fn inbox(
     let upgrade = websocket(upgrade)?;
     let stream = state
         .service
-        .inbox_stream(&caller.operator, params.since)
+        .inbox_stream(&caller.operator, &caller.token, params.since)
         .await?;
     Ok(lean(upgrade).on_upgrade(move |socket| stream::run(socket, stream)))
 }

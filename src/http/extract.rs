@@ -6,6 +6,7 @@ use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 use futures_util::StreamExt;
 
@@ -41,6 +42,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         super::nul::check_json(text)?;
         Ok(ApiJson(value))
     }
+}
+
+/// For a body field that may be absent, `null` or a value: tells an absent field (`None`, with
+/// `#[serde(default)]`) from an explicit `null` (`Some(None)`).
+pub fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A query string. One that does not parse into `T` (a wrong type, a value outside an

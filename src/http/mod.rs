@@ -9,11 +9,14 @@ pub mod dto;
 pub mod error;
 mod events;
 mod extract;
+mod invitations;
 mod notifications;
 mod nul;
 mod openapi;
 mod pages;
+mod passwords;
 mod rate_limit;
+mod team;
 mod visitors;
 mod widget_origin;
 mod widgets;
@@ -48,6 +51,9 @@ pub struct AppState {
     pub secure_cookies: bool,
     login_by_email: Arc<RateLimiter>,
     login_by_ip: Arc<RateLimiter>,
+    /// Password reset requests: each one may send mail, so fewer per email than sign-ins.
+    reset_by_email: Arc<RateLimiter>,
+    reset_by_ip: Arc<RateLimiter>,
     /// Public widget requests per client address and per visitor; None = unlimited.
     widget_limiter: Option<Arc<RateLimiter>>,
     trusted_proxies: Arc<TrustedProxies>,
@@ -81,6 +87,8 @@ impl AppState {
             trusted_proxies: Arc::new(trusted_proxies),
             login_by_email: Arc::new(RateLimiter::new(10, Duration::from_secs(6))),
             login_by_ip: Arc::new(RateLimiter::new(30, Duration::from_secs(2))),
+            reset_by_email: Arc::new(RateLimiter::new(3, Duration::from_secs(60))),
+            reset_by_ip: Arc::new(RateLimiter::new(10, Duration::from_secs(6))),
         }
     }
 }
@@ -106,7 +114,7 @@ pub fn router(state: AppState) -> Router {
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<_>| {
                     let client = req.extensions().get::<client_addr::ClientAddr>().map(|c| c.0);
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), client = ?client)
+                    tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()), client = ?client)
                 })
                 .on_failure(log_failure),
         )
@@ -127,6 +135,9 @@ fn all_routes(
     let api = OpenApiRouter::new()
         .merge(openapi::routes())
         .merge(accounts::routes())
+        .merge(team::routes())
+        .merge(invitations::routes())
+        .merge(passwords::routes())
         .merge(widgets::routes())
         .merge(conversations::routes())
         .merge(events::routes())
@@ -176,6 +187,27 @@ async fn unrouted(method: Method, uri: Uri) -> Response {
     }
 }
 
+/// A request's path as it may be logged: the token of a one-time link (an invitation or a
+/// password reset, in the API or as a page of the inbox) is a credential, so it is replaced.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const BEFORE_A_TOKEN: [&str; 4] = [
+        "/api/v1/invitations/",
+        "/api/v1/password-reset/",
+        "/invite/",
+        "/reset/",
+    ];
+    for prefix in BEFORE_A_TOKEN {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let (token, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            // Invitations are also named by id, which is no secret.
+            if !token.is_empty() && extract::canonical_id(token).is_none() {
+                return format!("{prefix}<token>{tail}").into();
+            }
+        }
+    }
+    path.into()
+}
+
 /// A 500 is a bug, logged as an error (its cause is logged where it happened); a 503 is the
 /// database being unreachable, which the store reports once for the whole outage.
 fn log_failure(
@@ -189,6 +221,37 @@ fn log_failure(
             tracing::debug!(?latency, "answered 503");
         }
         class => tracing::error!(%class, ?latency, "request failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn tokens_of_one_time_links_are_not_logged() {
+        for (path, logged) in [
+            (
+                "/api/v1/invitations/abc-DEF_123",
+                "/api/v1/invitations/<token>",
+            ),
+            (
+                "/api/v1/invitations/abc/accept",
+                "/api/v1/invitations/<token>/accept",
+            ),
+            ("/api/v1/invitations/42", "/api/v1/invitations/42"),
+            ("/api/v1/invitations", "/api/v1/invitations"),
+            (
+                "/api/v1/password-reset/abc",
+                "/api/v1/password-reset/<token>",
+            ),
+            ("/api/v1/password-reset", "/api/v1/password-reset"),
+            ("/invite/abc", "/invite/<token>"),
+            ("/reset/abc", "/reset/<token>"),
+            ("/inbox/conversations/7", "/inbox/conversations/7"),
+        ] {
+            assert_eq!(loggable_path(path), logged, "{path}");
+        }
     }
 }
 

@@ -66,6 +66,7 @@ impl Modify for OptionalBodies {
                 &mut item.put,
                 &mut item.post,
                 &mut item.delete,
+                &mut item.patch,
             ]
             .into_iter()
             .flatten()

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::email::Mail;
 use crate::domain::{AssignmentReason, Id};
 
 /// Everything a notification needs, captured when the assignment commits (it is the outbox
@@ -60,6 +61,16 @@ impl Notice {
             preview = escape_html(&self.preview),
             link = escape_html(&self.link),
         )
+    }
+
+    /// The email to the recipient.
+    pub fn email(&self) -> Mail {
+        Mail {
+            to: self.recipient_email.clone(),
+            subject: self.title(),
+            text: self.email_text(),
+            html: Some(self.email_html()),
+        }
     }
 
     /// The JSON the service worker shows: `{title, body, url, conversation_id}`.

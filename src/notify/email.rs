@@ -1,10 +1,19 @@
 //! Email over SMTP (lettre, rustls).
 
-use lettre::message::{Mailbox, MultiPart, header::MessageId};
+use lettre::message::{Mailbox, MultiPart, SinglePart, header::MessageId};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 
-use super::content::Notice;
+/// One email, written: what the notification's content (`content`, `account_email`) makes of
+/// its payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    /// An HTML alternative to the text, when there is one.
+    pub html: Option<String>,
+}
 
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -32,25 +41,28 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
-    /// Sends the notice. The Message-ID is derived from `idempotency_key`, so a retry after a
+    /// Sends the mail. The Message-ID is derived from `idempotency_key`, so a retry after a
     /// crash between sending and recording it carries the same id and mail systems can drop
     /// the duplicate.
-    pub async fn send(&self, notice: &Notice, idempotency_key: &str) -> Result<(), String> {
-        let to: Mailbox = notice
-            .recipient_email
+    pub async fn send(&self, mail: &Mail, idempotency_key: &str) -> Result<(), String> {
+        let to: Mailbox = mail
+            .to
             .parse()
             .map_err(|e| format!("recipient address: {e}"))?;
         let domain = self.from.email.domain().to_owned();
-        let message = Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(notice.title())
-            .header(MessageId::from(format!("<{idempotency_key}@{domain}>")))
-            .multipart(MultiPart::alternative_plain_html(
-                notice.email_text(),
-                notice.email_html(),
-            ))
-            .map_err(|e| format!("building the message: {e}"))?;
+            .subject(mail.subject.as_str())
+            .header(MessageId::from(format!("<{idempotency_key}@{domain}>")));
+        let message = match &mail.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                mail.text.clone(),
+                html.clone(),
+            )),
+            None => builder.singlepart(SinglePart::plain(mail.text.clone())),
+        }
+        .map_err(|e| format!("building the message: {e}"))?;
         self.transport
             .send(message)
             .await

@@ -1,9 +1,11 @@
-//! Personal "assigned to you" notifications, delivered durably: rows are queued in the
-//! notification outbox in the same transaction as the assignment (see `service`), and this
+//! Personal "assigned to you" notifications and the emails about someone's account
+//! (invitations, password resets), delivered durably: rows are queued in the notification
+//! outbox in the same transaction as the change that causes them (see `service`), and this
 //! worker leases due rows, delivers them by email or web push, and records the outcome,
 //! retrying with backoff while a channel fails. It survives restarts (the outbox is the
 //! state) and runs on every node: leases keep two nodes off the same row.
 
+pub mod account_email;
 pub mod content;
 pub mod email;
 pub mod push;
@@ -16,11 +18,12 @@ use tokio::sync::Notify;
 use tokio::time::{Instant, timeout_at};
 use tokio_util::sync::CancellationToken;
 
+use self::account_email::{InvitationEmail, PasswordResetEmail};
 use self::content::Notice;
-use self::email::Mailer;
+use self::email::{Mail, Mailer};
 use self::push::{PushOutcome, Pusher};
 use crate::domain::Millis;
-use crate::domain::notification::{gives_up, retry_delay};
+use crate::domain::notification::{OutboxKind, gives_up, retry_delay};
 use crate::store::notifications::{self, OutboxRow};
 use crate::store::{Store, StoreResult};
 use crate::timefmt::now_millis;
@@ -120,7 +123,7 @@ impl Worker {
                 Ok(Ok(false)) => {
                     tracing::warn!(
                         id = row.id,
-                        "a notification's outcome was not recorded: its lease ran out (another worker has it) or its subscription was removed"
+                        "a notification's outcome was not recorded: its lease ran out (another worker has it), or it was cancelled, or its subscription was removed"
                     );
                     return;
                 }
@@ -138,42 +141,51 @@ impl Worker {
     }
 
     async fn deliver(&self, row: &OutboxRow) -> Outcome {
+        match row.channel.as_str() {
+            "email" => match mail(row) {
+                Ok(mail) => self.send_email(&mail, &row.idempotency_key).await,
+                Err(e) => Outcome::Failed(format!("unreadable payload: {e}")),
+            },
+            "push" => self.push(row).await,
+            other => Outcome::Failed(format!("unknown channel {other:?}")),
+        }
+    }
+
+    async fn send_email(&self, mail: &Mail, idempotency_key: &str) -> Outcome {
+        match &self.mailer {
+            Some(mailer) => match mailer.send(mail, idempotency_key).await {
+                Ok(()) => Outcome::Sent,
+                Err(e) => Outcome::Retry(e),
+            },
+            None => Outcome::Retry("email is not configured (--smtp-url)".to_owned()),
+        }
+    }
+
+    async fn push(&self, row: &OutboxRow) -> Outcome {
         let notice: Notice = match serde_json::from_str(&row.payload) {
             Ok(notice) => notice,
             Err(e) => return Outcome::Failed(format!("unreadable payload: {e}")),
         };
-        match row.channel.as_str() {
-            "email" => match &self.mailer {
-                Some(mailer) => match mailer.send(&notice, &row.idempotency_key).await {
-                    Ok(()) => Outcome::Sent,
-                    Err(e) => Outcome::Retry(e),
-                },
-                None => Outcome::Retry("email is not configured (--smtp-url)".to_owned()),
+        let Some(subscription_id) = row.push_subscription_id else {
+            return Outcome::Failed("push row without a subscription".to_owned());
+        };
+        let subscription = match self.store.read().await {
+            Ok(mut conn) => notifications::subscription(&mut conn, subscription_id).await,
+            Err(e) => Err(e),
+        };
+        match subscription {
+            Ok(Some(subscription)) => match self
+                .pusher
+                .send(&subscription, &notice, &row.idempotency_key)
+                .await
+            {
+                PushOutcome::Delivered => Outcome::Sent,
+                PushOutcome::Gone => Outcome::SubscriptionGone(subscription_id),
+                PushOutcome::Retry(e) => Outcome::Retry(e),
+                PushOutcome::Rejected(e) => Outcome::Failed(e),
             },
-            "push" => {
-                let Some(subscription_id) = row.push_subscription_id else {
-                    return Outcome::Failed("push row without a subscription".to_owned());
-                };
-                let subscription = match self.store.read().await {
-                    Ok(mut conn) => notifications::subscription(&mut conn, subscription_id).await,
-                    Err(e) => Err(e),
-                };
-                match subscription {
-                    Ok(Some(subscription)) => match self
-                        .pusher
-                        .send(&subscription, &notice, &row.idempotency_key)
-                        .await
-                    {
-                        PushOutcome::Delivered => Outcome::Sent,
-                        PushOutcome::Gone => Outcome::SubscriptionGone(subscription_id),
-                        PushOutcome::Retry(e) => Outcome::Retry(e),
-                        PushOutcome::Rejected(e) => Outcome::Failed(e),
-                    },
-                    Ok(None) => Outcome::Failed("the browser unsubscribed".to_owned()),
-                    Err(e) => Outcome::Retry(format!("database: {e}")),
-                }
-            }
-            other => Outcome::Failed(format!("unknown channel {other:?}")),
+            Ok(None) => Outcome::Failed("the browser unsubscribed".to_owned()),
+            Err(e) => Outcome::Retry(format!("database: {e}")),
         }
     }
 
@@ -182,11 +194,12 @@ impl Worker {
         let mut tx = self.store.write().await?;
         let now = now_millis();
         let (id, until) = (row.id, lease.until);
+        let forget = row.kind.holds_a_link();
         let held = match outcome {
-            Outcome::Sent => notifications::mark_sent(tx.conn(), id, until, now).await?,
+            Outcome::Sent => notifications::mark_sent(tx.conn(), id, until, now, forget).await?,
             Outcome::Retry(error) if gives_up(row.created_at, now) => {
                 tracing::warn!(id, channel = %row.channel, %error, "giving up on a notification");
-                notifications::mark_failed(tx.conn(), id, until, now, error).await?
+                notifications::mark_failed(tx.conn(), id, until, now, error, forget).await?
             }
             Outcome::Retry(error) => {
                 let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
@@ -196,7 +209,7 @@ impl Worker {
             }
             Outcome::Failed(error) => {
                 tracing::warn!(id, channel = %row.channel, %error, "notification failed for good");
-                notifications::mark_failed(tx.conn(), id, until, now, error).await?
+                notifications::mark_failed(tx.conn(), id, until, now, error, forget).await?
             }
             Outcome::SubscriptionGone(subscription) => {
                 notifications::delete_subscription_by_id(tx.conn(), *subscription).await?;
@@ -206,4 +219,17 @@ impl Worker {
         tx.commit().await?;
         Ok(held)
     }
+}
+
+/// The email an email row asks for, written from its payload. Rows for an address carry it in
+/// `email`; an "assigned to you" notice carries its recipient's.
+fn mail(row: &OutboxRow) -> Result<Mail, serde_json::Error> {
+    let to = row.email.as_deref().unwrap_or_default();
+    Ok(match row.kind {
+        OutboxKind::Assignment => serde_json::from_str::<Notice>(&row.payload)?.email(),
+        OutboxKind::Invitation => serde_json::from_str::<InvitationEmail>(&row.payload)?.email(to),
+        OutboxKind::PasswordReset => {
+            serde_json::from_str::<PasswordResetEmail>(&row.payload)?.email(to)
+        }
+    })
 }

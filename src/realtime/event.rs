@@ -96,6 +96,33 @@ impl Event {
         }
     }
 
+    /// A teammate joined, or their profile or active state changed.
+    pub fn operator_updated(operator: &Operator, at: Millis) -> Event {
+        Event {
+            workspace_id: operator.workspace_id,
+            visitor_id: None,
+            recipient_id: None,
+            at: rfc3339::format(at),
+            kind: EventKind::OperatorUpdated {
+                operator_id: operator.id,
+            },
+        }
+    }
+
+    /// Some of the operator's sessions ended: their streams check theirs (see
+    /// `realtime::stream`).
+    pub fn sessions_ended(operator: &Operator, at: Millis) -> Event {
+        Event {
+            workspace_id: operator.workspace_id,
+            visitor_id: None,
+            recipient_id: Some(operator.id),
+            at: rfc3339::format(at),
+            kind: EventKind::SessionsEnded {
+                operator_id: operator.id,
+            },
+        }
+    }
+
     pub fn availability_changed(operator: &Operator, at: Millis) -> Event {
         Event {
             workspace_id: operator.workspace_id,
@@ -199,6 +226,8 @@ impl StoredEvent {
             },
             EventKind::ConversationCreated { .. }
             | EventKind::OperatorAvailabilityChanged { .. }
+            | EventKind::OperatorUpdated { .. }
+            | EventKind::SessionsEnded { .. }
             | EventKind::AssignedToYou { .. } => return None,
         };
         self.event.visitor_id?;

@@ -17,6 +17,8 @@ pub struct Delivery {
     pub id: Id,
     pub visitor_id: Option<Id>,
     pub recipient_id: Option<Id>,
+    /// The operator whose sessions ended, for a `SessionsEnded` event (never sent to clients).
+    pub sessions_ended_of: Option<Id>,
     pub inbox_json: String,
     pub visitor_json: Option<String>,
 }
@@ -75,6 +77,7 @@ impl Hub {
                 id: stored.id,
                 visitor_id: stored.event.visitor_id,
                 recipient_id: stored.event.recipient_id,
+                sessions_ended_of: stored.event.sessions_ended_of(),
                 inbox_json: stored.inbox_json(),
                 visitor_json: stored.visitor_json(),
             };

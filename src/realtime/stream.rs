@@ -1,10 +1,17 @@
 //! One open WebSocket stream: replays what the client missed (`since`), then forwards live
 //! events of its audience, keeps the connection alive, and closes with a reason when the
-//! client falls too far behind or the server stops.
+//! client falls too far behind, its session ends, or the server stops.
+//!
+//! A session can end while its streams are open, on any node: a deactivation, a password
+//! change or reset. The use case then commits a `SessionsEnded` event for the operator, which
+//! reaches every node's hub the way every event does (the event log, and NOTIFY on
+//! PostgreSQL). Each of that operator's streams asks whether its own session still holds, and
+//! closes with `CLOSE_SESSION_ENDED` if not.
 
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::future::BoxFuture;
 use tokio::sync::broadcast;
 use tokio::time::{Instant, interval, timeout};
 use tokio_util::sync::CancellationToken;
@@ -21,7 +28,16 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Close code for a client that fell too far behind: reconnect with `?since=<last id>`.
 pub const CLOSE_LAGGED: u16 = 4001;
+/// Close code for a stream whose session ended (deactivated, or the password was changed or
+/// reset elsewhere): sign in again.
+pub const CLOSE_SESSION_ENDED: u16 = 4003;
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// The session could not be checked (the database is unreachable): reconnect.
+const CLOSE_TRY_AGAIN: u16 = 1013;
+
+/// Asks whether an inbox stream's session still holds: `Some(false)` once it has ended, `None`
+/// when that cannot be told right now.
+pub type SessionCheck = Box<dyn Fn() -> BoxFuture<'static, Option<bool>> + Send + Sync>;
 
 /// Who a stream is for.
 #[derive(Debug, Clone, Copy)]
@@ -71,7 +87,33 @@ pub struct Stream {
     pub backlog: Vec<StoredEvent>,
     /// The backlog was cut short: the client must refetch.
     pub backlog_truncated: bool,
+    /// An inbox stream's session, checked when its operator's sessions end.
+    pub session: Option<SessionCheck>,
     pub shutdown: CancellationToken,
+}
+
+impl Stream {
+    /// For an event that ended sessions of this stream's operator: whether this stream's
+    /// session was one of them, and the stream must close.
+    async fn session_ended(&self, sessions_ended_of: Option<Id>) -> Result<(), End> {
+        let (Audience::Inbox { operator_id }, Some(check)) = (self.audience, &self.session) else {
+            return Ok(());
+        };
+        if sessions_ended_of != Some(operator_id) {
+            return Ok(());
+        }
+        match check().await {
+            Some(true) => Ok(()),
+            Some(false) => Err(End::Close(
+                CLOSE_SESSION_ENDED,
+                "session ended: sign in again",
+            )),
+            None => Err(End::Close(
+                CLOSE_TRY_AGAIN,
+                "the session could not be checked: reconnect",
+            )),
+        }
+    }
 }
 
 enum End {
@@ -112,6 +154,13 @@ async fn pump(socket: &mut WebSocket, mut stream: Stream) -> End {
     }
     for stored in &stream.backlog {
         last_sent = stored.id;
+        let sessions_ended_of = stored.event.sessions_ended_of();
+        if sessions_ended_of.is_some() {
+            if let Err(end) = stream.session_ended(sessions_ended_of).await {
+                return end;
+            }
+            continue;
+        }
         if let Some(text) = audience.render_stored(stored)
             && let Err(end) = send(socket, &text).await
         {
@@ -127,6 +176,12 @@ async fn pump(socket: &mut WebSocket, mut stream: Stream) -> End {
                 Ok(Signal::Event(delivery)) => {
                     // Already sent from the backlog.
                     if delivery.id <= last_sent {
+                        continue;
+                    }
+                    if delivery.sessions_ended_of.is_some() {
+                        if let Err(end) = stream.session_ended(delivery.sessions_ended_of).await {
+                            return end;
+                        }
                         continue;
                     }
                     if let Some(text) = audience.render(&delivery)

@@ -1,18 +1,16 @@
 //! Workspaces, operators, sessions and presence.
 
 use super::effects::Effects;
-use super::tokens::{hash_token, new_token};
+use super::sessions::start_session;
+use super::tokens::hash_token;
 use super::{Service, ServiceError, ServiceResult, validate};
 use crate::domain::event::Event;
-use crate::domain::{Availability, Id, Millis, Role};
+use crate::domain::{Availability, Id, Role};
 use crate::store::operators::NewOperator;
 use crate::store::{
     Operator, OperatorWithLoad, StoreError, Workspace, operators, sessions, workspaces,
 };
 use crate::timefmt::now_millis;
-
-/// How long a session lasts after sign-in.
-pub const SESSION_LIFETIME_MS: Millis = 30 * 24 * 60 * 60 * 1000;
 
 pub struct Signup {
     pub workspace_name: String,
@@ -73,15 +71,7 @@ impl Service {
         let operator = operators::insert(tx.conn(), new, now)
             .await
             .map_err(email_taken)?;
-        let token = new_token();
-        sessions::insert(
-            tx.conn(),
-            &hash_token(&token),
-            operator.id,
-            now,
-            now + SESSION_LIFETIME_MS,
-        )
-        .await?;
+        let token = start_session(&mut tx, operator.id, now).await?;
         tx.commit().await?;
         Ok(SignedIn {
             token,
@@ -141,16 +131,8 @@ impl Service {
             }
         };
         let now = now_millis();
-        let token = new_token();
         let mut tx = self.store.write().await?;
-        sessions::insert(
-            tx.conn(),
-            &hash_token(&token),
-            operator.id,
-            now,
-            now + SESSION_LIFETIME_MS,
-        )
-        .await?;
+        let token = start_session(&mut tx, operator.id, now).await?;
         sessions::delete_expired(tx.conn(), now).await?;
         let workspace = workspaces::get(tx.conn(), operator.workspace_id)
             .await?
@@ -256,14 +238,14 @@ impl Service {
     }
 
     /// argon2id with the crate's default parameters, on the hashing thread.
-    async fn hash_password(&self, password: String) -> ServiceResult<String> {
+    pub(super) async fn hash_password(&self, password: String) -> ServiceResult<String> {
         self.passwords.hash(password).await.ok_or_else(|| {
             ServiceError::invalid("invalid_password", "password could not be hashed")
         })
     }
 }
 
-fn email_taken(e: StoreError) -> ServiceError {
+pub(super) fn email_taken(e: StoreError) -> ServiceError {
     if e.is_unique_violation() {
         ServiceError::conflict(
             "email_taken",

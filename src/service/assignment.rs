@@ -123,6 +123,37 @@ pub(super) async fn route(
     if conv.assignee_id.is_some() {
         return Ok(());
     }
+    apply_routing(tx, conv, None, actor_id, effects).await
+}
+
+/// Moves a conversation away from its assignee in one decision (SPEC 9, "Reasons on the
+/// timeline"): a `handed_off` chat is routed by the widget's mode among the candidates, who no
+/// longer include the assignee, and one assignment event from them to whoever is chosen, or to
+/// nobody, carries `cause` as its reason. A chat the AI still handles is only unassigned.
+pub(super) async fn move_away(
+    tx: &mut WriteTx,
+    conv: &mut Conversation,
+    cause: AssignmentReason,
+    actor_id: Option<Id>,
+    effects: &mut Effects,
+) -> ServiceResult<()> {
+    if conv.status == Status::HandedOff {
+        apply_routing(tx, conv, Some(cause), actor_id, effects).await
+    } else {
+        change_assignee(tx, conv, None, cause, actor_id, effects).await
+    }
+}
+
+/// The routing decision for `conv`, written: the assignment is recorded with the mode's reason,
+/// or with `cause` when the chat moves away from its assignee (who is then unassigned if
+/// nobody can take it).
+async fn apply_routing(
+    tx: &mut WriteTx,
+    conv: &mut Conversation,
+    cause: Option<AssignmentReason>,
+    actor_id: Option<Id>,
+    effects: &mut Effects,
+) -> ServiceResult<()> {
     let widget = widgets::get(tx.conn(), conv.workspace_id, conv.widget_id)
         .await?
         .ok_or(super::ServiceError::NotFound("widget"))?;
@@ -132,6 +163,7 @@ pub(super) async fn route(
         .iter()
         .map(|o| Teammate {
             position: o.operator.position(),
+            active: o.operator.is_active(),
             availability: o.operator.availability,
             load: o.load,
             last_assigned_at: o.operator.last_assigned_at,
@@ -147,12 +179,16 @@ pub(super) async fn route(
                 .map(|m| &m.operator)
                 .find(|o| o.id == operator_id)
                 .ok_or(super::ServiceError::NotFound("operator"))?;
-            change_assignee(tx, conv, Some(chosen), reason, actor_id, effects).await?;
+            let recorded = cause.unwrap_or(reason);
+            change_assignee(tx, conv, Some(chosen), recorded, actor_id, effects).await?;
             if reason == AssignmentReason::RoundRobin {
                 widgets::set_rr_cursor(tx.conn(), widget.id, chosen.position()).await?;
             }
         }
         Decision::Wait(reason) => {
+            if let Some(cause) = cause {
+                change_assignee(tx, conv, None, cause, actor_id, effects).await?;
+            }
             convs::set_waiting_reason(tx.conn(), conv.id, Some(reason)).await?
         }
     }
@@ -186,7 +222,8 @@ pub(super) async fn hand_to_team(
 }
 
 /// The visitor came back to a closed chat: it reopens as `handed_off`; an available assignee
-/// keeps it, an away one loses it to routing.
+/// keeps it, an away one loses it to routing, and a deactivated one has it moved away
+/// (`assignee_removed`).
 pub(super) async fn reopen_for_visitor(
     tx: &mut WriteTx,
     conv: &mut Conversation,
@@ -197,6 +234,9 @@ pub(super) async fn reopen_for_visitor(
         Some(id) => operators::get(tx.conn(), conv.workspace_id, id).await?,
         None => None,
     };
+    if assignee.as_ref().is_some_and(|a| !a.is_active()) {
+        return move_away(tx, conv, AssignmentReason::AssigneeRemoved, None, effects).await;
+    }
     match assignee_on_reopen(assignee.map(|a| a.availability)) {
         AssigneeOnReopen::Keep => Ok(()),
         AssigneeOnReopen::UnassignThenRoute => {

@@ -2,16 +2,18 @@
 //! on by `Service::commit`.
 
 use crate::domain::event::Event;
+use crate::domain::notification::OutboxKind;
 use crate::domain::{AssignmentReason, Id, Millis};
 use crate::store::Operator;
 
 /// The effects of one transaction: the live events it will append and deliver, and the
-/// personal notifications it will queue, with the clock reading they all carry. They commit
-/// with the transaction or not at all.
+/// personal notifications and emails it will queue, with the clock reading they all carry.
+/// They commit with the transaction or not at all.
 pub(super) struct Effects {
     pub now: Millis,
     pub events: Vec<Event>,
     pub notices: Vec<PendingNotice>,
+    pub mails: Vec<PendingMail>,
 }
 
 /// An "assigned to you" notification to queue with the transaction.
@@ -22,12 +24,27 @@ pub(super) struct PendingNotice {
     pub reason: AssignmentReason,
 }
 
+/// An email about someone's account (an invitation, a reset link) to queue with the
+/// transaction.
+pub(super) struct PendingMail {
+    pub kind: OutboxKind,
+    /// The operator it concerns, when it is for one.
+    pub operator_id: Option<Id>,
+    pub to: String,
+    /// Unique per email: a second queueing of the same key is ignored, and it names the row
+    /// to cancel.
+    pub idempotency_key: String,
+    /// The email's content (`notify::account_email`), as JSON.
+    pub payload: String,
+}
+
 impl Effects {
     pub fn new(now: Millis) -> Effects {
         Effects {
             now,
             events: Vec::new(),
             notices: Vec::new(),
+            mails: Vec::new(),
         }
     }
 }

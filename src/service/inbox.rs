@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::assignment::{add_message, change_assignee, change_status, hand_over};
+use super::assignment::{add_message, change_assignee, change_status, hand_over, move_away};
 use super::effects::Effects;
 use super::{Service, ServiceError, ServiceResult, validate};
 use crate::domain::{AssignmentReason, Author, Id, Millis, Status};
@@ -235,6 +235,15 @@ impl Service {
             ),
             None => None,
         };
+        if let Some(deactivated) = target.as_ref().filter(|t| !t.is_active()) {
+            return Err(ServiceError::conflict(
+                "operator_deactivated",
+                format!(
+                    "{} is deactivated: reactivate them under Teammates first",
+                    deactivated.name
+                ),
+            ));
+        }
         check_precondition(&mut tx, &conv, if_assignee_id).await?;
         let reason = if operator_id.is_some() {
             AssignmentReason::Manual
@@ -264,11 +273,20 @@ impl Service {
     }
 
     /// Reopens a closed conversation as `handed_off`, keeping its assignee: an operator
-    /// reopening a chat means to follow it up.
+    /// reopening a chat means to follow it up. A deactivated assignee cannot, so the chat is
+    /// moved away from them (`assignee_removed`).
     pub async fn reopen(&self, caller: &Operator, id: Id) -> ServiceResult<ConversationView> {
         let (mut tx, mut conv, mut effects) = self.begin_on(caller, id).await?;
         if conv.status == Status::Closed {
             change_status(&mut tx, &mut conv, Status::HandedOff, &mut effects).await?;
+            let assignee = match conv.assignee_id {
+                Some(a) => operators::get(tx.conn(), conv.workspace_id, a).await?,
+                None => None,
+            };
+            if assignee.is_some_and(|a| !a.is_active()) {
+                let cause = AssignmentReason::AssigneeRemoved;
+                move_away(&mut tx, &mut conv, cause, Some(caller.id), &mut effects).await?;
+            }
         }
         self.finish(tx, conv, effects).await
     }
@@ -321,7 +339,9 @@ async fn check_precondition(
                 Some(id) => operators::get(tx.conn(), conv.workspace_id, id).await?,
                 None => None,
             };
-            Err(ServiceError::AssigneeChanged { current })
+            Err(ServiceError::AssigneeChanged {
+                current: current.map(Box::new),
+            })
         }
         _ => Ok(()),
     }

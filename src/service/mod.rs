@@ -7,9 +7,13 @@ mod ai_turns;
 mod assignment;
 mod effects;
 mod inbox;
+mod invitations;
 mod notifications;
+mod own_account;
 mod passwords;
+mod sessions;
 mod streams;
+mod teammates;
 mod tokens;
 mod validate;
 mod visitors;
@@ -19,8 +23,11 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-pub use accounts::{Credentials, NewTeammate, SESSION_LIFETIME_MS, SignedIn, Signup};
+pub use accounts::{Credentials, NewTeammate, SignedIn, Signup};
 pub use inbox::{ConversationDetail, ConversationPage, ConversationView, InboxQuery, View};
+pub use invitations::{CreatedInvitation, InvitationPreview, NewInvitation};
+pub use sessions::SESSION_LIFETIME_MS;
+pub use teammates::TeammateChange;
 pub use tokens::hash_token;
 pub use visitors::{StartedConversation, VisitorConversation, VisitorMessage};
 
@@ -46,12 +53,17 @@ pub enum ServiceError {
     /// 404: no such thing in the caller's reach (another workspace's ids included).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 404: a one-time link (an invitation, a password reset) that is unknown, used, expired
+    /// or revoked; the message says what to do instead.
+    #[error("{0}")]
+    InvalidLink(&'static str),
     /// 409: the state does not allow it.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
-    /// 409: an `if_assignee_id` precondition failed; carries who has the conversation now.
-    #[error("{}", assignee_changed_message(current))]
-    AssigneeChanged { current: Option<Operator> },
+    /// 409: an `if_assignee_id` precondition failed; carries who has the conversation now
+    /// (boxed: errors travel through every use case's `Result`, which should stay small).
+    #[error("{}", assignee_changed_message(current.as_deref()))]
+    AssigneeChanged { current: Option<Box<Operator>> },
     /// 409: the email and password open several workspaces; sign in naming one of them.
     #[error("This email and password open several workspaces: choose one")]
     WorkspaceRequired {
@@ -65,7 +77,7 @@ pub enum ServiceError {
     Internal(#[source] StoreError),
 }
 
-fn assignee_changed_message(current: &Option<Operator>) -> String {
+fn assignee_changed_message(current: Option<&Operator>) -> String {
     match current {
         Some(op) => format!("{} has this conversation", op.name),
         None => "This conversation is unassigned".to_owned(),
@@ -166,14 +178,17 @@ impl Service {
         Ok(tx)
     }
 
-    /// Commits the transaction with its effects: the notifications are queued and the events
+    /// Commits the transaction with its effects: the notifications and emails are queued and the events
     /// appended in it, and the events are delivered after the commit, never before
     /// (`EventSink::commit`), so an assignment, its events and its notifications commit or roll
     /// back together. Then the notification worker is woken.
     async fn commit(&self, mut tx: WriteTx, effects: Effects) -> ServiceResult<()> {
         let queued = self
             .queue_notices(&mut tx, &effects.notices, effects.now)
-            .await?;
+            .await?
+            + self
+                .queue_mails(&mut tx, &effects.mails, effects.now)
+                .await?;
         self.events.commit(tx, effects.events, effects.now).await?;
         if queued > 0 {
             self.settings.notify_wake.notify_one();

@@ -1,9 +1,10 @@
 //! "Assigned to you" notifications: each operator's channels, their browsers' push
 //! subscriptions, and queueing notices in the transaction of the assignment.
 
-use super::effects::PendingNotice;
+use super::effects::{PendingMail, PendingNotice};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::Millis;
+use crate::domain::notification::OutboxKind;
 use crate::notify::content::Notice;
 use crate::notify::push::SubscriptionKeys;
 use crate::store::notifications::{self, Channels, NewNotification, PushSubscription};
@@ -134,7 +135,9 @@ impl Service {
             let key = format!("assignment-{}", pending.assignment_event_id);
             if email {
                 let row = NewNotification {
-                    operator_id: recipient.id,
+                    operator_id: Some(recipient.id),
+                    email: None,
+                    kind: OutboxKind::Assignment,
                     channel: "email",
                     push_subscription_id: None,
                     idempotency_key: &format!("{key}-email"),
@@ -145,7 +148,9 @@ impl Service {
             }
             for subscription in &subscriptions {
                 let row = NewNotification {
-                    operator_id: recipient.id,
+                    operator_id: Some(recipient.id),
+                    email: None,
+                    kind: OutboxKind::Assignment,
                     channel: "push",
                     push_subscription_id: Some(subscription.id),
                     idempotency_key: &format!("{key}-push-{}", subscription.id),
@@ -156,6 +161,29 @@ impl Service {
             }
         }
         Ok(queued)
+    }
+
+    /// Queues the emails about accounts of one transaction in that transaction; returns how
+    /// many. The use cases queue them only when SMTP is configured.
+    pub(super) async fn queue_mails(
+        &self,
+        tx: &mut WriteTx,
+        mails: &[PendingMail],
+        now: Millis,
+    ) -> ServiceResult<usize> {
+        for mail in mails {
+            let row = NewNotification {
+                operator_id: mail.operator_id,
+                email: Some(&mail.to),
+                kind: mail.kind,
+                channel: "email",
+                push_subscription_id: None,
+                idempotency_key: &mail.idempotency_key,
+                payload: &mail.payload,
+            };
+            notifications::enqueue(tx.conn(), &row, now).await?;
+        }
+        Ok(mails.len())
     }
 
     async fn notice(&self, tx: &mut WriteTx, pending: &PendingNotice) -> ServiceResult<Notice> {

@@ -3,8 +3,8 @@
 use super::tokens::hash_token;
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::Id;
-use crate::realtime::stream::{Audience, Stream};
-use crate::store::{Operator, conversations as convs, events};
+use crate::realtime::stream::{Audience, SessionCheck, Stream};
+use crate::store::{Operator, conversations as convs, events, sessions};
 use crate::timefmt::now_millis;
 
 /// Most events replayed to a reconnecting stream; further back, the client refetches.
@@ -13,20 +13,43 @@ const MAX_BACKLOG: u32 = 1000;
 pub const EVENT_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 
 impl Service {
-    /// Every event of the caller's workspace, after `since` if given.
+    /// Every event of the caller's workspace, after `since` if given. The stream closes when
+    /// the session it was opened with (`session_token`) ends.
     pub async fn inbox_stream(
         &self,
         caller: &Operator,
+        session_token: &str,
         since: Option<Id>,
     ) -> ServiceResult<Stream> {
-        self.open_stream(
-            caller.workspace_id,
-            Audience::Inbox {
-                operator_id: caller.id,
-            },
-            since,
-        )
-        .await
+        let audience = Audience::Inbox {
+            operator_id: caller.id,
+        };
+        let mut stream = self
+            .open_stream(caller.workspace_id, audience, since)
+            .await?;
+        let check = self.session_check(hash_token(session_token));
+        // The session was checked before the stream subscribed: one that ended in between
+        // would send its `SessionsEnded` event to nobody. Checked again now, nothing is missed.
+        if check().await != Some(true) {
+            return Err(ServiceError::Unauthenticated(
+                "Sign in first: the session is missing, expired or ended",
+            ));
+        }
+        stream.session = Some(check);
+        Ok(stream)
+    }
+
+    /// Whether the session with this token hash still holds (see `realtime::stream`).
+    fn session_check(&self, token_hash: String) -> SessionCheck {
+        let store = self.store.clone();
+        Box::new(move || {
+            let (store, token_hash) = (store.clone(), token_hash.clone());
+            Box::pin(async move {
+                let mut conn = store.read().await.ok()?;
+                let holder = sessions::operator(&mut conn, &token_hash, now_millis()).await;
+                holder.ok().map(|operator| operator.is_some())
+            })
+        })
     }
 
     /// The visitor's replies and status effects, after `since` if given. An unknown token is
@@ -86,6 +109,7 @@ impl Service {
             start_after,
             backlog,
             backlog_truncated,
+            session: None,
             shutdown: self.events.hub().shutdown(),
         })
     }

@@ -2,6 +2,7 @@
 //! what to fix.
 
 use super::{ServiceError, ServiceResult};
+use crate::domain::CAPACITY_RANGE;
 
 pub const MAX_MESSAGE_CHARS: usize = 10_000;
 const MAX_NAME_CHARS: usize = 100;
@@ -45,6 +46,21 @@ pub fn password(value: &str) -> ServiceResult<()> {
         ));
     }
     Ok(())
+}
+
+/// A capacity: 1 to 1000 open chats, or None for no limit.
+pub fn capacity(value: Option<i64>) -> ServiceResult<Option<i64>> {
+    match value {
+        Some(n) if !CAPACITY_RANGE.contains(&n) => Err(ServiceError::invalid(
+            "invalid_capacity",
+            format!(
+                "capacity must be {} to {} open chats, or null for no limit",
+                CAPACITY_RANGE.start(),
+                CAPACITY_RANGE.end()
+            ),
+        )),
+        other => Ok(other),
+    }
 }
 
 /// Characters that show nothing: whitespace and the invisible format characters (zero-width
@@ -116,6 +132,16 @@ mod tests {
             "ana@.com",
         ] {
             assert!(email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn capacities_are_bounded_or_unlimited() {
+        assert_eq!(capacity(None).unwrap(), None);
+        assert_eq!(capacity(Some(1)).unwrap(), Some(1));
+        assert_eq!(capacity(Some(1000)).unwrap(), Some(1000));
+        for bad in [0, -1, 1001, i64::MAX] {
+            assert!(capacity(Some(bad)).is_err(), "{bad}");
         }
     }
 

@@ -215,6 +215,24 @@ pub async fn counts(
     })
 }
 
+/// The open (`active` or `handed_off`) conversations assigned to the operator, oldest first.
+pub async fn open_assigned_to(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    operator_id: Id,
+) -> StoreResult<Vec<Conversation>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        conversation_columns!(),
+        " FROM conversations WHERE workspace_id = $1 AND assignee_id = $2 \
+         AND status IN ('active', 'handed_off') ORDER BY created_at, id"
+    ))
+    .bind(workspace_id)
+    .bind(operator_id)
+    .fetch_all(conn)
+    .await?)
+}
+
 pub async fn set_status(conn: &mut AnyConnection, id: Id, status: Status) -> StoreResult<()> {
     sqlx::query("UPDATE conversations SET status = $1 WHERE id = $2")
         .bind(status.as_str())

@@ -6,9 +6,11 @@
 
 pub mod conversations;
 pub mod events;
+pub mod invitations;
 pub mod notifications;
 pub mod operators;
 mod outage;
+pub mod password_resets;
 pub mod records;
 pub mod sessions;
 pub mod widgets;
@@ -116,6 +118,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = migrations![
     4 "widget and AI" "0004_widget_ai.sql",
     5 "email per workspace" "0005_email_per_workspace.sql",
     6 "AI turn lease" "0006_ai_turn_lease.sql",
+    7 "team" "0007_team.sql",
 ];
 
 /// A migration that manages its own transaction (SQLite's table rebuilds turn foreign keys off,

@@ -4,6 +4,7 @@
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 use super::{Backend, StoreResult};
+use crate::domain::notification::OutboxKind;
 use crate::domain::{Id, Millis};
 
 /// Which channels an operator wants "assigned to you" notifications on.
@@ -127,8 +128,11 @@ pub async fn delete_subscription_by_id(conn: &mut AnyConnection, id: Id) -> Stor
     Ok(())
 }
 
+/// A notification to queue: for an operator, or for an email address (an invitation), or both.
 pub struct NewNotification<'a> {
-    pub operator_id: Id,
+    pub operator_id: Option<Id>,
+    pub email: Option<&'a str>,
+    pub kind: OutboxKind,
     pub channel: &'static str,
     pub push_subscription_id: Option<Id>,
     pub idempotency_key: &'a str,
@@ -136,7 +140,7 @@ pub struct NewNotification<'a> {
 }
 
 /// Queues a notification. A key already queued is ignored: at most one row per assignment
-/// and channel (and browser).
+/// and channel (and browser), per invitation, per reset link.
 pub async fn enqueue(
     conn: &mut AnyConnection,
     n: &NewNotification<'_>,
@@ -144,10 +148,12 @@ pub async fn enqueue(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO notification_outbox \
-         (operator_id, channel, push_subscription_id, idempotency_key, payload, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING",
+         (operator_id, email, kind, channel, push_subscription_id, idempotency_key, payload, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(n.operator_id)
+    .bind(n.email)
+    .bind(n.kind.as_str())
     .bind(n.channel)
     .bind(n.push_subscription_id)
     .bind(n.idempotency_key)
@@ -159,10 +165,37 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// Drops a queued notification that no longer makes sense (its invitation was revoked or
+/// replaced), unless it is already done. A worker delivering it right now finds its outcome
+/// unrecorded.
+pub async fn cancel(conn: &mut AnyConnection, idempotency_key: &str) -> StoreResult<()> {
+    sqlx::query(
+        "DELETE FROM notification_outbox WHERE idempotency_key = $1 AND sent_at IS NULL AND failed_at IS NULL",
+    )
+    .bind(idempotency_key)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Drops everything still queued for an operator who was deactivated.
+pub async fn cancel_for_operator(conn: &mut AnyConnection, operator_id: Id) -> StoreResult<()> {
+    sqlx::query(
+        "DELETE FROM notification_outbox WHERE operator_id = $1 AND sent_at IS NULL AND failed_at IS NULL",
+    )
+    .bind(operator_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxRow {
     pub id: Id,
-    pub operator_id: Id,
+    pub operator_id: Option<Id>,
+    pub email: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub kind: OutboxKind,
     pub channel: String,
     pub push_subscription_id: Option<Id>,
     pub idempotency_key: String,
@@ -182,7 +215,7 @@ pub async fn lease_due(
 ) -> StoreResult<Vec<OutboxRow>> {
     let lock = backend.lease_clause();
     let sql = format!(
-        "SELECT id, operator_id, channel, push_subscription_id, idempotency_key, payload, attempts, created_at \
+        "SELECT id, operator_id, email, kind, channel, push_subscription_id, idempotency_key, payload, attempts, created_at \
          FROM notification_outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
          AND (locked_until IS NULL OR locked_until <= $2) ORDER BY next_attempt_at, id LIMIT {limit}{lock}"
     );
@@ -203,21 +236,24 @@ pub async fn lease_due(
 
 // The three outcomes below apply only while the caller's lease (`lease_until`) still holds
 // the row: once it has run out and another worker took the row, the late outcome is dropped
-// (false) rather than clearing that worker's lease.
+// (false) rather than clearing that worker's lease. The two final ones empty the payload when
+// told to (`forget_payload`: it held a one-time link, kept only to be sent).
 
 pub async fn mark_sent(
     conn: &mut AnyConnection,
     id: Id,
     lease_until: Millis,
     now: Millis,
+    forget_payload: bool,
 ) -> StoreResult<bool> {
     let done = sqlx::query(
-        "UPDATE notification_outbox SET sent_at = $1, locked_until = NULL, attempts = attempts + 1, last_error = NULL \
-         WHERE id = $2 AND locked_until = $3",
+        "UPDATE notification_outbox SET sent_at = $1, locked_until = NULL, attempts = attempts + 1, last_error = NULL, \
+         payload = CASE WHEN $4 = 1 THEN '' ELSE payload END WHERE id = $2 AND locked_until = $3",
     )
     .bind(now)
     .bind(id)
     .bind(lease_until)
+    .bind(i64::from(forget_payload))
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -249,15 +285,17 @@ pub async fn mark_failed(
     lease_until: Millis,
     now: Millis,
     error: &str,
+    forget_payload: bool,
 ) -> StoreResult<bool> {
     let done = sqlx::query(
-        "UPDATE notification_outbox SET attempts = attempts + 1, failed_at = $1, locked_until = NULL, last_error = $2 \
-         WHERE id = $3 AND locked_until = $4",
+        "UPDATE notification_outbox SET attempts = attempts + 1, failed_at = $1, locked_until = NULL, last_error = $2, \
+         payload = CASE WHEN $5 = 1 THEN '' ELSE payload END WHERE id = $3 AND locked_until = $4",
     )
     .bind(now)
     .bind(error)
     .bind(id)
     .bind(lease_until)
+    .bind(i64::from(forget_payload))
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

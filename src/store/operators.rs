@@ -3,11 +3,14 @@ use sqlx::AnyConnection;
 use super::{Operator, OperatorWithLoad, StoreResult};
 use crate::domain::{Availability, Id, Millis, Role};
 
+/// The columns of an `Operator`, for every query that reads one.
 macro_rules! operator_columns {
     () => {
-        "id, workspace_id, name, email, role, availability, last_assigned_at, created_at"
+        "id, workspace_id, name, email, role, availability, last_assigned_at, created_at, \
+         capacity, deactivated_at"
     };
 }
+pub(super) use operator_columns;
 
 pub struct NewOperator<'a> {
     pub workspace_id: Id,
@@ -54,8 +57,9 @@ pub async fn get(
     .await?)
 }
 
-/// The operators with this (normalised) email, one per workspace at most, with their password
-/// hashes, for signing in; oldest first.
+/// The active operators with this (normalised) email, one per workspace at most, with their
+/// password hashes, for signing in; oldest first. Deactivated ones are left out, so signing in
+/// as one is refused like a wrong password.
 pub async fn by_email_with_hash(
     conn: &mut AnyConnection,
     email: &str,
@@ -69,7 +73,7 @@ pub async fn by_email_with_hash(
     let rows: Vec<Row> = sqlx::query_as(concat!(
         "SELECT ",
         operator_columns!(),
-        ", password_hash FROM operators WHERE email = $1 ORDER BY id"
+        ", password_hash FROM operators WHERE email = $1 AND deactivated_at IS NULL ORDER BY id"
     ))
     .bind(email)
     .fetch_all(conn)
@@ -150,4 +154,102 @@ pub async fn set_last_assigned(conn: &mut AnyConnection, id: Id, at: Millis) -> 
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The workspace the operator belongs to.
+pub async fn workspace_of(conn: &mut AnyConnection, id: Id) -> StoreResult<Option<Id>> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT workspace_id FROM operators WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+/// The operator of `workspace_id` with this (normalised) email, active or not.
+pub async fn by_email_in_workspace(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    email: &str,
+) -> StoreResult<Option<Operator>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        operator_columns!(),
+        " FROM operators WHERE workspace_id = $1 AND email = $2"
+    ))
+    .bind(workspace_id)
+    .bind(email)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The active operators with this (normalised) email, one per workspace at most, oldest first.
+pub async fn active_by_email(conn: &mut AnyConnection, email: &str) -> StoreResult<Vec<Operator>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        operator_columns!(),
+        " FROM operators WHERE email = $1 AND deactivated_at IS NULL ORDER BY id"
+    ))
+    .bind(email)
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn password_hash(conn: &mut AnyConnection, id: Id) -> StoreResult<String> {
+    let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM operators WHERE id = $1")
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    Ok(hash)
+}
+
+pub async fn set_password_hash(conn: &mut AnyConnection, id: Id, hash: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE operators SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes what a teammate's profile says: name, role and capacity (None = no limit).
+pub async fn set_profile(
+    conn: &mut AnyConnection,
+    id: Id,
+    name: &str,
+    role: Role,
+    capacity: Option<i64>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE operators SET name = $1, role = $2, capacity = $3 WHERE id = $4")
+        .bind(name)
+        .bind(role.as_str())
+        .bind(capacity)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deactivates (`Some(when)`) or reactivates (`None`) an operator.
+pub async fn set_deactivated(
+    conn: &mut AnyConnection,
+    id: Id,
+    deactivated_at: Option<Millis>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE operators SET deactivated_at = $1 WHERE id = $2")
+        .bind(deactivated_at)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How many active owners the workspace has.
+pub async fn active_owners(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<u64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM operators WHERE workspace_id = $1 AND role = 'owner' AND deactivated_at IS NULL",
+    )
+    .bind(workspace_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(n.max(0) as u64)
 }

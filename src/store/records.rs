@@ -24,9 +24,17 @@ pub struct Operator {
     pub availability: Availability,
     pub last_assigned_at: Option<Millis>,
     pub created_at: Millis,
+    /// The most open chats auto-routing may give them; None = no limit.
+    pub capacity: Option<i64>,
+    pub deactivated_at: Option<Millis>,
 }
 
 impl Operator {
+    /// Deactivated teammates cannot sign in and are never routed to; they stay in history.
+    pub fn is_active(&self) -> bool {
+        self.deactivated_at.is_none()
+    }
+
     pub fn position(&self) -> JoinPosition {
         JoinPosition {
             joined_at: self.created_at,
@@ -40,6 +48,20 @@ impl Operator {
 pub struct OperatorWithLoad {
     pub operator: Operator,
     pub load: u64,
+}
+
+/// An invitation to join a workspace. Its link's token is stored only as a hash.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Invitation {
+    pub id: Id,
+    pub workspace_id: Id,
+    pub email: String,
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub invited_by: Option<Id>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -3,6 +3,7 @@
 
 use sqlx::AnyConnection;
 
+use super::operators::operator_columns;
 use super::{Operator, StoreResult};
 use crate::domain::{Id, Millis};
 
@@ -25,21 +26,39 @@ pub async fn insert(
     Ok(())
 }
 
-/// The operator holding an unexpired session with this token hash.
+/// The active operator holding an unexpired session with this token hash.
 pub async fn operator(
     conn: &mut AnyConnection,
     token_hash: &str,
     now: Millis,
 ) -> StoreResult<Option<Operator>> {
-    Ok(sqlx::query_as(
-        "SELECT o.id, o.workspace_id, o.name, o.email, o.role, o.availability, o.last_assigned_at, o.created_at \
-         FROM sessions s JOIN operators o ON o.id = s.operator_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2",
-    )
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        operator_columns!(),
+        " FROM operators WHERE deactivated_at IS NULL AND id = \
+         (SELECT operator_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)"
+    ))
     .bind(token_hash)
     .bind(now)
     .fetch_optional(conn)
     .await?)
+}
+
+/// Ends the operator's sessions, all of them or all but the one with `keep` as its token
+/// hash; returns how many ended.
+pub async fn delete_for_operator(
+    conn: &mut AnyConnection,
+    operator_id: Id,
+    keep: Option<&str>,
+) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE operator_id = $1 AND ($2 IS NULL OR token_hash <> $2)",
+    )
+    .bind(operator_id)
+    .bind(keep)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn delete(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<()> {

@@ -123,7 +123,7 @@ function header(active) {
     ["/inbox", "Inbox", "inbox"],
     ["/widgets", "Widgets", "widgets"],
     ["/teammates", "Teammates", "teammates"],
-    ["/settings/notifications", "Settings", "settings"],
+    ["/settings/profile", "Settings", "settings"],
   ].map(([path, text, key]) => link(path, text, { "aria-current": key === active ? "page" : null }));
   return el("header", { class: "top", id: "top" },
     el("span", { class: "brand" }, "Switchboard"),
@@ -197,7 +197,7 @@ function authForm(title, fields, submitText, onSubmit, footer) {
       error.textContent = err.message;
     }
   });
-  root.replaceChildren(el("main", { class: "auth" }, form));
+  root.replaceChildren(el("main", { class: "auth" }, el("p", { class: "auth-brand" }, "Switchboard"), form));
 }
 
 async function renderLogin() {
@@ -216,7 +216,8 @@ async function renderLogin() {
         throw err;
       }
     },
-    signup.allowed ? el("p", {}, link("/signup", "Create a workspace")) : null);
+    [el("p", {}, link("/forgot", "Forgot your password?", { id: "forgot-link" })),
+      signup.allowed ? el("p", {}, link("/signup", "Create a workspace")) : null]);
 }
 
 /** Adds (once) a workspace picker to the sign-in form, for an email in several workspaces. */
@@ -233,6 +234,106 @@ function renderSignup() {
     [["workspace_name", "Workspace name", "text"], ["name", "Your name", "text"], ["email", "Email", "email"], ["password", "Password (8 characters or more)", "password"]],
     "Create workspace", (data) => api("POST", "/signup", data),
     el("p", {}, link("/login", "I already have an account")));
+}
+
+// ---------- one-time links: invitations and password resets ----------
+
+const ROLE_WITH_ARTICLE = { owner: "an owner", admin: "an admin", operator: "an operator" };
+
+/** A signed-out page: one card. */
+function authPage(...content) {
+  root.replaceChildren(el("main", { class: "auth" }, el("p", { class: "auth-brand" }, "Switchboard"),
+    el("section", { class: "panel card auth-card" }, ...content)));
+}
+
+function newPasswordField(label) {
+  return el("label", {}, label,
+    el("input", { name: "password", type: "password", required: true, minlength: 8, maxlength: 1024, autocomplete: "new-password" }),
+    el("span", { class: "hint" }, "8 characters or more."));
+}
+
+/** Sends the form with `send(data)` on submit; shows what went wrong under its fields. */
+function submitWith(form, send) {
+  const error = el("p", { class: "notice error", role: "alert", hidden: true });
+  form.querySelector("button[type=submit]").before(error);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await send(Object.fromEntries(new FormData(form).entries()));
+    } catch (err) {
+      error.hidden = false;
+      error.textContent = err.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+function deadLink(title, err, next) {
+  authPage(el("h1", {}, title),
+    el("p", {}, err.status === 404 ? err.message : `Something went wrong: ${err.message}`),
+    el("p", {}, next));
+}
+
+async function renderInvite(token) {
+  let invitation;
+  try {
+    invitation = await api("GET", `/invitations/${encodeURIComponent(token)}`);
+  } catch (err) {
+    return deadLink("This invitation link no longer works", err, link("/login", "Go to sign in"));
+  }
+  const form = submitWith(el("form", { class: "stack", id: "accept-form" },
+    el("label", {}, "Email", el("input", { name: "email", type: "email", value: invitation.email, readonly: true, autocomplete: "username" })),
+    el("label", {}, "Your name", el("input", { name: "name", required: true, maxlength: 100, autocomplete: "name", value: invitation.name })),
+    newPasswordField("Choose a password"),
+    el("button", { class: "primary", type: "submit" }, `Join ${invitation.workspace_name}`)),
+  async ({ name, password }) => {
+    await api("POST", `/invitations/${encodeURIComponent(token)}/accept`, { name, password });
+    location.href = "/inbox";
+  });
+  authPage(
+    el("p", { class: "eyebrow" }, "You're invited"),
+    el("h1", {}, `Join ${invitation.workspace_name} on Switchboard`),
+    el("p", {}, `You'll answer the team's live chats as ${ROLE_WITH_ARTICLE[invitation.role]}. Choose a password to sign in with.`),
+    form,
+    el("p", { class: "muted" }, `This invitation expires ${timeUntil(invitation.expires_at)}.`));
+}
+
+function renderForgot() {
+  const form = submitWith(el("form", { class: "stack", id: "forgot-form" },
+    el("label", {}, "Email", el("input", { name: "email", type: "email", required: true, autocomplete: "username" })),
+    el("button", { class: "primary", type: "submit" }, "Send me a reset link")),
+  async ({ email }) => {
+    await api("POST", "/password-reset", { email });
+    authPage(el("h1", {}, "Check your email"),
+      el("p", { id: "reset-sent" }, "If an account signs in with ", el("strong", {}, email.trim()),
+        ", we've sent it a link to choose a new password. The link works once, for one hour."),
+      el("p", { class: "muted" }, "Nothing arrived? Check your spam folder, or ask an admin of your workspace."),
+      el("p", {}, link("/login", "Back to sign in")));
+  });
+  authPage(el("h1", {}, "Reset your password"),
+    el("p", {}, "Enter the email you sign in with, and we'll send you a link to choose a new password."),
+    form, el("p", {}, link("/login", "Back to sign in")));
+}
+
+function renderReset(token) {
+  const form = submitWith(el("form", { class: "stack", id: "reset-form" },
+    newPasswordField("New password"),
+    el("button", { class: "primary", type: "submit" }, "Set password and sign in")),
+  async ({ password }) => {
+    try {
+      await api("POST", `/password-reset/${encodeURIComponent(token)}`, { password });
+    } catch (err) {
+      if (err.status === 404) return deadLink("This reset link no longer works", err, link("/forgot", "Ask for a new link"));
+      throw err;
+    }
+    location.href = "/inbox";
+  });
+  authPage(el("h1", {}, "Choose a new password"),
+    el("p", {}, "You'll be signed out everywhere else, and signed in here."), form);
 }
 
 // ---------- inbox ----------
@@ -314,6 +415,9 @@ function assignmentText(e) {
     case "manual": return `Assigned to ${to} by ${operatorName(e.actor_id)}`;
     case "unassign": return `Unassigned by ${operatorName(e.actor_id)}`;
     case "assignee_away": return `Unassigned: ${operatorName(e.from_operator_id)} is away`;
+    case "assignee_removed": return to
+      ? `Moved from ${operatorName(e.from_operator_id)} to ${to}: ${operatorName(e.from_operator_id)} was deactivated`
+      : `Unassigned: ${operatorName(e.from_operator_id)} was deactivated`;
     default: return `Assignee changed (${e.reason})`;
   }
 }
@@ -347,7 +451,7 @@ function assigneeChip(c) {
       "Claim this chat"));
   }
   for (const o of state.operators.values()) {
-    if (o.id === current) continue;
+    if (o.id === current || !o.active) continue;
     items.push(el("button", { role: "menuitem", "data-pick": o.id,
       onclick: () => change(() => api("PUT", `/conversations/${c.id}/assignee`, { operator_id: o.id, if_assignee_id: current })) },
       el("span", {}, avatar(o), " ", o.name),
@@ -479,7 +583,8 @@ function renderWidget(id) {
     el("fieldset", {}, el("legend", {}, "Eligible teammates (none checked = everyone)"),
       [...state.operators.values()].map((o) => el("label", {},
         el("input", { type: "checkbox", name: "eligible", value: o.id, checked: w.routing.eligible_operator_ids.includes(o.id), disabled: !isManager }),
-        " ", o.name, o.availability === "away" ? el("span", { class: "away-tag" }, " (Away)") : null))),
+        " ", o.name, !o.active ? el("span", { class: "away-tag" }, " (deactivated)")
+          : o.availability === "away" ? el("span", { class: "away-tag" }, " (Away)") : null))),
     isManager ? el("button", { class: "primary", type: "submit" }, "Save routing") : el("p", {}, "Only owners and admins can change routing."));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -562,36 +667,256 @@ async function loadArticles(w, isManager) {
 
 // ---------- teammates ----------
 
-function renderTeammates() {
-  const isManager = state.me.role !== "operator";
-  const rows = [...state.operators.values()].map((o) => el("tr", { "data-operator": o.id },
-    el("td", {}, avatar(o), " ", o.name), el("td", {}, o.email), el("td", {}, o.role),
-    el("td", { "data-availability": o.availability }, o.availability === "away" ? "Away" : "Available"),
-    el("td", {}, String(o.load))));
-  const form = el("form", { class: "stack" },
-    el("h2", {}, "Add a teammate"),
-    el("label", {}, "Name", el("input", { name: "name", required: true })),
-    el("label", {}, "Email", el("input", { name: "email", type: "email", required: true })),
-    el("label", {}, "Password (8 characters or more)", el("input", { name: "password", type: "password", required: true, autocomplete: "new-password" })),
-    el("label", {}, "Role", el("select", { name: "role" },
-      el("option", { value: "operator" }, "Operator"), el("option", { value: "admin" }, "Admin"),
-      state.me.role === "owner" ? el("option", { value: "owner" }, "Owner") : null)),
-    el("button", { class: "primary", type: "submit" }, "Add teammate"));
+const ROLE_LABEL = { owner: "Owner", admin: "Admin", operator: "Operator" };
+
+/** "in 6 days", "in 5 hours": how long until an ISO time. */
+function timeUntil(iso) {
+  const hours = Math.max(0, (new Date(iso) - Date.now()) / 3600e3);
+  if (hours >= 48) return `in ${Math.round(hours / 24)} days`;
+  if (hours >= 1) return `in ${Math.round(hours)} hours`;
+  return "within the hour";
+}
+
+/** A modal dialog; resolves to true when `confirmText` is pressed. `content` is a node list. */
+function askFirst(title, content, confirmText, danger = false) {
+  return new Promise((resolve) => {
+    const dialog = el("dialog", { id: "confirm", "aria-labelledby": "confirm-title" });
+    const close = (answer) => { dialog.close(); dialog.remove(); resolve(answer); };
+    dialog.append(el("form", { method: "dialog", class: "dialog-body" },
+      el("h2", { id: "confirm-title" }, title), content,
+      el("div", { class: "dialog-actions" },
+        el("button", { type: "button", "data-answer": "cancel", onclick: () => close(false) }, "Cancel"),
+        el("button", { type: "button", class: danger ? "danger" : "primary", "data-answer": "confirm", onclick: () => close(true) }, confirmText))));
+    dialog.addEventListener("cancel", (e) => { e.preventDefault(); close(false); });
+    document.body.append(dialog);
+    dialog.showModal();
+    dialog.querySelector("[data-answer=confirm]").focus();
+  });
+}
+
+function teammateEditor(o) {
+  const canOwners = state.me.role === "owner";
+  const roles = Object.entries(ROLE_LABEL).filter(([value]) => canOwners || (value !== "owner" && o.role !== "owner"));
+  const name = el("input", { name: "name", required: true, maxlength: 100, value: o.name });
+  const role = el("select", { name: "role", disabled: !canOwners && o.role === "owner" },
+    (roles.length ? roles : [[o.role, ROLE_LABEL[o.role]]]).map(([value, label]) => el("option", { value, selected: value === o.role }, label)));
+  const capacity = el("input", { name: "capacity", type: "number", min: 1, max: 1000, step: 1, placeholder: "No limit",
+    value: o.capacity ?? "", "aria-describedby": `capacity-hint-${o.id}` });
+  const error = el("p", { class: "notice error", role: "alert", hidden: true });
+  const form = el("form", { class: "editor", "data-editor": o.id },
+    el("label", {}, "Name", name),
+    el("label", {}, "Role", role),
+    el("label", {}, "Capacity", capacity,
+      el("span", { class: "hint", id: `capacity-hint-${o.id}` }, "Most open chats routing gives them, 1–1000. Empty: no limit.")),
+    error,
+    el("div", { class: "editor-actions" },
+      el("button", { type: "button", onclick: () => redrawTeam(null) }, "Cancel"),
+      el("button", { type: "submit", class: "primary" }, "Save")));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const change = { name: name.value, capacity: capacity.value === "" ? null : Number(capacity.value) };
+    if (!role.disabled && role.value !== o.role) change.role = role.value;
+    try {
+      await api("PATCH", `/operators/${o.id}`, change);
+      await loadTeam();
+      redrawTeam(null);
+      flash(`${change.name.trim()} saved.`);
+    } catch (err) {
+      error.hidden = false;
+      error.textContent = err.message;
+    }
+  });
+  return form;
+}
+
+function availabilityBadge(o) {
+  if (!o.active) return el("span", { class: "badge off", "data-state": "deactivated" }, "Deactivated");
+  return o.availability === "away"
+    ? el("span", { class: "badge away", "data-state": "away" }, "Away")
+    : el("span", { class: "badge on", "data-state": "available" }, "Available");
+}
+
+async function changeActive(o, active) {
+  const open = o.load ? `${o.load} open chat${o.load === 1 ? "" : "s"}` : "no open chats";
+  const confirmed = active
+    ? await askFirst(`Reactivate ${o.name}?`,
+      [el("p", {}, `${o.name} can sign in again with their password. They start as Away, so no chats are routed to them until they turn Available.`)],
+      "Reactivate")
+    : await askFirst(`Deactivate ${o.name}?`,
+      [el("p", {}, `${o.name} is signed out everywhere at once and can no longer sign in.`),
+        el("p", {}, `They have ${open}; ${o.load ? "those go back to routing, by each widget's mode" : "nothing needs to move"}. Their name stays on past conversations, and you can reactivate them later.`)],
+      "Deactivate", true);
+  if (!confirmed) return;
+  try {
+    await api("POST", `/operators/${o.id}/${active ? "reactivate" : "deactivate"}`);
+    await loadTeam();
+    redrawTeam(null);
+    flash(active ? `${o.name} is back on the team.` : `${o.name} was deactivated.`);
+  } catch (err) {
+    flash(err.message, true);
+  }
+}
+
+function teammateRow(o, isManager, editing) {
+  const you = o.id === state.me.id;
+  const mayDeactivate = isManager && !you && (state.me.role === "owner" || o.role !== "owner");
+  const actions = isManager ? el("div", { class: "team-actions" },
+    el("button", { "data-edit": o.id, onclick: () => redrawTeam(o.id) }, "Edit"),
+    mayDeactivate
+      ? (o.active
+        ? el("button", { class: "danger-text", "data-deactivate": o.id, onclick: () => changeActive(o, false) }, "Deactivate")
+        : el("button", { "data-reactivate": o.id, onclick: () => changeActive(o, true) }, "Reactivate"))
+      : null) : null;
+  return el("li", { class: o.active ? "" : "inactive", "data-operator": o.id },
+    el("div", { class: "team-who" }, avatar(o),
+      el("span", { class: "team-name" },
+        el("span", {}, el("strong", {}, o.name), you ? el("span", { class: "you" }, " (you)") : null),
+        el("span", { class: "team-email" }, o.email))),
+    el("span", { class: "team-role", "data-role": o.role }, ROLE_LABEL[o.role]),
+    el("span", { class: "team-state" }, availabilityBadge(o)),
+    el("span", { class: "team-load", title: "Open chats / capacity" },
+      el("span", { "data-load": o.id }, String(o.load ?? 0)), " open",
+      el("span", { class: "capacity", "data-capacity": o.id }, o.capacity ? ` · cap ${o.capacity}` : " · no cap")),
+    actions,
+    editing ? teammateEditor(o) : null);
+}
+
+function inviteForm() {
+  const email = el("input", { name: "email", type: "email", required: true, autocomplete: "off", placeholder: "name@company.com" });
+  const name = el("input", { name: "name", required: true, maxlength: 100, autocomplete: "off", placeholder: "Their name" });
+  const role = el("select", { name: "role" },
+    el("option", { value: "operator" }, "Operator"), el("option", { value: "admin" }, "Admin"),
+    state.me.role === "owner" ? el("option", { value: "owner" }, "Owner") : null);
+  const result = el("div", { id: "invite-result" });
+  const form = el("form", { class: "invite", id: "invite-form" },
+    el("label", {}, "Email", email), el("label", {}, "Name", name), el("label", {}, "Role", role),
+    el("button", { class: "primary", type: "submit" }, "Send invitation"));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
-      await api("POST", "/operators", Object.fromEntries(new FormData(form).entries()));
-      await loadTeam();
-      renderTeammates();
-      flash("Teammate added.");
+      const invitation = await api("POST", "/invitations", { email: email.value, name: name.value, role: role.value });
+      await renderInvitations();
+      form.reset();
+      result.replaceChildren(invitation.emailed
+        ? el("p", { class: "notice", role: "status" }, `Invitation sent to ${invitation.email}. The link works for 7 days.`)
+        : el("div", { class: "notice", role: "status" },
+          el("p", {}, `This server sends no email (no --smtp-url), so send ${invitation.name} this link yourself. It works once, for 7 days, and is not shown again:`),
+          el("div", { class: "link-box" },
+            el("input", { id: "invite-link", readonly: true, value: invitation.link, "aria-label": "Invitation link", onfocus: (ev) => ev.target.select() }),
+            el("button", { type: "button", onclick: () => navigator.clipboard?.writeText(invitation.link).then(() => flash("Link copied.")) }, "Copy link"))));
     } catch (err) {
-      flash(err.message, true);
+      result.replaceChildren(el("p", { class: "notice error", role: "alert" }, err.message));
     }
   });
-  page("teammates", el("section", { class: "panel card" }, el("h1", {}, "Teammates"),
-    el("table", {}, el("thead", {}, el("tr", {}, ["Name", "Email", "Role", "Availability", "Open chats"].map((h) => el("th", {}, h)))),
-      el("tbody", {}, rows)),
-    isManager ? form : null));
+  return el("section", { class: "panel card" },
+    el("h2", {}, "Invite a teammate"),
+    el("p", { class: "muted" }, "They get an email with a link to choose their password and join."),
+    form, result);
+}
+
+async function renderInvitations() {
+  const box = document.getElementById("invitations");
+  if (!box) return;
+  let items;
+  try {
+    ({ items } = await api("GET", "/invitations"));
+  } catch (err) {
+    box.replaceChildren(el("p", { class: "notice error" }, err.message));
+    return;
+  }
+  box.replaceChildren(items.length
+    ? el("ul", { class: "invitations" }, items.map((i) => el("li", { "data-invitation": i.id },
+      el("div", {}, el("strong", {}, i.name), " ", el("span", { class: "muted" }, i.email)),
+      el("span", { class: "team-role" }, ROLE_LABEL[i.role]),
+      el("span", { class: "muted" }, `Invited by ${i.invited_by_id ? operatorName(i.invited_by_id) : "a former teammate"} · expires ${timeUntil(i.expires_at)}`),
+      el("button", { "data-revoke": i.id, onclick: async () => {
+        try {
+          await api("DELETE", `/invitations/${i.id}`);
+          flash(`The invitation to ${i.email} was revoked.`);
+        } catch (err) {
+          flash(err.message, true);
+        }
+        renderInvitations();
+      } }, "Revoke"))))
+    : el("p", { class: "empty" }, "No pending invitations."));
+}
+
+// The teammate whose editor is open on the Teammates page, if any: live updates leave the
+// list alone meanwhile.
+let teamEditing = null;
+
+function teamCard() {
+  const isManager = state.me.role !== "operator";
+  const team = [...state.operators.values()];
+  const active = team.filter((o) => o.active).length;
+  return el("section", { class: "panel card", id: "team-card" },
+    el("div", { class: "card-head" }, el("h1", {}, "Teammates"),
+      el("span", { class: "muted" }, `${active} active${team.length > active ? `, ${team.length - active} deactivated` : ""}`)),
+    el("div", { class: "team-columns", "aria-hidden": "true" },
+      ["Teammate", "Role", "Status", "Open chats"].map((h) => el("span", {}, h))),
+    el("ul", { class: "team", id: "team" }, team.map((o) => teammateRow(o, isManager, o.id === teamEditing))));
+}
+
+/** Redraws the team list only (the invite form keeps what is typed in it). */
+function redrawTeam(editing) {
+  teamEditing = editing;
+  document.getElementById("team-card")?.replaceWith(teamCard());
+  document.querySelector("[data-editor] input[name=name]")?.focus();
+}
+
+/** After a live change: the list is redrawn unless an editor or a dialog is open. */
+function teamChanged() {
+  if (location.pathname === "/teammates" && teamEditing === null && !document.querySelector("dialog[open]")) redrawTeam(null);
+}
+
+function renderTeammates() {
+  const isManager = state.me.role !== "operator";
+  teamEditing = null;
+  page("teammates", teamCard(),
+    isManager ? inviteForm() : null,
+    isManager ? el("section", { class: "panel card" }, el("h2", {}, "Pending invitations"),
+      el("div", { id: "invitations" }, el("p", { class: "loading" }, "Loading…"))) : null);
+  if (isManager) renderInvitations();
+}
+
+// ---------- settings ----------
+
+function settingsHeader(active) {
+  const tabs = [["/settings/profile", "Profile", "profile"], ["/settings/notifications", "Notifications", "notifications"]];
+  return el("div", { class: "page-head" }, el("h1", {}, "Settings"),
+    el("nav", { class: "tabs", "aria-label": "Settings" },
+      tabs.map(([path, text, key]) => link(path, text, { "aria-current": key === active ? "page" : null }))));
+}
+
+function renderProfile() {
+  const me = state.me;
+  const nameForm = submitWith(el("form", { class: "stack", id: "profile-form" },
+    el("label", {}, "Name", el("input", { name: "name", required: true, maxlength: 100, autocomplete: "name", value: me.name })),
+    el("p", { class: "muted" }, `You sign in as ${me.email}, as ${ROLE_WITH_ARTICLE[me.role]}.`),
+    el("button", { class: "primary", type: "submit" }, "Save name")),
+  async ({ name }) => {
+    state.me = { ...state.me, ...(await api("PATCH", "/me", { name })) };
+    await loadTeam();
+    renderProfile();
+    flash("Name saved.");
+  });
+  const passwordForm = submitWith(el("form", { class: "stack", id: "password-form" },
+    el("input", { type: "email", name: "username", value: me.email, autocomplete: "username", hidden: true }),
+    el("label", {}, "Current password", el("input", { name: "current_password", type: "password", required: true, autocomplete: "current-password" })),
+    el("label", {}, "New password", el("input", { name: "new_password", type: "password", required: true, minlength: 8, maxlength: 1024, autocomplete: "new-password" }),
+      el("span", { class: "hint" }, "8 characters or more.")),
+    el("label", {}, "New password again", el("input", { name: "repeat", type: "password", required: true, autocomplete: "new-password" })),
+    el("button", { class: "primary", type: "submit" }, "Change password")),
+  async ({ current_password, new_password, repeat }) => {
+    if (new_password !== repeat) throw new Error("The two new passwords differ.");
+    await api("PUT", "/me/password", { current_password, new_password });
+    passwordForm.reset();
+    flash("Password changed. You were signed out on your other devices.");
+  });
+  page("settings", el("div", { class: "narrow" }, settingsHeader("profile"),
+    el("section", { class: "panel card" }, el("h2", {}, "Profile"), nameForm),
+    el("section", { class: "panel card" }, el("h2", {}, "Password"),
+      el("p", { class: "muted" }, "Changing it signs you out on your other devices."), passwordForm)));
 }
 
 // ---------- settings: notifications ----------
@@ -633,11 +958,12 @@ async function renderSettings() {
           flash(err.message, true);
         }
       } }), " ", label, el("span", { class: "hint" }, hint));
-  page("settings", el("section", { class: "panel card" }, el("h1", {}, "Settings → Notifications"),
+  page("settings", el("div", { class: "narrow" }, settingsHeader("notifications"), el("section", { class: "panel card" },
+    el("h2", {}, "Notifications"),
     el("p", {}, "When someone or something else assigns you a conversation:"),
     el("form", { class: "stack", id: "notification-settings", onsubmit: (e) => e.preventDefault() },
       box("push", "Web push", "A notification in this browser (it asks for permission)."),
-      box("email", "Email", `An email to ${state.me.email} with a link to the chat.`))));
+      box("email", "Email", `An email to ${state.me.email} with a link to the chat.`)))));
 }
 
 // ---------- live updates ----------
@@ -663,7 +989,12 @@ function connectEvents() {
     if (typeof event.id === "number") state.lastEventId = event.id;
     onEvent(event);
   });
-  socket.addEventListener("close", () => {
+  socket.addEventListener("close", (closed) => {
+    // 4003: this session ended (deactivated, or the password was changed or reset elsewhere).
+    if (closed.code === 4003) {
+      location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+      return;
+    }
     retry = Math.min(retry + 1, 6);
     setTimeout(() => { connectEvents(); resync(); }, 250 * 2 ** retry);
   });
@@ -687,7 +1018,7 @@ function onEvent(event) {
         state.me = { ...state.me, availability: event.availability };
         renderHeaderOnly(document.querySelector("nav a[aria-current=page]")?.textContent.toLowerCase());
       }
-      if (location.pathname === "/teammates") renderTeammates();
+      teamChanged();
       // The chip's menu shows who is Away: redraw it unless it is open under the pointer.
       const panel = document.getElementById("conversation");
       if (panel && state.conversation && document.getElementById("assignee-menu")?.hidden !== false) {
@@ -696,8 +1027,16 @@ function onEvent(event) {
       break;
     }
     case "conversation.assigned":
-      loadTeam().then(() => { if (location.pathname === "/teammates") renderTeammates(); }).catch(() => {});
+      loadTeam().then(teamChanged).catch(() => {});
       scheduleRefresh(open);
+      break;
+    case "operator.updated":
+      loadTeam().then(() => {
+        const me = state.operators.get(state.me.id);
+        if (me) state.me = { ...state.me, name: me.name, role: me.role, capacity: me.capacity };
+        renderHeaderOnly(document.querySelector("nav a[aria-current=page]")?.textContent.toLowerCase());
+        teamChanged();
+      }).catch(() => {});
       break;
     case "widget.conversation_assigned":
       flash("A conversation was assigned to you.");
@@ -721,8 +1060,12 @@ function afterSignIn() {
 
 async function route() {
   const path = location.pathname;
+  let match;
   if (path === "/login") return renderLogin();
   if (path === "/signup") return renderSignup();
+  if (path === "/forgot") return renderForgot();
+  if ((match = path.match(/^\/invite\/([^/]+)$/))) return renderInvite(decodeURIComponent(match[1]));
+  if ((match = path.match(/^\/reset\/([^/]+)$/))) return renderReset(decodeURIComponent(match[1]));
   if (!state.me) {
     try {
       state.me = await api("GET", "/me");
@@ -737,13 +1080,13 @@ async function route() {
     await loadTeam();
     connectEvents();
   }
-  let match;
   if ((match = path.match(/^\/inbox\/conversations\/(\d+)$/))) return renderInbox(Number(match[1]));
   if (path === "/" || path === "/inbox") return renderInbox(null);
   if (path === "/widgets") return renderWidgets();
   if ((match = path.match(/^\/widgets\/(\d+)$/))) return renderWidget(Number(match[1]));
   if (path === "/teammates") return renderTeammates();
-  if (path === "/settings/notifications" || path === "/settings") return renderSettings();
+  if (path === "/settings/profile" || path === "/settings") return renderProfile();
+  if (path === "/settings/notifications") return renderSettings();
   page(null, el("p", { class: "empty" }, "Page not found."));
 }
 

@@ -562,3 +562,313 @@ async fn the_widget_on_another_site_talks_to_the_ai_then_a_person() {
     );
     browser.close().await.unwrap();
 }
+
+/// The two sizes the inbox is judged at (SPEC 12).
+const DESKTOP: (u32, u32) = (1440, 900);
+const PHONE: (u32, u32) = (390, 844);
+
+/// Sizes the window so that its viewport (what the page gets) is `width` × `height`.
+async fn resize(browser: &Client, (width, height): (u32, u32)) {
+    browser.set_window_size(width, height).await.unwrap();
+    let inner = browser
+        .execute("return [window.innerWidth, window.innerHeight]", vec![])
+        .await
+        .unwrap();
+    let got = |i: usize| inner[i].as_u64().unwrap() as u32;
+    let (chrome_width, chrome_height) = (width - got(0).min(width), height - got(1).min(height));
+    if chrome_width > 0 || chrome_height > 0 {
+        browser
+            .set_window_size(width + chrome_width, height + chrome_height)
+            .await
+            .unwrap();
+    }
+}
+
+/// Types into a field, replacing what it held.
+async fn fill(browser: &Client, css: &str, text: &str) {
+    let field = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// The Teammates page does it all, at both sizes: invite (this server sends no email, so the
+/// page shows the link), edit a capacity, deactivate with a confirmation (the teammate's chat
+/// moves on) and reactivate; the invited person opens the link, chooses a password and lands
+/// in the inbox; the profile changes one's name; a forgotten password gets a reset link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_team_is_run_from_the_teammates_page() {
+    let Some(mut driver) = ChromeDriver::start().await else {
+        return;
+    };
+    let Some(s) = TestServer::start(Db::Sqlite).await else {
+        return;
+    };
+    let (status, _) = s
+        .signup_with(json!({"workspace_name": "Acme", "name": "Ana Lima", "email": "ana@acme.test", "password": "ana-password"}))
+        .await;
+    assert_eq!(status, 201);
+    let ana = s.login("ana@acme.test", "ana-password").await;
+    let (_, bob) = s
+        .create_operator(
+            &ana,
+            json!({"name": "Bob Stone", "email": "bob@acme.test", "password": "bob-password"}),
+        )
+        .await;
+    let bob_id = bob["id"].as_i64().unwrap();
+    let (_, dan) = s
+        .create_operator(
+            &ana,
+            json!({"name": "Dan Okafor", "email": "dan@acme.test", "password": "dan-password", "role": "admin"}),
+        )
+        .await;
+    let dan_id = dan["id"].as_i64().unwrap();
+    let dan = s.login("dan@acme.test", "dan-password").await;
+    s.set_availability(&dan, "away").await;
+    s.update_operator(&ana, dan_id, json!({"capacity": 8}))
+        .await;
+    let widget = s.widget(&ana, "round_robin", &[bob_id, dan_id]).await;
+    let chat = s.start_chat(&widget, "Where is my parcel?").await;
+    assert_eq!(
+        s.handover(&widget, &chat).await["assignee_name"],
+        "Bob Stone"
+    );
+    let (status, _) = s
+        .invite(&ana, "eve@acme.test", "Eve Martin", "operator")
+        .await;
+    assert_eq!(status, 201);
+
+    let browser = driver.session().await;
+    resize(&browser, DESKTOP).await;
+    sign_in(&browser, &s.base, "ana@acme.test", "ana-password").await;
+    click(&browser, "nav a[href='/teammates']").await;
+    until(
+        &browser,
+        "the team",
+        "document.querySelectorAll('#team li').length == 3",
+    )
+    .await;
+    until(&browser, "Eve's pending invitation", "document.querySelector('#invitations li[data-invitation]')?.innerText.includes('eve@acme.test')").await;
+
+    // Invite Cleo as an admin: the page shows the link to pass on.
+    fill(&browser, "#invite-form input[name=email]", "cleo@acme.test").await;
+    fill(&browser, "#invite-form input[name=name]", "Cleo Park").await;
+    browser
+        .execute(
+            "document.querySelector('#invite-form select[name=role]').value = 'admin';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click(&browser, "#invite-form button[type=submit]").await;
+    until(
+        &browser,
+        "the link",
+        "document.querySelector('#invite-link')?.value.includes('/invite/')",
+    )
+    .await;
+    until(
+        &browser,
+        "Cleo pending",
+        "document.querySelectorAll('#invitations li[data-invitation]').length == 2",
+    )
+    .await;
+    let link = browser
+        .execute(
+            "return document.querySelector('#invite-link').value",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let link = link.as_str().unwrap().to_owned();
+    assert!(link.starts_with(&format!("{}/invite/", s.base)), "{link}");
+
+    // Bob's capacity, through his editor.
+    click(&browser, &format!("button[data-edit='{bob_id}']")).await;
+    fill(&browser, "[data-editor] input[name=capacity]", "4").await;
+    screenshot(&browser, "teammates-editing-1440").await;
+    click(&browser, "[data-editor] button[type=submit]").await;
+    until(
+        &browser,
+        "Bob's capacity",
+        &format!(
+            "document.querySelector('[data-capacity=\"{bob_id}\"]')?.textContent.includes('cap 4')"
+        ),
+    )
+    .await;
+    screenshot(&browser, "teammates-1440").await;
+
+    // Deactivating Bob asks first; then his chat goes to Dan... who is Away: it waits.
+    click(&browser, &format!("button[data-deactivate='{bob_id}']")).await;
+    until(
+        &browser,
+        "the confirmation",
+        "document.querySelector('dialog[open]')?.innerText.includes('Deactivate Bob Stone?')",
+    )
+    .await;
+    screenshot(&browser, "teammates-deactivate-1440").await;
+    click(&browser, "dialog[open] [data-answer=confirm]").await;
+    until(&browser, "Bob deactivated", &format!("document.querySelector('li[data-operator=\"{bob_id}\"] [data-state]')?.dataset.state == 'deactivated'")).await;
+    let (_, team) = s.operators(&ana).await;
+    let listed = team["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == bob_id)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&listed["active"], &listed["capacity"]),
+        (&json!(false), &json!(4))
+    );
+    let moved = s.conversation(&ana, chat.id).await;
+    assert_eq!(moved["assignee_id"], Value::Null, "{moved}");
+    assert_eq!(
+        moved["assignment_events"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["reason"],
+        "assignee_removed"
+    );
+
+    // Revoke Eve's invitation.
+    browser
+        .execute("[...document.querySelectorAll('#invitations li')].find(li => li.innerText.includes('eve@acme.test')).querySelector('[data-revoke]').click();", vec![])
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "Eve revoked",
+        "document.querySelectorAll('#invitations li[data-invitation]').length == 1",
+    )
+    .await;
+
+    // The phone-sized page, then Bob back.
+    resize(&browser, PHONE).await;
+    browser.refresh().await.unwrap();
+    until(
+        &browser,
+        "the team",
+        "document.querySelectorAll('#team li').length == 3",
+    )
+    .await;
+    screenshot(&browser, "teammates-390").await;
+    click(&browser, &format!("button[data-reactivate='{bob_id}']")).await;
+    until(
+        &browser,
+        "the confirmation",
+        "document.querySelector('dialog[open]')",
+    )
+    .await;
+    screenshot(&browser, "teammates-reactivate-390").await;
+    click(&browser, "dialog[open] [data-answer=confirm]").await;
+    until(&browser, "Bob back, Away", &format!("document.querySelector('li[data-operator=\"{bob_id}\"] [data-state]')?.dataset.state == 'away'")).await;
+
+    // Cleo opens her link in a browser of her own, at both sizes, and joins.
+    let cleo = driver.session().await;
+    resize(&cleo, PHONE).await;
+    cleo.goto(&link).await.unwrap();
+    until(
+        &cleo,
+        "the invitation",
+        "document.querySelector('#accept-form')",
+    )
+    .await;
+    until(
+        &cleo,
+        "what it is for",
+        "document.querySelector('main h1').textContent == 'Join Acme on Switchboard'",
+    )
+    .await;
+    screenshot(&cleo, "invite-390").await;
+    resize(&cleo, DESKTOP).await;
+    screenshot(&cleo, "invite-1440").await;
+    fill(&cleo, "#accept-form input[name=name]", "Cleo P.").await;
+    fill(&cleo, "#accept-form input[name=password]", "cleo-password").await;
+    click(&cleo, "#accept-form button[type=submit]").await;
+    until(&cleo, "the inbox", "document.querySelector('#list')").await;
+    until(
+        &cleo,
+        "signed in as Cleo",
+        "document.querySelector('#me-name')?.textContent == 'Cleo P.'",
+    )
+    .await;
+    let cleo_op = s.login("cleo@acme.test", "cleo-password").await;
+    let (_, me) = s.me(&cleo_op).await;
+    assert_eq!(
+        (&me["name"], &me["role"]),
+        (&json!("Cleo P."), &json!("admin"))
+    );
+    // The used link says so.
+    cleo.goto(&link).await.unwrap();
+    until(
+        &cleo,
+        "the dead link",
+        "document.querySelector('main h1')?.textContent == 'This invitation link no longer works'",
+    )
+    .await;
+
+    // Cleo renames herself under Settings → Profile; Ana's open Teammates page follows.
+    resize(&browser, DESKTOP).await;
+    cleo.goto(&format!("{}/settings/profile", s.base))
+        .await
+        .unwrap();
+    fill(&cleo, "#profile-form input[name=name]", "Cleo Park").await;
+    click(&cleo, "#profile-form button[type=submit]").await;
+    until(
+        &cleo,
+        "the new name",
+        "document.querySelector('#me-name')?.textContent == 'Cleo Park'",
+    )
+    .await;
+    screenshot(&cleo, "profile-1440").await;
+    until(
+        &browser,
+        "Cleo renamed, live",
+        &format!(
+            "document.querySelector('li[data-operator=\"{}\"] strong')?.textContent == 'Cleo Park'",
+            cleo_op.id
+        ),
+    )
+    .await;
+    cleo.close().await.unwrap();
+
+    // A forgotten password: the sign-in page leads to the email form.
+    let visitor = driver.session().await;
+    resize(&visitor, PHONE).await;
+    visitor.goto(&format!("{}/login", s.base)).await.unwrap();
+    click(&visitor, "#forgot-link").await;
+    fill(&visitor, "#forgot-form input[name=email]", "bob@acme.test").await;
+    click(&visitor, "#forgot-form button[type=submit]").await;
+    until(
+        &visitor,
+        "check your email",
+        "document.querySelector('#reset-sent')",
+    )
+    .await;
+    screenshot(&visitor, "forgot-390").await;
+    visitor
+        .goto(&format!("{}/reset/not-a-real-token", s.base))
+        .await
+        .unwrap();
+    fill(
+        &visitor,
+        "#reset-form input[name=password]",
+        "whatever-password",
+    )
+    .await;
+    click(&visitor, "#reset-form button[type=submit]").await;
+    until(
+        &visitor,
+        "the dead link",
+        "document.querySelector('main h1')?.textContent == 'This reset link no longer works'",
+    )
+    .await;
+    visitor.close().await.unwrap();
+    browser.close().await.unwrap();
+}

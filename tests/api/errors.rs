@@ -81,7 +81,7 @@ async fn bad_input_gets_a_clear_json_error(s: TestServer) {
         assert_eq!(body["error"]["code"], "not_found");
     }
     let (status, body) = s
-        .call(Method::PATCH, "/api/v1/me", Some(&ana.token), None)
+        .call(Method::DELETE, "/api/v1/me", Some(&ana.token), None)
         .await;
     assert_eq!(status, 405);
     assert!(body["error"]["message"].is_string());

@@ -35,6 +35,8 @@ struct Tenant {
     teammate: Op,
     widget: Widget,
     article_id: i64,
+    /// A pending invitation.
+    invitation_id: i64,
     /// The owner's browser push subscription.
     push_endpoint: String,
 }
@@ -68,6 +70,15 @@ impl Tenant {
         let (question, answer) = article_text(&slug);
         let (status, article) = s.add_article(&owner, widget.id, &question, &answer).await;
         assert_eq!(status, 201, "article: {article}");
+        let (status, invitation) = s
+            .invite(
+                &owner,
+                &format!("invitee@{slug}.test"),
+                &format!("{name} Invitee"),
+                "operator",
+            )
+            .await;
+        assert_eq!(status, 201, "invitation: {invitation}");
         let push_endpoint = format!("http://127.0.0.1:9/push/{slug}-owner");
         let (status, subscribed) = s.subscribe_push(&owner, subscription(&push_endpoint)).await;
         assert_eq!(status, 201, "push subscription: {subscribed}");
@@ -78,6 +89,7 @@ impl Tenant {
             teammate,
             widget,
             article_id: article["id"].as_i64().unwrap(),
+            invitation_id: invitation["id"].as_i64().unwrap(),
             push_endpoint,
         }
     }
@@ -129,6 +141,8 @@ impl Tenant {
             key: &self.widget.key,
             article: self.article_id,
             conversation: chat.id,
+            operator: self.teammate.id,
+            invitation: self.invitation_id,
         }
     }
 
@@ -173,6 +187,8 @@ struct Ids<'a> {
     key: &'a str,
     article: i64,
     conversation: i64,
+    operator: i64,
+    invitation: i64,
 }
 
 /// Puts `ids` into a documented path template; a parameter it does not know fails the test.
@@ -184,6 +200,11 @@ fn fill(template: &str, ids: &Ids) -> String {
             let value = match (previous, segment) {
                 ("conversations", "{id}") => ids.conversation.to_string(),
                 ("widgets", "{id}") => ids.widget.to_string(),
+                ("operators", "{id}") => ids.operator.to_string(),
+                // The id, for the operations it names an invitation by; the public ones take a
+                // link's token there, and are `Untenanted`.
+                ("invitations", "{invitation}") => ids.invitation.to_string(),
+                ("password-reset", "{token}") => MADE_UP_TOKEN.to_owned(),
                 (_, "{key}") => ids.key.to_owned(),
                 (_, "{article_id}") => ids.article.to_string(),
                 (_, s) if s.starts_with('{') => {
@@ -209,6 +230,9 @@ enum Probe {
     VisitorStart,
     /// Reads the caller's own workspace, with each of these query strings.
     Read(&'static [&'static str]),
+    /// Reads the caller's own workspace, as only owners and admins may: a plain operator gets a
+    /// 403.
+    ManagersRead,
     /// Changes the caller's own things; the answer holds nothing of A.
     Write(Value),
     /// A WebSocket stream: see `event_streams_stay_in_their_workspace`.
@@ -373,6 +397,53 @@ fn probes(target: &Tenant, caller: &Tenant) -> Vec<(Method, &'static str, Probe)
             "/api/v1/me/push-subscriptions",
             Foreign(Some(json!({"endpoint": target.push_endpoint}))),
         ),
+        (
+            Method::PATCH,
+            "/api/v1/me",
+            Write(json!({"name": format!("{} Owner", caller.slug)})),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/me/password",
+            Write(json!({"current_password": "correct horse", "new_password": "correct horse"})),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/operators/{id}",
+            Foreign(Some(json!({"capacity": 5}))),
+        ),
+        (
+            Method::POST,
+            "/api/v1/operators/{id}/deactivate",
+            Foreign(None),
+        ),
+        (
+            Method::POST,
+            "/api/v1/operators/{id}/reactivate",
+            Foreign(None),
+        ),
+        (Method::GET, "/api/v1/invitations", ManagersRead),
+        (
+            Method::POST,
+            "/api/v1/invitations",
+            Write(
+                json!({"email": format!("new@{}.test", caller.slug), "name": "New", "role": "operator"}),
+            ),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/invitations/{invitation}",
+            Foreign(None),
+        ),
+        // A link's token is all these name; tokens are unguessable, and no id opens anything.
+        (Method::GET, "/api/v1/invitations/{invitation}", Untenanted),
+        (
+            Method::POST,
+            "/api/v1/invitations/{invitation}/accept",
+            Untenanted,
+        ),
+        (Method::POST, "/api/v1/password-reset", Untenanted),
+        (Method::POST, "/api/v1/password-reset/{token}", Untenanted),
     ]
 }
 
@@ -418,6 +489,7 @@ async fn snapshot(s: &TestServer, a: &Tenant, chats: &[Chat]) -> Vec<(String, Va
         paths::widget(a.widget.id),
         paths::articles(a.widget.id),
         paths::PUSH_SUBSCRIPTIONS.to_owned(),
+        paths::INVITATIONS.to_owned(),
     ];
     reads.extend(chats.iter().map(|c| paths::conversation(c.id)));
     let mut seen = Vec::new();
@@ -469,6 +541,7 @@ async fn every_endpoint_is_404_across_workspaces(s: TestServer) {
             Probe::VisitorChat(body) => m.visitor_chat(method, template, body).await,
             Probe::VisitorStart => m.visitor_start(method, template).await,
             Probe::Read(queries) => m.read(template, queries).await,
+            Probe::ManagersRead => m.managers_read(template).await,
             Probe::Write(body) => m.write(method, template, body).await,
             Probe::Stream | Probe::Untenanted => {}
         }
@@ -599,6 +672,15 @@ impl Matrix<'_> {
                 holds_only_own_conversations(self.s, op, &path, &answer, &self.b_chat).await;
             }
         }
+    }
+
+    async fn managers_read(&self, template: &str) {
+        let (status, answer) = self.s.get(&self.b.owner, template).await;
+        assert_eq!(status, 200, "{template}: {answer}");
+        assert_nothing_of(&self.secrets, template, &answer);
+        let (status, answer) = self.s.get(&self.b.teammate, template).await;
+        assert_eq!(status, 403, "{template} as a plain operator: {answer}");
+        assert_nothing_of(&self.secrets, template, &answer);
     }
 
     async fn write(&self, method: Method, template: &str, body: Value) {

@@ -10,7 +10,7 @@ use sqlx::Connection;
 use web_push_native::p256::SecretKey;
 use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
 
-use crate::common::{Db, Node, TestDb, TestServer, Widget, free_port, paths};
+use crate::common::{Db, Node, TestDb, TestServer, Widget, free_port, paths, token_of};
 use crate::on_both;
 
 /// Every stored password is an argon2id PHC string with its own salt and at least OWASP's
@@ -149,6 +149,39 @@ async fn secrets_never_reach_the_log() {
     inbox.next_of("message.created").await;
     visitor_stream.next_of("message.created").await;
 
+    // One-time links: an invitation (its page, what it is for, joining by it) and a password
+    // reset, whose link only the (failing) email and the outbox row hold.
+    let (status, invited) = s.invite(&owner, "cleo@acme.test", "Cleo", "operator").await;
+    assert_eq!(status, 201, "{invited}");
+    let invitation_token = token_of(invited["link"].as_str().unwrap());
+    let invitee_password = "cleo-chosen-7731";
+    let page = s
+        .client
+        .get(s.url(&format!("/invite/{invitation_token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let (status, body) = s.invitation_preview(&invitation_token).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = s
+        .accept_invitation(&invitation_token, json!({"password": invitee_password}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = s.request_password_reset("ben@acme.test").await;
+    assert_eq!(status, 202);
+    let reset_token = queued_reset_token(&db.url).await;
+    let reset_password = "ben-reset-4410";
+    let page = s
+        .client
+        .get(s.url(&format!("/reset/{reset_token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let (status, body) = s.reset_password(&reset_token, reset_password).await;
+    assert_eq!(status, 200, "{body}");
+
     // The AI's failed call hands the chat to Ben; his email and push then fail and are retried.
     let deadline = Instant::now() + Duration::from_secs(20);
     let log = loop {
@@ -185,6 +218,13 @@ async fn secrets_never_reach_the_log() {
         ("the VAPID private key", vapid_key.clone()),
         ("the push subscription's auth secret", auth_secret),
         ("the push endpoint's capability", push_capability.to_owned()),
+        ("the invitation link's token", invitation_token),
+        ("the invited person's password", invitee_password.to_owned()),
+        ("the reset link's token", reset_token),
+        (
+            "the password set by the reset link",
+            reset_password.to_owned(),
+        ),
     ];
     for (what, secret) in &secrets {
         if let Some(at) = log.find(secret.as_str()) {
@@ -193,6 +233,28 @@ async fn secrets_never_reach_the_log() {
             panic!("{what} is in the log: {}", &log[line_start..line_end]);
         }
     }
+}
+
+/// The token of the password reset link queued in the outbox (its email cannot be sent).
+async fn queued_reset_token(database_url: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(database_url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let payload = loop {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT payload FROM notification_outbox WHERE kind = 'password_reset'")
+                .fetch_optional(&mut db)
+                .await
+                .unwrap();
+        if let Some((payload,)) = row {
+            break payload;
+        }
+        assert!(Instant::now() < deadline, "no reset link was queued");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    db.close().await.unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    token_of(payload["link"].as_str().unwrap())
 }
 
 /// The log as text: the server colours its fields even when writing to a file.

@@ -15,6 +15,7 @@ mod node;
 mod notifications;
 pub mod paths;
 mod socket;
+mod team;
 mod visitors;
 mod widgets;
 
@@ -22,9 +23,10 @@ pub use api::{Api, Chat, Credential, IfAssignee, Op, Widget};
 pub use db::TestDb;
 pub use node::Node;
 pub use socket::Socket;
-// Only the tests name these; the bench picks its database by its own variable.
+// Only the tests name these; the bench picks its database by its own variable and invites
+// nobody.
 #[allow(unused_imports)]
-pub use {api::client, db::Db};
+pub use {api::client, db::Db, team::token_of};
 
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {

@@ -7,6 +7,9 @@ pub const SIGNUP: &str = "/api/v1/signup";
 pub const SESSION: &str = "/api/v1/session";
 pub const ME: &str = "/api/v1/me";
 pub const AVAILABILITY: &str = "/api/v1/me/availability";
+pub const PASSWORD: &str = "/api/v1/me/password";
+pub const PASSWORD_RESET: &str = "/api/v1/password-reset";
+pub const INVITATIONS: &str = "/api/v1/invitations";
 pub const NOTIFICATIONS: &str = "/api/v1/me/notifications";
 pub const PUSH_SUBSCRIPTIONS: &str = "/api/v1/me/push-subscriptions";
 pub const VAPID_PUBLIC_KEY: &str = "/api/v1/push/vapid-public-key";
@@ -14,6 +17,29 @@ pub const OPERATORS: &str = "/api/v1/operators";
 pub const WIDGETS: &str = "/api/v1/widgets";
 pub const CONVERSATIONS: &str = "/api/v1/conversations";
 pub const EVENTS: &str = "/api/v1/events";
+
+/// One teammate.
+pub fn operator(id: i64) -> String {
+    format!("{OPERATORS}/{id}")
+}
+
+/// `deactivate` or `reactivate` a teammate.
+pub fn operator_action(id: i64, action: &str) -> String {
+    format!("{}/{action}", operator(id))
+}
+
+/// An invitation by id (to revoke it) or by the token of its link (to read it).
+pub fn invitation(id_or_token: &str) -> String {
+    format!("{INVITATIONS}/{id_or_token}")
+}
+
+pub fn accept_invitation(token: &str) -> String {
+    format!("{}/accept", invitation(token))
+}
+
+pub fn password_reset(token: &str) -> String {
+    format!("{PASSWORD_RESET}/{token}")
+}
 
 pub fn widget(id: i64) -> String {
     format!("{WIDGETS}/{id}")

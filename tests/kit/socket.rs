@@ -118,6 +118,16 @@ impl Socket {
         events
     }
 
+    /// Skips events until the server closes the stream, within 10 s of the last one; the close
+    /// code.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            if let Err(code) = self.next_within(Duration::from_secs(10)).await {
+                return code;
+            }
+        }
+    }
+
     pub async fn next(&mut self) -> Value {
         self.next_within(Duration::from_secs(10))
             .await

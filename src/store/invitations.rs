@@ -1,0 +1,142 @@
+//! Invitations to join a workspace. Each link's token is stored only as its SHA-256, like a
+//! session's. An invitation is pending while it is neither accepted, nor revoked, nor expired.
+
+use sqlx::AnyConnection;
+
+use super::{Invitation, StoreResult};
+use crate::domain::{Id, Millis, Role};
+
+macro_rules! invitation_columns {
+    () => {
+        "id, workspace_id, email, name, role, invited_by, created_at, expires_at"
+    };
+}
+
+pub struct NewInvitation<'a> {
+    pub workspace_id: Id,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub token_hash: &'a str,
+    pub invited_by: Id,
+    pub expires_at: Millis,
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    new: &NewInvitation<'_>,
+    now: Millis,
+) -> StoreResult<Invitation> {
+    Ok(sqlx::query_as(concat!(
+        "INSERT INTO invitations (workspace_id, email, name, role, token_hash, invited_by, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+        invitation_columns!()
+    ))
+    .bind(new.workspace_id)
+    .bind(new.email)
+    .bind(new.name)
+    .bind(new.role.as_str())
+    .bind(new.token_hash)
+    .bind(new.invited_by)
+    .bind(now)
+    .bind(new.expires_at)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The workspace's pending invitations, oldest first.
+pub async fn pending(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    now: Millis,
+) -> StoreResult<Vec<Invitation>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        invitation_columns!(),
+        " FROM invitations WHERE workspace_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
+         AND expires_at > $2 ORDER BY id"
+    ))
+    .bind(workspace_id)
+    .bind(now)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The pending invitation with this id, only if it belongs to `workspace_id`.
+pub async fn pending_by_id(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    id: Id,
+    now: Millis,
+) -> StoreResult<Option<Invitation>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        invitation_columns!(),
+        " FROM invitations WHERE id = $1 AND workspace_id = $2 AND accepted_at IS NULL \
+         AND revoked_at IS NULL AND expires_at > $3"
+    ))
+    .bind(id)
+    .bind(workspace_id)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The pending invitation whose link's token has this hash.
+pub async fn pending_by_token(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: Millis,
+) -> StoreResult<Option<Invitation>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        invitation_columns!(),
+        " FROM invitations WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
+         AND expires_at > $2"
+    ))
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Revokes the invitation; false when it was no longer open.
+pub async fn revoke(conn: &mut AnyConnection, id: Id, now: Millis) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Revokes the open (not accepted, not revoked; perhaps expired) invitation of this email in
+/// the workspace, if there is one; returns its id.
+pub async fn revoke_open_for_email(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    email: &str,
+    now: Millis,
+) -> StoreResult<Option<Id>> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "UPDATE invitations SET revoked_at = $1 WHERE workspace_id = $2 AND email = $3 \
+         AND accepted_at IS NULL AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(now)
+    .bind(workspace_id)
+    .bind(email)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+pub async fn mark_accepted(conn: &mut AnyConnection, id: Id, now: Millis) -> StoreResult<()> {
+    sqlx::query("UPDATE invitations SET accepted_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
