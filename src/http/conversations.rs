@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::dto::{ConversationDto, ConversationListDto, MessageDto};
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::{ApiJson, ApiQuery, Caller, PathId};
+use super::extract::{ApiJson, ApiQuery, Caller, PathId, present};
 use crate::domain::{Id, Status};
 use crate::service::{InboxQuery, View};
 use crate::store::conversations::InboxCounts;
@@ -117,11 +117,6 @@ pub struct AssigneeRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, nullable)]
     pub if_assignee_id: Option<Option<Id>>,
-}
-
-/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Id>>, D::Error> {
-    Option::<Id>::deserialize(d).map(Some)
 }
 
 /// Inbox rows, newest activity first, each with its assignee.

@@ -14,6 +14,7 @@ mod nul;
 mod openapi;
 mod pages;
 mod rate_limit;
+mod visitor_records;
 mod visitors;
 mod widget_origin;
 mod widgets;
@@ -129,6 +130,7 @@ fn all_routes(
         .merge(accounts::routes())
         .merge(widgets::routes())
         .merge(conversations::routes())
+        .merge(visitor_records::routes())
         .merge(events::routes())
         .merge(notifications::routes())
         .merge(guard_widget(widget_origin::with_preflights(widget_public)));

@@ -6,12 +6,14 @@ mod accounts;
 mod ai_turns;
 mod assignment;
 mod effects;
+mod identity;
 mod inbox;
 mod notifications;
 mod passwords;
 mod streams;
 mod tokens;
 mod validate;
+mod visitor_records;
 mod visitors;
 mod widgets;
 
@@ -20,9 +22,12 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use accounts::{Credentials, NewTeammate, SESSION_LIFETIME_MS, SignedIn, Signup};
+pub use identity::{Identified, Identity};
 pub use inbox::{ConversationDetail, ConversationPage, ConversationView, InboxQuery, View};
 pub use tokens::hash_token;
-pub use visitors::{StartedConversation, VisitorConversation, VisitorMessage};
+pub use visitor_records::VisitorDetail;
+pub use visitors::{NewChat, StartedConversation, VisitorConversation, VisitorMessage, sighting};
+pub use widgets::WidgetChange;
 
 use self::effects::Effects;
 use self::passwords::Passwords;

@@ -11,6 +11,7 @@ pub mod operators;
 mod outage;
 pub mod records;
 pub mod sessions;
+pub mod visitors;
 pub mod widgets;
 pub mod workspaces;
 
@@ -116,6 +117,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = migrations![
     4 "widget and AI" "0004_widget_ai.sql",
     5 "email per workspace" "0005_email_per_workspace.sql",
     6 "AI turn lease" "0006_ai_turn_lease.sql",
+    8 "visitors" "0008_visitors.sql",
 ];
 
 /// A migration that manages its own transaction (SQLite's table rebuilds turn foreign keys off,

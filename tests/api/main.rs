@@ -13,6 +13,7 @@ mod browser;
 mod crash;
 mod errors;
 mod events;
+mod identity;
 mod input;
 mod isolation;
 mod multinode;
