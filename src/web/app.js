@@ -272,8 +272,7 @@ function row(c) {
     link(`/inbox/conversations/${c.id}`, [
       el("span", { class: "row-assignee", "data-assignee": c.assignee ? c.assignee.id : "" },
         avatar(c.assignee), c.assignee ? c.assignee.name : "Unassigned"),
-      el("span", { class: "row-title" }, visitorName(c.visitor),
-        el("span", { class: "row-widget" }, ` · ${widget ? widget.name : "Widget"}`)),
+      el("span", { class: "row-title" }, visitorName(c.visitor), widgetLabel(widget)),
       el("span", { class: "row-time" }, when(c.last_message_at), " ", el("span", { class: `status ${c.status}` }, STATUS_LABEL[c.status])),
       el("span", { class: "row-preview" }, c.last_message_preview || ""),
     ], { "aria-current": current ? "true" : null }));
@@ -397,7 +396,7 @@ function conversationPanel() {
   const waiting = waitingText(c);
   return el("section", { class: "panel conversation", id: "conversation", "data-conversation": c.id, "aria-label": "Conversation" },
     el("header", {},
-      el("h2", {}, visitorName(c.visitor), el("span", { class: "row-widget" }, ` · ${widget ? widget.name : "Widget"} `),
+      el("h2", {}, visitorName(c.visitor), widgetLabel(widget), " ",
         el("span", { class: `status ${c.status}`, id: "conversation-status" }, STATUS_LABEL[c.status])),
       assigneeChip(c), actions, detailsToggle()),
     waiting ? el("p", { class: "notice", id: "waiting" }, waiting) : null,
@@ -456,6 +455,11 @@ const details = { record: null, open: false };
 function visitorName(v) {
   return el("span", { class: "visitor-name", "data-visitor": v.id }, v.display_name,
     v.verified ? el("span", { class: "verified-mark", title: "Verified by your site", "aria-label": "verified" }, " ✓") : null);
+}
+
+/** Which widget a chat came in on, when there is more than one to tell apart. */
+function widgetLabel(widget) {
+  return state.widgets.size > 1 ? el("span", { class: "row-widget" }, ` · ${widget ? widget.name : "Widget"}`) : null;
 }
 
 /** A link only for web addresses (the server accepts nothing else; this is a second check). */

@@ -1,8 +1,8 @@
 //! The web inbox in a real headless Chromium (Debian's `chromium` + `chromium-driver`) over
 //! WebDriver: two operators in two browser sessions against the real server.
 //!
-//! With `SWITCHBOARD_SCREENSHOTS=DIR` the test also saves desktop-width screenshots of the
-//! main pages to DIR (see README).
+//! With `SWITCHBOARD_SCREENSHOTS=DIR` the tests also save screenshots of the main pages, the
+//! visitor panel and the widget on a shop's page, at 1440×900 and 390×844, to DIR (see README).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

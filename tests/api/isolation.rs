@@ -506,9 +506,9 @@ async fn every_endpoint_is_404_across_workspaces(s: TestServer) {
         a_chats: a_chats.clone(),
         a_ids,
     };
-    let before = snapshot(&s, &m.a, &m.a_chats).await;
+    let before = snapshot(&s, m.a, &m.a_chats).await;
 
-    let table = probes(&m.a, &m.b);
+    let table = probes(m.a, &m.b);
     let listed: BTreeSet<(String, String)> = table
         .iter()
         .map(|(method, path, _)| (method.to_string(), (*path).to_owned()))
@@ -540,7 +540,7 @@ async fn every_endpoint_is_404_across_workspaces(s: TestServer) {
     m.own_ids_reach_the_handlers().await;
     m.ids_in_bodies().await;
 
-    for ((path, was), (_, is)) in before.iter().zip(snapshot(&s, &m.a, &m.a_chats).await) {
+    for ((path, was), (_, is)) in before.iter().zip(snapshot(&s, m.a, &m.a_chats).await) {
         assert_eq!(was, &is, "{path} changed");
     }
 }
