@@ -103,7 +103,7 @@ pub struct WidgetUpdateRequest {
 
 /// Renames the widget or changes its greeting (owner/admin); fields left out stay as they are.
 #[utoipa::path(patch, path = "/widgets/{id}", tag = "widgets", params(("id" = i64, Path)),
-    request_body = WidgetUpdateRequest,
+    request_body(content = Option<WidgetUpdateRequest>, description = "optional: an empty body changes nothing"),
     responses((status = 200, body = WidgetDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]

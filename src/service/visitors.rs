@@ -146,7 +146,7 @@ impl Service {
     ) -> ServiceResult<Message> {
         validate::message_body(body)?;
         let (mut tx, mut conv, mut effects) = self
-            .begin_for_visitor(widget_key, visitor_token, id, sighting)
+            .begin_for_visitor(widget_key, visitor_token, id)
             .await?;
         let message = add_message(
             &mut tx,
@@ -164,6 +164,8 @@ impl Service {
         if conv.status == Status::Active {
             self.spawn_ai_turn(&conv);
         }
+        self.note_sighting_of(conv.widget_id, visitor_token, sighting)
+            .await?;
         Ok(message)
     }
 
@@ -177,7 +179,7 @@ impl Service {
         sighting: &Sighting,
     ) -> ServiceResult<Conversation> {
         let (mut tx, mut conv, mut effects) = self
-            .begin_for_visitor(widget_key, visitor_token, id, sighting)
+            .begin_for_visitor(widget_key, visitor_token, id)
             .await?;
         match conv.status {
             Status::Active => {
@@ -187,6 +189,8 @@ impl Service {
             Status::HandedOff => {}
         }
         self.commit(tx, effects).await?;
+        self.note_sighting_of(conv.widget_id, visitor_token, sighting)
+            .await?;
         Ok(conv)
     }
 
@@ -199,12 +203,10 @@ impl Service {
     ) -> ServiceResult<VisitorConversation> {
         let widget = self.widget_by_key(widget_key).await?;
         let mut conn = self.store.read().await?;
-        let visitor = visitors::by_token(&mut conn, widget.id, &hash_token(visitor_token)).await?;
-        let conversation = match &visitor {
-            Some(visitor) => convs::get_for_visitor(&mut conn, visitor.id, id).await?,
-            None => None,
-        }
-        .ok_or(ServiceError::NotFound("conversation"))?;
+        let conversation =
+            convs::get_for_visitor(&mut conn, widget.id, &hash_token(visitor_token), id)
+                .await?
+                .ok_or(ServiceError::NotFound("conversation"))?;
         let team = operators::list_with_loads(&mut conn, widget.workspace_id).await?;
         let name_of = |id: Option<Id>| {
             id.and_then(|id| team.iter().find(|o| o.operator.id == id))
@@ -219,9 +221,8 @@ impl Service {
             })
             .collect();
         drop(conn);
-        if let Some(visitor) = &visitor {
-            self.note_sighting(visitor, sighting).await?;
-        }
+        self.note_sighting_of(widget.id, visitor_token, sighting)
+            .await?;
         Ok(VisitorConversation {
             assignee_name: name_of(conversation.assignee_id),
             conversation,
@@ -269,9 +270,29 @@ impl Service {
         Ok((widget, visitor))
     }
 
+    /// Records a sighting of the visitor holding this token, if any (see `note_sighting`).
+    async fn note_sighting_of(
+        &self,
+        widget_id: Id,
+        visitor_token: &str,
+        sighting: &Sighting,
+    ) -> ServiceResult<()> {
+        let visitor = visitors::by_token(
+            &mut *self.store.read().await?,
+            widget_id,
+            &hash_token(visitor_token),
+        )
+        .await?;
+        match visitor {
+            Some(visitor) => self.note_sighting(&visitor, sighting).await,
+            None => Ok(()),
+        }
+    }
+
     /// Records a sighting outside any other write, and only when it changes something
     /// (`Sighting::worth_recording`): a widget that reads its chat again and again writes
-    /// the visitor's row at most once a minute.
+    /// the visitor's row at most once a minute. Kept out of the workspace's locked
+    /// transactions, which every assignment of the workspace waits for.
     pub(super) async fn note_sighting(
         &self,
         visitor: &Visitor,
@@ -288,31 +309,24 @@ impl Service {
     }
 
     /// Locks the widget's workspace and loads the visitor's own conversation: any other
-    /// conversation, or a wrong token, is a 404. The request is a sighting of the visitor.
+    /// conversation, or a wrong token, is a 404.
     async fn begin_for_visitor(
         &self,
         widget_key: &str,
         visitor_token: &str,
         id: Id,
-        sighting: &Sighting,
     ) -> ServiceResult<(WriteTx, Conversation, Effects)> {
         let widget = self.widget_by_key(widget_key).await?;
-        let now = now_millis();
         let mut tx = self.lock_workspace(widget.workspace_id).await?;
-        let visitor = visitors::by_token(tx.conn(), widget.id, &hash_token(visitor_token)).await?;
-        let conv = match &visitor {
-            Some(visitor) => convs::get_for_visitor(tx.conn(), visitor.id, id).await?,
-            None => None,
-        }
-        .ok_or(ServiceError::NotFound("conversation"))?;
-        if let Some(visitor) = &visitor {
-            record_sighting(&mut tx, visitor, sighting, now).await?;
-        }
-        Ok((tx, conv, Effects::new(now)))
+        let conv = convs::get_for_visitor(tx.conn(), widget.id, &hash_token(visitor_token), id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        Ok((tx, conv, Effects::new(now_millis())))
     }
 }
 
-/// Records a sighting inside a write that happens anyway, when it changes something.
+/// Records a sighting inside a write that needs the visitor's record anyway (starting a chat,
+/// identifying), when it changes something.
 pub(super) async fn record_sighting(
     tx: &mut WriteTx,
     visitor: &Visitor,

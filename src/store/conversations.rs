@@ -50,19 +50,23 @@ pub async fn get(
     .await?)
 }
 
-/// Conversation `id`, only if it is one of this visitor's.
+/// Conversation `id` of `widget_id`, only if it is one of the visitor's whose token has this
+/// hash. One statement, so it holds while visitor records merge.
 pub async fn get_for_visitor(
     conn: &mut AnyConnection,
-    visitor_id: Id,
+    widget_id: Id,
+    token_hash: &str,
     id: Id,
 ) -> StoreResult<Option<Conversation>> {
     Ok(sqlx::query_as(concat!(
         "SELECT ",
         conversation_columns!(),
-        " FROM conversations WHERE id = $1 AND visitor_id = $2"
+        " FROM conversations WHERE id = $1 AND widget_id = $2 \
+         AND visitor_id = (SELECT visitor_id FROM visitor_tokens WHERE token_hash = $3)"
     ))
     .bind(id)
-    .bind(visitor_id)
+    .bind(widget_id)
+    .bind(token_hash)
     .fetch_optional(conn)
     .await?)
 }
