@@ -740,6 +740,14 @@ async fn the_inbox_shows_who_the_visitor_is() {
         "document.querySelector('#visitor-panel dl') && getComputedStyle(document.querySelector('#visitor-panel')).display == 'none'",
     )
     .await;
+    browser
+        .execute(
+            "document.querySelector('#conversation').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    screenshot(&browser, "conversation-phone").await;
     click(&browser, "#details-toggle").await;
     until(
         &browser,
