@@ -67,6 +67,13 @@ pub enum EventKind {
     /// checks its own session and closes if it is one of them.
     #[serde(rename = "operator.sessions_ended")]
     SessionsEnded { operator_id: Id },
+    /// A visitor record changed: the embedding site identified the visitor (name, email,
+    /// verified), and `merged_visitor_id`'s chats, if set, are now this record's.
+    #[serde(rename = "visitor.updated")]
+    VisitorUpdated {
+        visitor_id: Id,
+        merged_visitor_id: Option<Id>,
+    },
     /// Personal, to the new assignee only: someone or something else assigned them a chat.
     #[serde(rename = "widget.conversation_assigned")]
     AssignedToYou {

@@ -3,9 +3,13 @@
 
 pub mod conversation;
 pub mod event;
+pub mod identity;
 pub mod notification;
 pub mod operator;
 pub mod routing;
+pub mod sighting;
+pub mod user_agent;
+pub mod visitor;
 
 pub use conversation::{Author, Status};
 pub use operator::{Availability, CAPACITY_RANGE, Role};

@@ -4,15 +4,17 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::user_agent;
 use crate::domain::{
     AssignmentReason, Author, Availability, Role, RoutingMode, Status, WaitingReason,
 };
 use crate::service::{
-    ConversationDetail, ConversationView, CreatedInvitation, InvitationPreview, SignedIn,
-    VisitorConversation,
+    ConversationDetail, ConversationView, CreatedInvitation, Identified, InvitationPreview,
+    SignedIn, VisitorConversation, VisitorDetail,
 };
 use crate::store::{
-    AssignmentEvent, Invitation, Message, Operator, OperatorWithLoad, WidgetWithRouting, Workspace,
+    AssignmentEvent, Conversation, Invitation, Message, Operator, OperatorWithLoad, Visitor,
+    Widget, WidgetWithRouting, Workspace,
 };
 use crate::timefmt::rfc3339::format as time;
 
@@ -191,6 +193,13 @@ pub struct WidgetDto {
     pub routing: RoutingDto,
     /// Sites that may embed the widget; empty = any.
     pub allowed_origins: Vec<String>,
+    /// The first thing the widget says to a visitor.
+    pub greeting: String,
+    /// Only on `GET /widgets/{id}`, to owners and admins: the key the embedding site signs its
+    /// users' ids with (`user_hash` = hex HMAC-SHA256 of the user id, keyed with this text).
+    /// Keep it on your server; never put it in a page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_secret: Option<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
 }
@@ -206,7 +215,33 @@ impl From<&WidgetWithRouting> for WidgetDto {
                 eligible_operator_ids: w.eligible_operator_ids.clone(),
             },
             allowed_origins: w.widget.allowed_origins(),
+            greeting: w.widget.greeting().to_owned(),
+            identity_secret: None,
             created_at: time(w.widget.created_at),
+        }
+    }
+}
+
+impl WidgetDto {
+    /// The widget with its identity secret, for an owner or admin.
+    pub fn with_secret(w: &WidgetWithRouting) -> WidgetDto {
+        WidgetDto {
+            identity_secret: Some(w.widget.identity_secret.clone()),
+            ..WidgetDto::from(w)
+        }
+    }
+}
+
+/// What the widget needs before the visitor writes: public, like its key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicWidgetDto {
+    pub greeting: String,
+}
+
+impl From<&Widget> for PublicWidgetDto {
+    fn from(w: &Widget) -> PublicWidgetDto {
+        PublicWidgetDto {
+            greeting: w.greeting().to_owned(),
         }
     }
 }
@@ -279,10 +314,37 @@ impl From<&AssignmentEvent> for AssignmentEventDto {
     }
 }
 
+/// Who a conversation is with, as inbox rows and headers show them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorSummaryDto {
+    pub id: i64,
+    /// As the embedding site gave it; shown as text, never as markup.
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// The name, else the email, else a generated name that stays the same ("Amber Otter").
+    pub display_name: String,
+    /// The embedding site vouched for who they are (a valid `user_hash`).
+    pub verified: bool,
+}
+
+impl From<&Visitor> for VisitorSummaryDto {
+    fn from(v: &Visitor) -> VisitorSummaryDto {
+        VisitorSummaryDto {
+            id: v.id,
+            name: v.name.clone(),
+            email: v.email.clone(),
+            display_name: v.display_name(),
+            verified: v.verified(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConversationDto {
     pub id: i64,
     pub widget_id: i64,
+    pub visitor_id: i64,
+    pub visitor: VisitorSummaryDto,
     pub status: Status,
     pub assignee_id: Option<i64>,
     pub assignee: Option<AssigneeDto>,
@@ -307,6 +369,10 @@ impl From<&ConversationView> for ConversationDto {
         ConversationDto {
             id: c.id,
             widget_id: c.widget_id,
+            // The visitor's record, read with the conversation: after a merge it is the record
+            // the conversation moved to.
+            visitor_id: v.visitor.id,
+            visitor: VisitorSummaryDto::from(&v.visitor),
             status: c.status,
             assignee_id: c.assignee_id,
             assignee: v.assignee.as_ref().map(AssigneeDto::from),
@@ -389,6 +455,130 @@ impl From<&VisitorConversation> for VisitorConversationDto {
                 })
                 .collect(),
             created_at: time(v.conversation.created_at),
+        }
+    }
+}
+
+/// One of a visitor's conversations, in their record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorChatDto {
+    pub id: i64,
+    pub widget_id: i64,
+    pub status: Status,
+    pub assignee_id: Option<i64>,
+    pub assignee: Option<AssigneeDto>,
+    pub last_message_preview: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub last_message_at: String,
+}
+
+impl VisitorChatDto {
+    fn new(c: &Conversation, assignee: Option<&Operator>) -> VisitorChatDto {
+        VisitorChatDto {
+            id: c.id,
+            widget_id: c.widget_id,
+            status: c.status,
+            assignee_id: c.assignee_id,
+            assignee: assignee.map(AssigneeDto::from),
+            last_message_preview: c.last_message_preview.clone(),
+            created_at: time(c.created_at),
+            last_message_at: time(c.last_message_at),
+        }
+    }
+}
+
+/// The visitor record (`GET /visitors/{id}`). Every text in it came from the visitor's
+/// browser or the embedding site: show it as text.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorDto {
+    pub id: i64,
+    pub widget_id: i64,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// The name, else the email, else a generated name that stays the same.
+    pub display_name: String,
+    /// The embedding site's user id for them, once it identified them.
+    pub external_id: Option<String>,
+    /// The site vouched for `external_id` with a valid `user_hash`.
+    pub verified: bool,
+    /// The page the widget last reported (an http(s) URL).
+    pub current_url: Option<String>,
+    /// The page of another site that led them there.
+    pub referrer: Option<String>,
+    pub user_agent: Option<String>,
+    /// The user agent in a few words, e.g. "Chrome 126 on macOS".
+    pub browser: Option<String>,
+    #[schema(format = DateTime)]
+    pub first_seen_at: String,
+    /// When the visitor last made a request (to within a minute).
+    #[schema(format = DateTime)]
+    pub last_seen_at: String,
+    /// Newest activity first.
+    pub conversations: Vec<VisitorChatDto>,
+}
+
+impl From<&VisitorDetail> for VisitorDto {
+    fn from(d: &VisitorDetail) -> VisitorDto {
+        let v = &d.visitor;
+        VisitorDto {
+            id: v.id,
+            widget_id: v.widget_id,
+            name: v.name.clone(),
+            email: v.email.clone(),
+            display_name: v.display_name(),
+            external_id: v.external_id.clone(),
+            verified: v.verified(),
+            current_url: v.current_url.clone(),
+            referrer: v.referrer.clone(),
+            user_agent: v.user_agent.clone(),
+            browser: v.user_agent.as_deref().and_then(user_agent::summary),
+            first_seen_at: time(v.first_seen_at),
+            last_seen_at: time(v.last_seen_at),
+            conversations: d
+                .conversations
+                .iter()
+                .map(|(c, assignee)| VisitorChatDto::new(c, assignee.as_ref()))
+                .collect(),
+        }
+    }
+}
+
+/// One of the visitor's own chats, as the widget sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnChatDto {
+    pub id: i64,
+    pub status: Status,
+    #[schema(format = DateTime)]
+    pub last_message_at: String,
+}
+
+/// Who the visitor is now, as the widget may show it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentifiedDto {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub verified: bool,
+    /// All their chats, from every browser they were identified on; newest activity first.
+    pub conversations: Vec<OwnChatDto>,
+}
+
+impl From<&Identified> for IdentifiedDto {
+    fn from(i: &Identified) -> IdentifiedDto {
+        IdentifiedDto {
+            name: i.visitor.name.clone(),
+            email: i.visitor.email.clone(),
+            verified: i.visitor.verified(),
+            conversations: i
+                .conversations
+                .iter()
+                .map(|c| OwnChatDto {
+                    id: c.id,
+                    status: c.status,
+                    last_message_at: time(c.last_message_at),
+                })
+                .collect(),
         }
     }
 }

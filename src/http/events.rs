@@ -13,9 +13,10 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::{ApiQuery, Caller};
+use super::extract::{ApiQuery, Caller, UserAgent};
 use crate::domain::Id;
 use crate::realtime::stream;
+use crate::service::sighting;
 
 /// The operators' stream (under `/api/v1`, as every path below).
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -82,6 +83,7 @@ pub async fn visitor(
     State(state): State<AppState>,
     Path(key): Path<String>,
     params: Result<Query<VisitorStreamParams>, QueryRejection>,
+    UserAgent(agent): UserAgent,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let Query(params) = params.map_err(|_| {
@@ -92,9 +94,10 @@ pub async fn visitor(
         )
     })?;
     let upgrade = websocket(upgrade)?;
+    let seen = sighting(None, agent.as_deref())?;
     let stream = state
         .service
-        .visitor_stream(&key, &params.visitor_token, params.since)
+        .visitor_stream(&key, &params.visitor_token, params.since, &seen)
         .await?;
     Ok(lean(upgrade).on_upgrade(move |socket| stream::run(socket, stream)))
 }

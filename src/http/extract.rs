@@ -239,13 +239,12 @@ fn same_origin(parts: &Parts) -> bool {
 }
 
 /// The visitor's token from `X-Visitor-Token` (or `?visitor_token=`). Without it, nothing of
-/// theirs can be found: 404.
+/// theirs can be found: 404. Where the token is all a request names (`Option<VisitorToken>`),
+/// the handler says what a missing one means.
 pub struct VisitorToken(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for VisitorToken {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+impl VisitorToken {
+    fn find(parts: &Parts) -> Option<VisitorToken> {
         let from_header = parts
             .headers
             .get("x-visitor-token")
@@ -263,6 +262,40 @@ impl<S: Send + Sync> FromRequestParts<S> for VisitorToken {
             .or_else(from_query)
             .filter(|t| !t.is_empty())
             .map(VisitorToken)
-            .ok_or_else(|| ApiError::not_found("conversation"))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for VisitorToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        VisitorToken::find(parts).ok_or_else(|| ApiError::not_found("conversation"))
+    }
+}
+
+impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for VisitorToken {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(VisitorToken::find(parts))
+    }
+}
+
+/// The `User-Agent` a visitor's browser sent, if any (and if it is plain text).
+pub struct UserAgent(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserAgent {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(UserAgent(value))
     }
 }

@@ -17,6 +17,7 @@ mod pages;
 mod passwords;
 mod rate_limit;
 mod team;
+mod visitor_records;
 mod visitors;
 mod widget_origin;
 mod widgets;
@@ -140,6 +141,7 @@ fn all_routes(
         .merge(passwords::routes())
         .merge(widgets::routes())
         .merge(conversations::routes())
+        .merge(visitor_records::routes())
         .merge(events::routes())
         .merge(notifications::routes())
         .merge(guard_widget(widget_origin::with_preflights(widget_public)));

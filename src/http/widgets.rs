@@ -11,15 +11,16 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::dto::{List, WidgetDto};
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::{ApiJson, Caller, PathId};
+use super::extract::{ApiJson, Caller, PathId, present};
 use crate::domain::{Id, RoutingMode};
+use crate::service::WidgetChange;
 use crate::store::widgets::Article;
 
 /// Widgets, their settings and articles (under `/api/v1`, as every path below).
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
-        .routes(routes!(get))
+        .routes(routes!(get, update))
         .routes(routes!(set_routing))
         .routes(routes!(set_allowed_origins))
         .routes(routes!(articles, add_article))
@@ -72,6 +73,7 @@ pub async fn list(
     }))
 }
 
+/// One widget. Owners and admins also get its `identity_secret`; other teammates do not.
 #[utoipa::path(get, path = "/widgets/{id}", tag = "widgets", params(("id" = i64, Path)),
     responses((status = 200, body = WidgetDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
@@ -81,6 +83,44 @@ pub async fn get(
     PathId(id): PathId,
 ) -> ApiResult<Json<WidgetDto>> {
     let widget = state.service.get_widget(&caller.operator, id).await?;
+    Ok(Json(if caller.operator.role.can_manage() {
+        WidgetDto::with_secret(&widget)
+    } else {
+        WidgetDto::from(&widget)
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct WidgetUpdateRequest {
+    /// 1 to 100 characters once trimmed, no control characters.
+    pub name: Option<String>,
+    /// What the widget says when it opens: 1 to 500 characters once trimmed; `null` puts the
+    /// default back.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub greeting: Option<Option<String>>,
+}
+
+/// Renames the widget or changes its greeting (owner/admin); fields left out stay as they are.
+#[utoipa::path(patch, path = "/widgets/{id}", tag = "widgets", params(("id" = i64, Path)),
+    request_body(content = Option<WidgetUpdateRequest>, description = "optional: an empty body changes nothing"),
+    responses((status = 200, body = WidgetDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    ApiJson(req): ApiJson<WidgetUpdateRequest>,
+) -> ApiResult<Json<WidgetDto>> {
+    let change = WidgetChange {
+        name: req.name.as_deref(),
+        greeting: req.greeting.as_ref().map(Option::as_deref),
+    };
+    let widget = state
+        .service
+        .update_widget(&caller.operator, id, change)
+        .await?;
     Ok(Json(WidgetDto::from(&widget)))
 }
 

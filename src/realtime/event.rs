@@ -123,6 +123,25 @@ impl Event {
         }
     }
 
+    /// For inbox tabs only: visitors see nothing of their own record's bookkeeping.
+    pub fn visitor_updated(
+        workspace_id: Id,
+        visitor_id: Id,
+        merged_visitor_id: Option<Id>,
+        at: Millis,
+    ) -> Event {
+        Event {
+            workspace_id,
+            visitor_id: None,
+            recipient_id: None,
+            at: rfc3339::format(at),
+            kind: EventKind::VisitorUpdated {
+                visitor_id,
+                merged_visitor_id,
+            },
+        }
+    }
+
     pub fn availability_changed(operator: &Operator, at: Millis) -> Event {
         Event {
             workspace_id: operator.workspace_id,
@@ -228,6 +247,7 @@ impl StoredEvent {
             | EventKind::OperatorAvailabilityChanged { .. }
             | EventKind::OperatorUpdated { .. }
             | EventKind::SessionsEnded { .. }
+            | EventKind::VisitorUpdated { .. }
             | EventKind::AssignedToYou { .. } => return None,
         };
         self.event.visitor_id?;

@@ -8,14 +8,17 @@ use super::effects::Effects;
 use super::{Service, ServiceError, ServiceResult, validate};
 use crate::domain::{AssignmentReason, Author, Id, Millis, Status};
 use crate::store::conversations::{self as convs, AssigneeFilter, InboxCounts, ListQuery};
-use crate::store::{AssignmentEvent, Conversation, Message, Operator, WriteTx, operators};
+use crate::store::{
+    AssignmentEvent, Conversation, Message, Operator, Visitor, WriteTx, operators, visitors,
+};
 use crate::timefmt::now_millis;
 
-/// A conversation with its assignee's record.
+/// A conversation with its assignee's and its visitor's records.
 #[derive(Debug, Clone)]
 pub struct ConversationView {
     pub conversation: Conversation,
     pub assignee: Option<Operator>,
+    pub visitor: Visitor,
 }
 
 #[derive(Debug, Clone)]
@@ -77,18 +80,33 @@ impl Service {
         let next = (rows.len() == q.limit as usize)
             .then(|| rows.last().map(|c| (c.last_message_at, c.id)))
             .flatten();
-        let items = rows
+        let mut visitor_ids: Vec<Id> = rows.iter().map(|c| c.visitor_id).collect();
+        visitor_ids.sort_unstable();
+        visitor_ids.dedup();
+        let mut people: HashMap<Id, Visitor> = visitors::by_ids(&mut conn, &visitor_ids)
+            .await?
             .into_iter()
-            .map(|conversation| {
-                let assignee = conversation
-                    .assignee_id
-                    .and_then(|id| team.get(&id).cloned());
-                ConversationView {
-                    conversation,
-                    assignee,
-                }
-            })
+            .map(|v| (v.id, v))
             .collect();
+        let mut items = Vec::with_capacity(rows.len());
+        for conversation in rows {
+            let visitor = match people.get(&conversation.visitor_id) {
+                Some(visitor) => visitor.clone(),
+                // Merged into another record since the list was read: ask the conversation.
+                None => match visitors::of_conversation(&mut conn, conversation.id).await? {
+                    Some(visitor) => people.entry(visitor.id).or_insert(visitor).clone(),
+                    None => continue,
+                },
+            };
+            let assignee = conversation
+                .assignee_id
+                .and_then(|id| team.get(&id).cloned());
+            items.push(ConversationView {
+                conversation,
+                assignee,
+                visitor,
+            });
+        }
         Ok(ConversationPage { items, next })
     }
 
@@ -120,12 +138,16 @@ impl Service {
             Some(a) => operators::get(&mut conn, caller.workspace_id, a).await?,
             None => None,
         };
+        let visitor = visitors::of_conversation(&mut conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
         Ok(ConversationDetail {
             messages: convs::messages(&mut conn, id).await?,
             assignment_events: convs::assignment_events(&mut conn, id).await?,
             view: ConversationView {
                 conversation,
                 assignee,
+                visitor,
             },
         })
     }
@@ -318,10 +340,14 @@ impl Service {
         let conversation = convs::get(tx.conn(), conv.workspace_id, conv.id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
+        let visitor = visitors::of_conversation(tx.conn(), conv.id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
         self.commit(tx, effects).await?;
         Ok(ConversationView {
             conversation,
             assignee,
+            visitor,
         })
     }
 }

@@ -6,6 +6,7 @@ mod accounts;
 mod ai_turns;
 mod assignment;
 mod effects;
+mod identity;
 mod inbox;
 mod invitations;
 mod notifications;
@@ -16,6 +17,7 @@ mod streams;
 mod teammates;
 mod tokens;
 mod validate;
+mod visitor_records;
 mod visitors;
 mod widgets;
 
@@ -24,12 +26,15 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use accounts::{Credentials, NewTeammate, SignedIn, Signup};
+pub use identity::{Identified, Identity};
 pub use inbox::{ConversationDetail, ConversationPage, ConversationView, InboxQuery, View};
 pub use invitations::{CreatedInvitation, InvitationPreview, NewInvitation};
 pub use sessions::SESSION_LIFETIME_MS;
 pub use teammates::TeammateChange;
 pub use tokens::hash_token;
-pub use visitors::{StartedConversation, VisitorConversation, VisitorMessage};
+pub use visitor_records::VisitorDetail;
+pub use visitors::{NewChat, StartedConversation, VisitorConversation, VisitorMessage, sighting};
+pub use widgets::WidgetChange;
 
 use self::effects::Effects;
 use self::passwords::Passwords;

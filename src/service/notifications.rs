@@ -8,7 +8,7 @@ use crate::domain::notification::OutboxKind;
 use crate::notify::content::Notice;
 use crate::notify::push::SubscriptionKeys;
 use crate::store::notifications::{self, Channels, NewNotification, PushSubscription};
-use crate::store::{Operator, WriteTx, conversations as convs, widgets};
+use crate::store::{Operator, WriteTx, conversations as convs, visitors, widgets};
 use crate::timefmt::now_millis;
 
 /// Longest push endpoint accepted.
@@ -198,7 +198,10 @@ impl Service {
             conversation_id: conversation.id,
             recipient_name: pending.recipient.name.clone(),
             recipient_email: pending.recipient.email.clone(),
-            visitor_label: format!("Visitor #{}", conversation.visitor_id),
+            visitor_label: visitors::of_conversation(tx.conn(), conversation.id)
+                .await?
+                .map(|v| v.display_name())
+                .unwrap_or_default(),
             widget_name: widget.name,
             preview: convs::last_visitor_message(tx.conn(), conversation.id)
                 .await?

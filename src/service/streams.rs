@@ -3,8 +3,9 @@
 use super::tokens::hash_token;
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::Id;
+use crate::domain::sighting::Sighting;
 use crate::realtime::stream::{Audience, SessionCheck, Stream};
-use crate::store::{Operator, conversations as convs, events, sessions};
+use crate::store::{Operator, events, sessions};
 use crate::timefmt::now_millis;
 
 /// Most events replayed to a reconnecting stream; further back, the client refetches.
@@ -53,24 +54,17 @@ impl Service {
     }
 
     /// The visitor's replies and status effects, after `since` if given. An unknown token is
-    /// a 401.
+    /// a 401. Opening it is a sighting of the visitor.
     pub async fn visitor_stream(
         &self,
         widget_key: &str,
         visitor_token: &str,
         since: Option<Id>,
+        sighting: &Sighting,
     ) -> ServiceResult<Stream> {
-        let widget = self.widget_by_key(widget_key).await?;
-        let visitor_id = convs::visitor_by_token(
-            &mut *self.store.read().await?,
-            widget.id,
-            &hash_token(visitor_token),
-        )
-        .await?
-        .ok_or(ServiceError::Unauthenticated(
-            "Unknown visitor token for this widget",
-        ))?;
-        self.open_stream(widget.workspace_id, Audience::Visitor(visitor_id), since)
+        let (widget, visitor) = self.visitor_by_token(widget_key, visitor_token).await?;
+        self.note_sighting(&visitor, sighting).await?;
+        self.open_stream(widget.workspace_id, Audience::Visitor(visitor.id), since)
             .await
     }
 

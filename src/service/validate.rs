@@ -6,6 +6,11 @@ use crate::domain::CAPACITY_RANGE;
 
 pub const MAX_MESSAGE_CHARS: usize = 10_000;
 const MAX_NAME_CHARS: usize = 100;
+const MAX_URL_CHARS: usize = 2_048;
+const MAX_USER_ID_CHARS: usize = 255;
+const MAX_GREETING_CHARS: usize = 500;
+/// A longer `User-Agent` is cut here: it is the browser's text, not the visitor's input.
+const MAX_USER_AGENT_CHARS: usize = 512;
 const MIN_PASSWORD_CHARS: usize = 8;
 const MAX_PASSWORD_CHARS: usize = 1024;
 
@@ -61,6 +66,63 @@ pub fn capacity(value: Option<i64>) -> ServiceResult<Option<i64>> {
         )),
         other => Ok(other),
     }
+}
+
+/// A page address a widget reports: an absolute `http(s)` URL of at most 2,048 characters,
+/// without spaces or control characters. Anything else (a `javascript:` URL included) is a 400,
+/// so whatever the inbox shows as a link is a web page.
+pub fn page_url(field: &'static str, value: &str) -> ServiceResult<String> {
+    let lower = value.to_ascii_lowercase();
+    let has_host = ["http://", "https://"]
+        .iter()
+        .find_map(|scheme| lower.strip_prefix(scheme))
+        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+    let valid = has_host
+        && value.chars().count() <= MAX_URL_CHARS
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !valid {
+        return Err(ServiceError::invalid(
+            "invalid_url",
+            format!("{field} must be an http(s) URL of at most {MAX_URL_CHARS} characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// The embedding site's id for its user: kept exactly as sent (the site's hash covers those
+/// very characters), 1 to 255 characters, not blank, no control characters.
+pub fn user_id(value: &str) -> ServiceResult<&str> {
+    if is_blank(value)
+        || value.chars().count() > MAX_USER_ID_CHARS
+        || value.chars().any(char::is_control)
+    {
+        return Err(ServiceError::invalid(
+            "invalid_user_id",
+            format!(
+                "visitor.user_id must be 1 to {MAX_USER_ID_CHARS} characters without control characters"
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+/// What a widget says when it opens: trimmed, 1 to 500 characters. Line breaks are kept.
+pub fn greeting(value: &str) -> ServiceResult<String> {
+    let trimmed = value.trim();
+    let bad_control = trimmed.chars().any(|c| c.is_control() && c != '\n');
+    if is_blank(trimmed) || trimmed.chars().count() > MAX_GREETING_CHARS || bad_control {
+        return Err(ServiceError::invalid(
+            "invalid_greeting",
+            format!("greeting must be 1 to {MAX_GREETING_CHARS} characters (null for the default)"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A browser's `User-Agent`, cut to a sensible length; nothing when empty.
+pub fn user_agent(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.chars().take(MAX_USER_AGENT_CHARS).collect())
 }
 
 /// Characters that show nothing: whitespace and the invisible format characters (zero-width
@@ -143,6 +205,49 @@ mod tests {
         for bad in [0, -1, 1001, i64::MAX] {
             assert!(capacity(Some(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn page_urls_are_web_addresses_that_fit() {
+        assert!(page_url("page.url", "https://shop.test/cart?x=1#top").is_ok());
+        assert!(page_url("page.url", "HTTP://shop.test").is_ok());
+        let long = format!("https://shop.test/{}", "a".repeat(2_048 - 18));
+        assert_eq!(long.len(), 2_048);
+        assert!(page_url("page.url", &long).is_ok());
+        for bad in [
+            "",
+            "shop.test",
+            "javascript:alert(1)",
+            "https://",
+            "https:///path",
+            "https://shop.test/a b",
+            "https://shop.test/\u{0}",
+            &format!("{long}a"),
+        ] {
+            assert!(page_url("page.url", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn user_ids_are_kept_exactly() {
+        assert_eq!(user_id(" u-1 ").unwrap(), " u-1 ");
+        assert!(user_id("").is_err() && user_id(" ").is_err());
+        assert!(user_id(&"x".repeat(256)).is_err());
+        assert!(user_id("a\u{7}").is_err());
+    }
+
+    #[test]
+    fn greetings_keep_lines_and_fit() {
+        assert_eq!(greeting(" Hi!\nAsk away. ").unwrap(), "Hi!\nAsk away.");
+        assert!(greeting("  ").is_err());
+        assert!(greeting(&"x".repeat(501)).is_err());
+        assert!(greeting("a\u{1b}b").is_err());
+    }
+
+    #[test]
+    fn user_agents_are_cut_not_refused() {
+        assert_eq!(user_agent(&"x".repeat(600)).unwrap().len(), 512);
+        assert_eq!(user_agent("  "), None);
     }
 
     #[test]

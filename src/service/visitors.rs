@@ -1,19 +1,36 @@
 //! The visitors' side: starting a chat from a widget, writing, asking for a person, reading
-//! their own chat. The AI's turn that follows a visitor's message is in `ai_turns`.
+//! their own chat, and telling where they are. Every such request is a sighting of the
+//! visitor (`Service::note_sighting`, or `record_sighting` inside a write that reads their
+//! record anyway). Who they are (identity from the embedding site) is in `identity`; the AI's
+//! turn that follows a visitor's message is in `ai_turns`.
 
 use super::assignment::{add_message, hand_to_team, reopen_for_visitor};
 use super::effects::Effects;
+use super::identity::Identity;
 use super::tokens::{hash_token, new_token};
 use super::{Service, ServiceError, ServiceResult, validate};
 use crate::domain::event::Event;
-use crate::domain::{Author, Id, Status};
+use crate::domain::sighting::{Page, Sighting};
+use crate::domain::{Author, Id, Millis, Status};
 use crate::store::conversations as convs;
-use crate::store::{Conversation, Message, Widget, WriteTx, operators, widgets};
+use crate::store::{Conversation, Message, Visitor, Widget, WriteTx, operators, visitors, widgets};
 use crate::timefmt::now_millis;
 
 pub struct StartedConversation {
     pub conversation_id: Id,
     pub visitor_token: String,
+}
+
+/// A visitor's first message and what comes with it.
+pub struct NewChat<'a> {
+    pub body: &'a str,
+    /// A returning visitor's token; a new visitor gets one.
+    pub visitor_token: Option<&'a str>,
+    /// Who the embedding site says the visitor is (checked against the widget's secret).
+    pub identity: Option<Identity<'a>>,
+    /// "Talk to a person" before the first message: the chat goes to the team at once and the
+    /// AI does not answer it.
+    pub handover: bool,
 }
 
 /// What a visitor sees of their chat: no teammate emails, only display names.
@@ -28,52 +45,90 @@ pub struct VisitorMessage {
     pub operator_name: Option<String>,
 }
 
+/// Checks what a visitor request says about where the visitor is: the page the widget reports
+/// (`url`, and `referrer` when it came from another site) and the browser's `User-Agent`.
+pub fn sighting(
+    page: Option<(&str, Option<&str>)>,
+    user_agent: Option<&str>,
+) -> ServiceResult<Sighting> {
+    let page = match page {
+        Some((url, referrer)) => Some(Page {
+            url: validate::page_url("page.url", url)?,
+            referrer: match referrer.filter(|r| !r.is_empty()) {
+                Some(referrer) => Some(validate::page_url("page.referrer", referrer)?),
+                None => None,
+            },
+        }),
+        None => None,
+    };
+    Ok(Sighting {
+        page,
+        user_agent: user_agent.and_then(validate::user_agent),
+    })
+}
+
 impl Service {
     /// Starts a conversation on the widget with the given public key. A returning visitor
     /// passes their token to keep all their chats under one identity; a new one gets a token.
-    /// The AI's answer follows on the visitor's stream.
+    /// With an identity, the visitor is identified first (a wrong hash is a 403 and nothing
+    /// is created). The AI's answer follows on the visitor's stream, unless the visitor asked
+    /// for a person from the start.
     pub async fn start_conversation(
         &self,
         widget_key: &str,
-        body: &str,
-        visitor_token: Option<&str>,
+        chat: NewChat<'_>,
+        sighting: &Sighting,
     ) -> ServiceResult<StartedConversation> {
-        validate::message_body(body)?;
+        validate::message_body(chat.body)?;
         let widget = self.widget_by_key(widget_key).await?;
+        if let Some(identity) = &chat.identity {
+            identity.verify(&widget)?;
+        }
         let now = now_millis();
+        let mut effects = Effects::new(now);
         let mut tx = self.lock_workspace(widget.workspace_id).await?;
-        let (visitor_id, token) = match visitor_token {
+        let (token, visitor) = match chat.visitor_token {
             Some(token) => {
-                let id = convs::visitor_by_token(tx.conn(), widget.id, &hash_token(token))
+                let visitor = visitors::by_token(tx.conn(), widget.id, &hash_token(token))
                     .await?
-                    .ok_or(ServiceError::Unauthenticated(
-                        "Unknown visitor token for this widget",
-                    ))?;
-                (id, token.to_owned())
+                    .ok_or(unknown_token())?;
+                (token.to_owned(), visitor)
             }
             None => {
                 let token = new_token();
-                (
-                    convs::insert_visitor(tx.conn(), widget.id, &hash_token(&token), now).await?,
-                    token,
-                )
+                let visitor = visitors::insert(tx.conn(), widget.id, sighting, now).await?;
+                visitors::assign_token(tx.conn(), &hash_token(&token), visitor.id, now).await?;
+                (token, visitor)
             }
         };
+        let visitor = match &chat.identity {
+            Some(identity) => {
+                identity
+                    .apply(&mut tx, &widget, visitor, &hash_token(&token), &mut effects)
+                    .await?
+            }
+            None => visitor,
+        };
+        record_sighting(&mut tx, &visitor, sighting, now).await?;
         let mut conv =
-            convs::insert(tx.conn(), widget.workspace_id, widget.id, visitor_id, now).await?;
-        let mut effects = Effects::new(now);
+            convs::insert(tx.conn(), widget.workspace_id, widget.id, visitor.id, now).await?;
         effects.events.push(Event::conversation_created(&conv, now));
         add_message(
             &mut tx,
             &mut conv,
             Author::Visitor,
             None,
-            body,
+            chat.body,
             &mut effects,
         )
         .await?;
+        if chat.handover {
+            hand_to_team(&mut tx, &mut conv, &mut effects).await?;
+        }
         self.commit(tx, effects).await?;
-        self.spawn_ai_turn(&conv);
+        if conv.status == Status::Active {
+            self.spawn_ai_turn(&conv);
+        }
         Ok(StartedConversation {
             conversation_id: conv.id,
             visitor_token: token,
@@ -88,6 +143,7 @@ impl Service {
         visitor_token: &str,
         id: Id,
         body: &str,
+        sighting: &Sighting,
     ) -> ServiceResult<Message> {
         validate::message_body(body)?;
         let (mut tx, mut conv, mut effects) = self
@@ -109,6 +165,8 @@ impl Service {
         if conv.status == Status::Active {
             self.spawn_ai_turn(&conv);
         }
+        self.note_sighting_of(conv.widget_id, visitor_token, sighting)
+            .await?;
         Ok(message)
     }
 
@@ -119,6 +177,7 @@ impl Service {
         widget_key: &str,
         visitor_token: &str,
         id: Id,
+        sighting: &Sighting,
     ) -> ServiceResult<Conversation> {
         let (mut tx, mut conv, mut effects) = self
             .begin_for_visitor(widget_key, visitor_token, id)
@@ -131,6 +190,8 @@ impl Service {
             Status::HandedOff => {}
         }
         self.commit(tx, effects).await?;
+        self.note_sighting_of(conv.widget_id, visitor_token, sighting)
+            .await?;
         Ok(conv)
     }
 
@@ -139,6 +200,7 @@ impl Service {
         widget_key: &str,
         visitor_token: &str,
         id: Id,
+        sighting: &Sighting,
     ) -> ServiceResult<VisitorConversation> {
         let widget = self.widget_by_key(widget_key).await?;
         let mut conn = self.store.read().await?;
@@ -159,6 +221,9 @@ impl Service {
                 message,
             })
             .collect();
+        drop(conn);
+        self.note_sighting_of(widget.id, visitor_token, sighting)
+            .await?;
         Ok(VisitorConversation {
             assignee_name: name_of(conversation.assignee_id),
             conversation,
@@ -166,10 +231,82 @@ impl Service {
         })
     }
 
+    /// The widget tells where the visitor is now (a page load, a new page of a single-page
+    /// site). An unknown token is a 401.
+    pub async fn visitor_seen(
+        &self,
+        widget_key: &str,
+        visitor_token: &str,
+        sighting: &Sighting,
+    ) -> ServiceResult<()> {
+        let visitor = self.visitor_by_token(widget_key, visitor_token).await?.1;
+        self.note_sighting(&visitor, sighting).await
+    }
+
+    /// The widget's public face, for the widget before any chat: its greeting.
+    pub async fn public_widget(&self, widget_key: &str) -> ServiceResult<Widget> {
+        self.widget_by_key(widget_key).await
+    }
+
     pub(super) async fn widget_by_key(&self, key: &str) -> ServiceResult<Widget> {
         widgets::by_key(&mut *self.store.read().await?, key)
             .await?
             .ok_or(ServiceError::NotFound("widget"))
+    }
+
+    /// The widget with this key and its visitor holding this token; an unknown token is a 401.
+    pub(super) async fn visitor_by_token(
+        &self,
+        widget_key: &str,
+        visitor_token: &str,
+    ) -> ServiceResult<(Widget, Visitor)> {
+        let widget = self.widget_by_key(widget_key).await?;
+        let visitor = visitors::by_token(
+            &mut *self.store.read().await?,
+            widget.id,
+            &hash_token(visitor_token),
+        )
+        .await?
+        .ok_or(unknown_token())?;
+        Ok((widget, visitor))
+    }
+
+    /// Records a sighting of the visitor holding this token, if any (see `note_sighting`).
+    async fn note_sighting_of(
+        &self,
+        widget_id: Id,
+        visitor_token: &str,
+        sighting: &Sighting,
+    ) -> ServiceResult<()> {
+        let visitor = visitors::by_token(
+            &mut *self.store.read().await?,
+            widget_id,
+            &hash_token(visitor_token),
+        )
+        .await?;
+        match visitor {
+            Some(visitor) => self.note_sighting(&visitor, sighting).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Records a sighting outside any other write, and only when it changes something
+    /// (`Sighting::worth_recording`): a widget that reads its chat again and again writes
+    /// the visitor's row at most once a minute. Kept out of the workspace's locked
+    /// transactions, which every assignment of the workspace waits for.
+    pub(super) async fn note_sighting(
+        &self,
+        visitor: &Visitor,
+        sighting: &Sighting,
+    ) -> ServiceResult<()> {
+        let now = now_millis();
+        if !sighting.worth_recording(visitor.last_seen(), now) {
+            return Ok(());
+        }
+        let mut tx = self.store.write().await?;
+        visitors::record_sighting(tx.conn(), visitor.id, sighting, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Locks the widget's workspace and loads the visitor's own conversation: any other
@@ -187,4 +324,22 @@ impl Service {
             .ok_or(ServiceError::NotFound("conversation"))?;
         Ok((tx, conv, Effects::new(now_millis())))
     }
+}
+
+/// Records a sighting inside a write that needs the visitor's record anyway (starting a chat,
+/// identifying), when it changes something.
+pub(super) async fn record_sighting(
+    tx: &mut WriteTx,
+    visitor: &Visitor,
+    sighting: &Sighting,
+    now: Millis,
+) -> ServiceResult<()> {
+    if sighting.worth_recording(visitor.last_seen(), now) {
+        visitors::record_sighting(tx.conn(), visitor.id, sighting, now).await?;
+    }
+    Ok(())
+}
+
+pub(super) fn unknown_token() -> ServiceError {
+    ServiceError::Unauthenticated("Unknown visitor token for this widget")
 }

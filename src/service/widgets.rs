@@ -1,6 +1,6 @@
 //! Widgets and their routing settings.
 
-use super::tokens::new_token;
+use super::tokens::{new_secret, new_token};
 use super::{Service, ServiceError, ServiceResult, validate};
 use crate::domain::{Id, RoutingMode};
 use crate::store::widgets::Article;
@@ -19,8 +19,15 @@ impl Service {
         // be unguessable enough not to collide.
         let key = format!("wk_{}", &new_token()[..24]);
         let mut tx = self.store.write().await?;
-        let widget =
-            widgets::insert(tx.conn(), caller.workspace_id, &name, &key, now_millis()).await?;
+        let widget = widgets::insert(
+            tx.conn(),
+            caller.workspace_id,
+            &name,
+            &key,
+            &new_secret(),
+            now_millis(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(WidgetWithRouting {
             widget,
@@ -77,6 +84,48 @@ impl Service {
             widget: updated,
             eligible_operator_ids: eligible,
         })
+    }
+}
+
+/// A change to a widget's profile: each field given replaces the stored one.
+pub struct WidgetChange<'a> {
+    pub name: Option<&'a str>,
+    /// `Some(None)` puts the default greeting back.
+    pub greeting: Option<Option<&'a str>>,
+}
+
+impl Service {
+    /// Renames the widget or changes its greeting (owner/admin).
+    pub async fn update_widget(
+        &self,
+        caller: &Operator,
+        widget_id: Id,
+        change: WidgetChange<'_>,
+    ) -> ServiceResult<WidgetWithRouting> {
+        self.require_manager_of(caller, widget_id, None, "change a widget")
+            .await?;
+        let name = change.name.map(|n| validate::name("name", n)).transpose()?;
+        let greeting = match change.greeting {
+            Some(Some(text)) => Some(Some(validate::greeting(text)?)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let mut tx = self.store.write().await?;
+        let widget = widgets::get(tx.conn(), caller.workspace_id, widget_id)
+            .await?
+            .ok_or(ServiceError::NotFound("widget"))?;
+        if let Some(name) = &name {
+            widgets::set_name(tx.conn(), widget.id, name).await?;
+        }
+        if let Some(greeting) = &greeting {
+            widgets::set_greeting(tx.conn(), widget.id, greeting.as_deref()).await?;
+        }
+        let updated = widgets::get(tx.conn(), caller.workspace_id, widget.id)
+            .await?
+            .ok_or(ServiceError::NotFound("widget"))?;
+        let with_routing = widgets::with_routing(tx.conn(), updated).await?;
+        tx.commit().await?;
+        Ok(with_routing)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Visitors, conversations, their messages and their assignment log.
+//! Conversations, their messages and their assignment log.
 
 use sqlx::{AnyConnection, AssertSqlSafe};
 
@@ -14,38 +14,6 @@ macro_rules! conversation_columns {
 
 /// Longest preview of the last message kept on the inbox row, in characters.
 const PREVIEW_CHARS: usize = 140;
-
-pub async fn insert_visitor(
-    conn: &mut AnyConnection,
-    widget_id: Id,
-    token_hash: &str,
-    now: Millis,
-) -> StoreResult<Id> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO visitors (widget_id, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(widget_id)
-    .bind(token_hash)
-    .bind(now)
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
-}
-
-/// The visitor of `widget_id` holding the token with this hash.
-pub async fn visitor_by_token(
-    conn: &mut AnyConnection,
-    widget_id: Id,
-    token_hash: &str,
-) -> StoreResult<Option<Id>> {
-    let row: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM visitors WHERE widget_id = $1 AND token_hash = $2")
-            .bind(widget_id)
-            .bind(token_hash)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.map(|(id,)| id))
-}
 
 pub async fn insert(
     conn: &mut AnyConnection,
@@ -82,9 +50,8 @@ pub async fn get(
     .await?)
 }
 
-/// The conversation with this id, only if it belongs to this visitor of this widget.
-/// Conversation `id` of `widget_id`, only if it belongs to the visitor holding the token with
-/// this hash.
+/// Conversation `id` of `widget_id`, only if it is one of the visitor's whose token has this
+/// hash. One statement, so it holds while visitor records merge.
 pub async fn get_for_visitor(
     conn: &mut AnyConnection,
     widget_id: Id,
@@ -95,12 +62,27 @@ pub async fn get_for_visitor(
         "SELECT ",
         conversation_columns!(),
         " FROM conversations WHERE id = $1 AND widget_id = $2 \
-         AND visitor_id = (SELECT id FROM visitors WHERE widget_id = $2 AND token_hash = $3)"
+         AND visitor_id = (SELECT visitor_id FROM visitor_tokens WHERE token_hash = $3)"
     ))
     .bind(id)
     .bind(widget_id)
     .bind(token_hash)
     .fetch_optional(conn)
+    .await?)
+}
+
+/// The visitor's conversations, newest activity first.
+pub async fn of_visitor(
+    conn: &mut AnyConnection,
+    visitor_id: Id,
+) -> StoreResult<Vec<Conversation>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        conversation_columns!(),
+        " FROM conversations WHERE visitor_id = $1 ORDER BY last_message_at DESC, id DESC"
+    ))
+    .bind(visitor_id)
+    .fetch_all(conn)
     .await?)
 }
 

@@ -13,6 +13,7 @@ mod outage;
 pub mod password_resets;
 pub mod records;
 pub mod sessions;
+pub mod visitors;
 pub mod widgets;
 pub mod workspaces;
 
@@ -119,6 +120,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = migrations![
     5 "email per workspace" "0005_email_per_workspace.sql",
     6 "AI turn lease" "0006_ai_turn_lease.sql",
     7 "team" "0007_team.sql",
+    8 "visitors" "0008_visitors.sql",
 ];
 
 /// A migration that manages its own transaction (SQLite's table rebuilds turn foreign keys off,

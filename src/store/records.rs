@@ -1,6 +1,8 @@
 //! Rows as the rest of the program sees them.
 
 use crate::domain::routing::JoinPosition;
+use crate::domain::sighting::LastSeen;
+use crate::domain::visitor;
 use crate::domain::{
     AssignmentReason, Author, Availability, Id, Millis, Role, RoutingMode, Status, WaitingReason,
 };
@@ -76,7 +78,14 @@ pub struct Widget {
     pub rr_cursor_operator_id: Option<Id>,
     pub created_at: Millis,
     allowed_origins: String,
+    /// Signs the embedding site's user ids (`domain::identity`). Owners and admins see it; no
+    /// one else, visitors least of all.
+    pub identity_secret: String,
+    greeting: Option<String>,
 }
+
+/// What a widget says when it opens, until a manager writes their own.
+pub const DEFAULT_GREETING: &str = "Hi there! Ask us anything. We're happy to help.";
 
 impl Widget {
     /// Origins (`scheme://host[:port]`) pages embedding the widget may have; empty = any.
@@ -94,6 +103,11 @@ impl Widget {
         allowed.is_empty() || allowed.iter().any(|o| o.eq_ignore_ascii_case(origin))
     }
 
+    /// The first thing the widget says to a visitor.
+    pub fn greeting(&self) -> &str {
+        self.greeting.as_deref().unwrap_or(DEFAULT_GREETING)
+    }
+
     pub fn rr_cursor(&self) -> Option<JoinPosition> {
         Some(JoinPosition {
             joined_at: self.rr_cursor_joined_at?,
@@ -107,6 +121,45 @@ impl Widget {
 pub struct WidgetWithRouting {
     pub widget: Widget,
     pub eligible_operator_ids: Vec<Id>,
+}
+
+/// A widget's visitor: one person, who may hold several visitor tokens (one per browser) once
+/// the embedding site has identified them on each.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Visitor {
+    pub id: Id,
+    pub widget_id: Id,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// The embedding site's user id, once the site identified them.
+    pub external_id: Option<String>,
+    verified: i64,
+    pub current_url: Option<String>,
+    pub referrer: Option<String>,
+    pub user_agent: Option<String>,
+    pub first_seen_at: Millis,
+    pub last_seen_at: Millis,
+}
+
+impl Visitor {
+    /// Whether the embedding site vouched for `external_id` with a valid hash.
+    pub fn verified(&self) -> bool {
+        self.verified != 0
+    }
+
+    /// Their name or email, else their generated name.
+    pub fn display_name(&self) -> String {
+        visitor::display_name(self.id, self.name.as_deref(), self.email.as_deref())
+    }
+
+    pub fn last_seen(&self) -> LastSeen<'_> {
+        LastSeen {
+            at: self.last_seen_at,
+            url: self.current_url.as_deref(),
+            referrer: self.referrer.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -7,7 +7,7 @@ use crate::domain::{Id, Millis, RoutingMode};
 macro_rules! widget_columns {
     () => {
         "id, workspace_id, name, public_key, routing_mode, rr_cursor_joined_at, \
-                       rr_cursor_operator_id, created_at, allowed_origins"
+                       rr_cursor_operator_id, created_at, allowed_origins, identity_secret, greeting"
     };
 }
 
@@ -16,16 +16,18 @@ pub async fn insert(
     workspace_id: Id,
     name: &str,
     public_key: &str,
+    identity_secret: &str,
     now: Millis,
 ) -> StoreResult<Widget> {
     Ok(sqlx::query_as(concat!(
-        "INSERT INTO widgets (workspace_id, name, public_key, created_at) VALUES ($1, $2, $3, $4) \
-         RETURNING ",
+        "INSERT INTO widgets (workspace_id, name, public_key, identity_secret, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING ",
         widget_columns!()
     ))
     .bind(workspace_id)
     .bind(name)
     .bind(public_key)
+    .bind(identity_secret)
     .bind(now)
     .fetch_one(conn)
     .await?)
@@ -171,6 +173,29 @@ pub async fn set_allowed_origins(
 ) -> StoreResult<()> {
     sqlx::query("UPDATE widgets SET allowed_origins = $1 WHERE id = $2")
         .bind(origins.join("\n"))
+        .bind(widget_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_name(conn: &mut AnyConnection, widget_id: Id, name: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE widgets SET name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(widget_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets what the widget says when it opens (`None` = the default greeting).
+pub async fn set_greeting(
+    conn: &mut AnyConnection,
+    widget_id: Id,
+    greeting: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE widgets SET greeting = $1 WHERE id = $2")
+        .bind(greeting)
         .bind(widget_id)
         .execute(conn)
         .await?;

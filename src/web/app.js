@@ -373,7 +373,7 @@ function row(c) {
     link(`/inbox/conversations/${c.id}`, [
       el("span", { class: "row-assignee", "data-assignee": c.assignee ? c.assignee.id : "" },
         avatar(c.assignee), c.assignee ? c.assignee.name : "Unassigned"),
-      el("span", { class: "row-title" }, `Visitor · ${widget ? widget.name : "Widget"}`),
+      el("span", { class: "row-title" }, visitorName(c.visitor), widgetLabel(widget)),
       el("span", { class: "row-time" }, when(c.last_message_at), " ", el("span", { class: `status ${c.status}` }, STATUS_LABEL[c.status])),
       el("span", { class: "row-preview" }, c.last_message_preview || ""),
     ], { "aria-current": current ? "true" : null }));
@@ -398,7 +398,7 @@ function timelineItems(c) {
   items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order));
   return items.map(({ m, e }) => {
     if (m) {
-      const who = { visitor: "Visitor", ai: "AI assistant", system: "", operator: operatorName(m.operator_id) }[m.author];
+      const who = { visitor: c.visitor.display_name, ai: "AI assistant", system: "", operator: operatorName(m.operator_id) }[m.author];
       return el("li", { class: m.author, "data-message": m.id }, who ? el("span", { class: "who" }, who) : null, m.body);
     }
     return el("li", { class: "assignment" }, assignmentText(e));
@@ -500,8 +500,9 @@ function conversationPanel() {
   const waiting = waitingText(c);
   return el("section", { class: "panel conversation", id: "conversation", "data-conversation": c.id, "aria-label": "Conversation" },
     el("header", {},
-      el("h2", {}, `Visitor · ${widget ? widget.name : "Widget"} `, el("span", { class: `status ${c.status}`, id: "conversation-status" }, STATUS_LABEL[c.status])),
-      assigneeChip(c), actions),
+      el("h2", {}, visitorName(c.visitor), widgetLabel(widget), " ",
+        el("span", { class: `status ${c.status}`, id: "conversation-status" }, STATUS_LABEL[c.status])),
+      assigneeChip(c), actions, detailsToggle()),
     waiting ? el("p", { class: "notice", id: "waiting" }, waiting) : null,
     el("ol", { class: "timeline", id: "timeline" }, timelineItems(c)),
     form);
@@ -528,19 +529,136 @@ async function refreshConversation() {
   if (panel) panel.replaceWith(conversationPanel());
   const timeline = document.getElementById("timeline");
   if (timeline) timeline.scrollTop = timeline.scrollHeight;
+  await refreshVisitor();
 }
 
 async function renderInbox(conversationId) {
   state.conversation = null;
+  details.record = null;
   const loads = [loadRows()];
   if (conversationId) {
     loads.push(api("GET", `/conversations/${conversationId}`).then((c) => { state.conversation = c; })
       .catch(() => flash("That conversation does not exist.", true)));
   }
   await Promise.all(loads);
-  page("inbox", el("div", { class: "inbox" }, listPanel(), conversationPanel()));
+  const layout = el("div", { class: "inbox", id: "inbox" }, listPanel(), conversationPanel(), visitorPanel());
+  layout.classList.toggle("with-details", Boolean(state.conversation));
+  page("inbox", layout);
   const timeline = document.getElementById("timeline");
   if (timeline) timeline.scrollTop = timeline.scrollHeight;
+  await refreshVisitor();
+}
+
+// ---------- visitor details ----------
+
+// The record of the open conversation's visitor (`GET /visitors/{id}`), and whether the
+// details sheet is open on narrow screens (on wide ones the panel is always beside the chat).
+const details = { record: null, open: false };
+
+/** A visitor's name as rows and headers show it, with a mark when the site vouched for them. */
+function visitorName(v) {
+  return el("span", { class: "visitor-name", "data-visitor": v.id }, v.display_name,
+    v.verified ? el("span", { class: "verified-mark", title: "Verified by your site", "aria-label": "verified" }, " ✓") : null);
+}
+
+/** Which widget a chat came in on, when there is more than one to tell apart. */
+function widgetLabel(widget) {
+  return state.widgets.size > 1 ? el("span", { class: "row-widget" }, ` · ${widget ? widget.name : "Widget"}`) : null;
+}
+
+/** A link only for web addresses (the server accepts nothing else; this is a second check). */
+function webLink(url, text, title) {
+  return /^https?:\/\//i.test(url)
+    ? el("a", { class: "url", href: url, target: "_blank", rel: "noopener noreferrer", title }, text)
+    : el("span", { class: "url", title }, text);
+}
+
+/** Up to two letters for a visitor's avatar, from the words of their name that have any. */
+function visitorInitials(name) {
+  const letters = name.split(/\s+/).map((w) => w.match(/[\p{L}\p{N}]/u)?.[0]).filter(Boolean);
+  return letters.slice(0, 2).join("").toUpperCase() || "?";
+}
+
+/** "shop.example/cart" for a page address: the part people recognise. */
+function shortUrl(url) {
+  try {
+    const u = new URL(url);
+    const path = u.pathname === "/" && !u.search ? "" : u.pathname;
+    return `${u.host}${path}${u.search}`;
+  } catch (_) {
+    return url;
+  }
+}
+
+function ago(iso) {
+  const minutes = Math.round((Date.now() - new Date(iso).getTime()) / 60000);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  if (minutes < 24 * 60) return `${Math.round(minutes / 60)} h ago`;
+  return new Date(iso).toLocaleDateString();
+}
+
+function detailsToggle() {
+  return el("button", { class: "details-toggle", id: "details-toggle", "aria-controls": "visitor-panel",
+    "aria-expanded": String(details.open), onclick: () => setDetailsOpen(!details.open) }, "Details");
+}
+
+function setDetailsOpen(open) {
+  details.open = open;
+  document.getElementById("visitor-panel")?.classList.toggle("open", open);
+  document.getElementById("details-toggle")?.setAttribute("aria-expanded", String(open));
+  if (open) document.querySelector("#visitor-panel .close-details")?.focus();
+  else document.getElementById("details-toggle")?.focus();
+}
+
+function visitorPanel() {
+  const c = state.conversation;
+  if (!c) return null;
+  const v = details.record && details.record.id === c.visitor_id ? details.record : null;
+  const fact = (label, value) => value ? [el("dt", {}, label), el("dd", {}, value)] : [];
+  const body = v
+    ? [
+      el("dl", { class: "facts" },
+        fact("Email", v.email ? el("a", { href: `mailto:${v.email}` }, v.email) : null),
+        fact("User ID", v.external_id),
+        fact("Current page", v.current_url ? webLink(v.current_url, shortUrl(v.current_url), v.current_url) : null),
+        fact("Came from", v.referrer ? el("span", { class: "url", title: v.referrer }, shortUrl(v.referrer)) : null),
+        fact("Browser", v.browser || v.user_agent ? el("span", { title: v.user_agent || "" }, v.browser || "Unknown browser") : null),
+        fact("First seen", el("time", { datetime: v.first_seen_at, title: new Date(v.first_seen_at).toLocaleString() }, ago(v.first_seen_at))),
+        fact("Last seen", el("time", { datetime: v.last_seen_at, title: new Date(v.last_seen_at).toLocaleString() }, ago(v.last_seen_at)))),
+      el("h4", {}, "Conversations", el("span", { class: "count" }, v.conversations.length)),
+      el("ul", { class: "visitor-chats" }, v.conversations.map((chat) => el("li", { "data-chat": chat.id },
+        chat.id === c.id
+          ? el("span", { class: "this-chat" }, el("strong", {}, "This chat"), " ", el("span", { class: `status ${chat.status}` }, STATUS_LABEL[chat.status]))
+          : link(`/inbox/conversations/${chat.id}`, [el("span", { class: `status ${chat.status}` }, STATUS_LABEL[chat.status]), " ", when(chat.last_message_at)]),
+        el("span", { class: "chat-preview" }, chat.last_message_preview || "")))),
+    ]
+    : [el("p", { class: "loading" }, "Loading…")];
+  return el("aside", { class: "panel visitor-panel" + (details.open ? " open" : ""), id: "visitor-panel", "aria-label": "Visitor details",
+    onkeydown: (e) => { if (e.key === "Escape" && details.open) setDetailsOpen(false); } },
+    el("div", { class: "visitor-head" },
+      el("span", { class: "avatar visitor-avatar", "aria-hidden": "true" }, visitorInitials(c.visitor.display_name)),
+      el("div", {},
+        el("h3", { id: "visitor-name" }, c.visitor.display_name),
+        c.visitor.verified
+          ? el("span", { class: "badge verified", id: "visitor-verified" }, "Verified")
+          : el("span", { class: "badge", id: "visitor-verified" }, "Not verified")),
+      el("button", { class: "close-details", "aria-label": "Close details", onclick: () => setDetailsOpen(false) }, "✕")),
+    body);
+}
+
+/** Reads the open conversation's visitor record again and redraws their panel. */
+async function refreshVisitor() {
+  const c = state.conversation;
+  const panel = document.getElementById("visitor-panel");
+  if (!c) panel?.remove();
+  if (!c || !panel) return;
+  try {
+    details.record = await api("GET", `/visitors/${c.visitor_id}`);
+  } catch (_) {
+    details.record = null;
+  }
+  if (state.conversation && state.conversation.id === c.id) document.getElementById("visitor-panel")?.replaceWith(visitorPanel());
 }
 
 // ---------- widgets ----------
@@ -606,11 +724,62 @@ function renderWidget(id) {
     el("h2", {}, "Embed"), el("p", {}, "Paste this before </body> on your site:"),
     el("pre", { class: "snippet", id: "snippet" }, embedSnippet(w)),
     el("button", { onclick: () => navigator.clipboard?.writeText(embedSnippet(w)).then(() => flash("Copied.")) }, "Copy snippet"),
+    greetingForm(w, isManager),
     originsForm(w, isManager),
+    identitySection(w, isManager),
     el("h2", {}, "Knowledge base"),
     el("p", {}, "The AI assistant answers visitors from these questions and answers, and hands over when it cannot."),
     el("div", { id: "articles" }, el("p", { class: "loading" }, "Loading…"))));
   loadArticles(w, isManager);
+}
+
+function greetingForm(w, isManager) {
+  const field = el("textarea", { name: "greeting", rows: 2, cols: 50, maxlength: 500, disabled: !isManager, "aria-label": "Greeting" });
+  field.value = w.greeting;
+  const form = el("form", { class: "stack", id: "greeting-form" },
+    el("h2", {}, "Greeting"),
+    el("p", {}, "The first thing the widget says when a visitor opens it."),
+    field, isManager ? el("div", { class: "buttons" },
+      el("button", { type: "submit" }, "Save greeting"),
+      el("button", { type: "button", onclick: () => save(null) }, "Use the default")) : null);
+  const save = async (greeting) => {
+    try {
+      const saved = await api("PATCH", `/widgets/${w.id}`, { greeting });
+      state.widgets.set(w.id, saved);
+      field.value = saved.greeting;
+      flash("Greeting saved.");
+    } catch (err) {
+      flash(err.message, true);
+    }
+  };
+  form.addEventListener("submit", (e) => { e.preventDefault(); save(field.value); });
+  return form;
+}
+
+/** How the site tells the widget who its signed-in user is; the secret for owners and admins. */
+function identitySection(w, isManager) {
+  const snippet = `<script src="${location.origin}/widget.js" data-key="${w.key}"\n  data-user-id="USER_ID" data-user-hash="USER_HASH"\n  data-name="NAME" data-email="EMAIL" async></script>`;
+  const secret = el("div", { id: "identity-secret" },
+    isManager ? el("p", { class: "loading" }, "Loading…") : el("p", {}, "Only owners and admins can see the identity secret."));
+  if (isManager) {
+    api("GET", `/widgets/${w.id}`).then((full) => {
+      const value = el("code", { class: "secret", id: "identity-secret-value" }, "•".repeat(24));
+      const show = el("button", { type: "button", onclick: () => {
+        const hidden = value.textContent !== full.identity_secret;
+        value.textContent = hidden ? full.identity_secret : "•".repeat(24);
+        show.textContent = hidden ? "Hide" : "Show";
+      } }, "Show");
+      secret.replaceChildren(el("p", {}, "Identity secret: ", value, " ", show),
+        el("p", { class: "hint" }, "Keep it on your server. Never put it in a page."));
+    }).catch((err) => secret.replaceChildren(el("p", { class: "notice error" }, err.message)));
+  }
+  return el("section", { id: "identity" },
+    el("h2", {}, "Identity verification"),
+    el("p", {}, "Tell the widget who your signed-in customers are, and their chats from every device come together under one visitor, marked verified. Your server computes USER_HASH as the hex HMAC-SHA256 of the user id, keyed with this widget's identity secret:"),
+    el("pre", { class: "snippet" }, 'hmac.new(SECRET.encode(), user_id.encode(), hashlib.sha256).hexdigest()   # Python\ncrypto.createHmac("sha256", SECRET).update(userId).digest("hex")           // Node.js'),
+    el("p", {}, "Then add the user to the snippet, or call Switchboard(\"identify\", {user_id, user_hash, name, email}) once they sign in, and Switchboard(\"reset\") when they sign out:"),
+    el("pre", { class: "snippet" }, snippet),
+    secret);
 }
 
 function originsForm(w, isManager) {
@@ -1046,6 +1215,11 @@ function onEvent(event) {
     case "message.created":
       scheduleRefresh(open);
       break;
+    case "visitor.updated": {
+      const shown = state.conversation && [event.visitor_id, event.merged_visitor_id].includes(state.conversation.visitor_id);
+      scheduleRefresh(shown);
+      break;
+    }
   }
 }
 

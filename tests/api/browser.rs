@@ -1,8 +1,8 @@
 //! The web inbox in a real headless Chromium (Debian's `chromium` + `chromium-driver`) over
 //! WebDriver: two operators in two browser sessions against the real server.
 //!
-//! With `SWITCHBOARD_SCREENSHOTS=DIR` the test also saves desktop-width screenshots of the
-//! main pages to DIR (see README).
+//! With `SWITCHBOARD_SCREENSHOTS=DIR` the tests also save screenshots of the main pages, the
+//! visitor panel and the widget on a shop's page, at 1440×900 and 390×844, to DIR (see README).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::common::{Db, TestServer, free_port, paths};
+use crate::common::{Db, TestServer, free_port, identity, paths, user_hash};
 
 /// A chromedriver process, killed when dropped.
 struct ChromeDriver {
@@ -123,15 +123,20 @@ async fn until(browser: &Client, what: &str, expression: &str) {
 }
 
 async fn click(browser: &Client, css: &str) {
-    browser
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    // A live update may redraw the element between finding and clicking it: find it again.
+    for attempt in 1.. {
+        let element = browser
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        match element.click().await {
+            Ok(()) => return,
+            Err(e) if attempt < 5 && e.to_string().contains("stale element") => continue,
+            Err(e) => panic!("click {css}: {e}"),
+        }
+    }
 }
 
 async fn sign_in(browser: &Client, base: &str, email: &str, password: &str) {
@@ -408,9 +413,17 @@ async fn two_operators_route_claim_pick_and_unassign_live() {
 
 /// A shop's page on another origin (a second loopback port) embedding the widget.
 async fn host_page(server_base: &str, key: &str) -> String {
+    host_page_with(server_base, key, "").await
+}
+
+/// The same, with more attributes on the script tag (our own values: no escaping needed).
+async fn host_page_with(server_base: &str, key: &str, attributes: &str) -> String {
     let html = format!(
-        "<!doctype html><html><head><title>Shop</title></head><body><h1>Shop</h1>\
-         <script src=\"{server_base}/widget.js\" data-key=\"{key}\" async></script></body></html>"
+        "<!doctype html><html><head><title>Shop</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
+         <body style=\"font-family:sans-serif;margin:0;padding:24px;background:#faf7f2\"><h1>Trail Shoe Co.</h1>\
+         <p>Waterproof boots for every season.</p>\
+         <script src=\"{server_base}/widget.js\" data-key=\"{key}\" {attributes} async></script></body></html>"
     );
     let app = axum::Router::new().route(
         "/",
@@ -426,9 +439,17 @@ const WIDGET: &str = "document.getElementById('switchboard-widget')?.shadowRoot"
 
 async fn widget_says(browser: &Client, text: &str) {
     let script = format!(
-        "const r = {WIDGET}; r.querySelector('.panel').hidden || true; r.querySelector('input').value = arguments[0]; r.querySelector('form').requestSubmit();"
+        "const r = {WIDGET}; r.querySelector('textarea').value = arguments[0]; r.querySelector('form').requestSubmit();"
     );
     browser.execute(&script, vec![json!(text)]).await.unwrap();
+}
+
+/// Runs `expression` inside the widget's shadow root (`r`) and returns its value.
+async fn in_widget(browser: &Client, expression: &str) -> Value {
+    browser
+        .execute(&format!("const r = {WIDGET}; return {expression};"), vec![])
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -546,11 +567,12 @@ async fn the_widget_on_another_site_talks_to_the_ai_then_a_person() {
         .await
         .unwrap();
     widget_says(&browser, "hello from elsewhere").await;
+    // In the visitor's words: not the server's advice to whoever runs the site.
     until(
         &browser,
         "the refusal",
         &format!(
-            "{WIDGET}.querySelector('.error').textContent.includes('not enabled on this site')"
+            "{WIDGET}.querySelector('.error').textContent == \"Chat isn't available on this page right now.\""
         ),
     )
     .await;
@@ -560,6 +582,448 @@ async fn the_widget_on_another_site_talks_to_the_ai_then_a_person() {
         1,
         "nothing was created from the other site"
     );
+    browser.close().await.unwrap();
+}
+
+/// Resizes the window to `width`×`height` CSS pixels and waits until the page has.
+async fn at_size(browser: &Client, width: u32, height: u32) {
+    browser.set_window_size(width, height).await.unwrap();
+    // The window's outer size includes whatever the browser draws around the page.
+    let inner: Value = browser
+        .execute("return [window.innerWidth, window.innerHeight];", vec![])
+        .await
+        .unwrap();
+    let (dw, dh) = (
+        width as i64 - inner[0].as_i64().unwrap(),
+        height as i64 - inner[1].as_i64().unwrap(),
+    );
+    if dw != 0 || dh != 0 {
+        browser
+            .set_window_size(width + dw as u32, height + dh as u32)
+            .await
+            .unwrap();
+    }
+    until(
+        browser,
+        "the window size",
+        &format!("window.innerWidth == {width} && window.innerHeight == {height}"),
+    )
+    .await;
+}
+
+const CHROME_ON_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+
+/// The conversation view's visitor panel: who the visitor is, where they are, and their
+/// earlier chats, beside the conversation on a desktop and behind "Details" on a phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_shows_who_the_visitor_is() {
+    let Some(mut driver) = ChromeDriver::start().await else {
+        return;
+    };
+    let Some(s) = TestServer::start(Db::Sqlite).await else {
+        return;
+    };
+    let (status, _) = s
+        .signup_with(json!({"workspace_name": "Acme", "name": "Ana Lima", "email": "ana@acme.test", "password": "ana-password"}))
+        .await;
+    assert_eq!(status, 201);
+    let ana = s.login("ana@acme.test", "ana-password").await;
+    let widget = s.widget(&ana, "round_robin", &[]).await;
+    let secret = s.identity_secret(&ana, &widget).await;
+
+    // A customer who chatted before, identified by the shop, with markup in their name.
+    let name = "Dana <b>Reyes</b>";
+    let start = json!({"body": "Do these boots come in 44?",
+        "page": {"url": "https://shop.test/boots/trail-runner?size=44", "referrer": "https://search.test/?q=waterproof+boots"},
+        "visitor": identity(&secret, "customer-881", Some(name), Some("dana@example.com"))});
+    let (status, earlier) = s.visitor_start_from(&widget, start, CHROME_ON_MAC).await;
+    assert_eq!(status, 201, "{earlier}");
+    let earlier_id = earlier["conversation_id"].as_i64().unwrap();
+    let token = earlier["visitor_token"].as_str().unwrap().to_owned();
+    s.close(&ana, earlier_id).await;
+    let (status, now) = s
+        .visitor_start_from(
+            &widget,
+            json!({"body": "Hi again! Where is my order #5521?", "visitor_token": token, "handover": true,
+                   "page": {"url": "https://shop.test/account/orders"}}),
+            CHROME_ON_MAC,
+        )
+        .await;
+    assert_eq!(status, 201, "{now}");
+    let current = now["conversation_id"].as_i64().unwrap();
+    // And someone the shop does not know, who gets a generated name.
+    let anonymous = s.start_chat(&widget, "Do you ship to Norway?").await;
+    s.handover(&widget, &anonymous).await;
+    let generated = s.conversation(&ana, anonymous.id).await["visitor"]["display_name"].clone();
+
+    let browser = driver.session().await;
+    at_size(&browser, 1440, 900).await;
+    sign_in(&browser, &s.base, "ana@acme.test", "ana-password").await;
+    click(&browser, "button[data-filter=all]").await;
+    until(
+        &browser,
+        "the rows' names",
+        &format!(
+            "document.querySelector('li[data-conversation=\"{current}\"] .visitor-name')?.textContent.startsWith({name:?}) \
+             && document.querySelector('li[data-conversation=\"{}\"] .visitor-name')?.textContent == {generated}",
+            anonymous.id
+        ),
+    )
+    .await;
+    click(&browser, &format!("li[data-conversation=\"{current}\"] a")).await;
+    until(
+        &browser,
+        "the visitor panel",
+        &format!("document.querySelector('#visitor-name')?.textContent == {name:?} && document.querySelector('#visitor-panel dl')"),
+    )
+    .await;
+    let panel = browser
+        .execute(
+            "const p = document.querySelector('#visitor-panel'); const a = p.querySelector('dd a[target=_blank]'); \
+             const c = document.querySelector('#conversation').getBoundingClientRect(); const r = p.getBoundingClientRect(); \
+             return {text: p.innerText, verified: p.querySelector('#visitor-verified').textContent, href: a.getAttribute('href'), \
+                     rel: a.rel, link: a.textContent, beside: r.left >= c.right && r.top < c.bottom && r.width >= 250, \
+                     earlier: !!p.querySelector('a[href=\"/inbox/conversations/' + arguments[0] + '\"]'), \
+                     markup: document.querySelectorAll('#app b').length, header: document.querySelector('#conversation h2').textContent};",
+            vec![json!(earlier_id)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(panel["verified"], "Verified", "{panel}");
+    assert_eq!(panel["href"], "https://shop.test/account/orders", "{panel}");
+    assert_eq!(panel["rel"], "noopener noreferrer", "{panel}");
+    assert_eq!(panel["link"], "shop.test/account/orders", "{panel}");
+    assert_eq!(panel["beside"], true, "side by side on a desktop: {panel}");
+    assert_eq!(
+        panel["earlier"], true,
+        "the earlier chat is linked: {panel}"
+    );
+    assert_eq!(panel["markup"], 0, "the name is text, not markup: {panel}");
+    assert!(
+        panel["header"].as_str().unwrap().starts_with(name),
+        "{panel}"
+    );
+    let text = panel["text"].as_str().unwrap();
+    for shown in [
+        "dana@example.com",
+        "customer-881",
+        "search.test/?q=waterproof+boots",
+        "Chrome 126 on macOS",
+        "This chat",
+    ] {
+        assert!(text.contains(shown), "{shown:?} in the panel:\n{text}");
+    }
+    screenshot(&browser, "visitor-panel-desktop").await;
+
+    // The earlier chat is one click away.
+    click(
+        &browser,
+        &format!("#visitor-panel a[href=\"/inbox/conversations/{earlier_id}\"]"),
+    )
+    .await;
+    until(
+        &browser,
+        "the earlier chat",
+        &format!("document.querySelector('#conversation')?.dataset.conversation == '{earlier_id}' && document.querySelector('#visitor-panel dl')"),
+    )
+    .await;
+
+    // On a phone the panel waits behind "Details".
+    at_size(&browser, 390, 844).await;
+    browser
+        .goto(&format!("{}/inbox/conversations/{current}", s.base))
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the conversation on a phone",
+        "document.querySelector('#visitor-panel dl') && getComputedStyle(document.querySelector('#visitor-panel')).display == 'none'",
+    )
+    .await;
+    browser
+        .execute(
+            "document.querySelector('#conversation').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    screenshot(&browser, "conversation-phone").await;
+    click(&browser, "#details-toggle").await;
+    until(
+        &browser,
+        "the details sheet",
+        "(() => { const r = document.querySelector('#visitor-panel').getBoundingClientRect(); \
+         return r.width >= 380 && r.left >= 0 && r.right <= window.innerWidth; })()",
+    )
+    .await;
+    screenshot(&browser, "visitor-panel-phone").await;
+    click(&browser, "#visitor-panel .close-details").await;
+    until(
+        &browser,
+        "the sheet closed",
+        "getComputedStyle(document.querySelector('#visitor-panel')).display == 'none'",
+    )
+    .await;
+
+    // The widget's settings: greeting and identity verification.
+    at_size(&browser, 1440, 900).await;
+    browser
+        .goto(&format!("{}/widgets/{}", s.base, widget.id))
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the identity secret",
+        "document.querySelector('#identity-secret-value')",
+    )
+    .await;
+    browser
+        .execute(
+            "const f = document.querySelector('#greeting-form textarea'); f.value = 'Hi! Ask us about sizes, shipping or returns.';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click(&browser, "#greeting-form button[type=submit]").await;
+    until(
+        &browser,
+        "saved",
+        "document.querySelector('.notice')?.textContent == 'Greeting saved.'",
+    )
+    .await;
+    let (_, public) = s.public_widget(&widget).await;
+    assert_eq!(
+        public["greeting"],
+        "Hi! Ask us about sizes, shipping or returns."
+    );
+    browser
+        .execute(
+            "document.querySelector('#greeting-form').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    screenshot(&browser, "widget-settings").await;
+    browser.close().await.unwrap();
+}
+
+/// The widget as a visitor on a phone sees it, on the shop's own site: the greeting, a person
+/// offered from the start, full screen, a limit shown before it is hit, and a clear end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_on_a_phone_greets_offers_a_person_and_says_when_closed() {
+    let Some(mut driver) = ChromeDriver::start().await else {
+        return;
+    };
+    let Some(s) = TestServer::start(Db::Sqlite).await else {
+        return;
+    };
+    let (status, _) = s
+        .signup_with(json!({"workspace_name": "Acme", "name": "Ana Lima", "email": "ana@acme.test", "password": "ana-password"}))
+        .await;
+    assert_eq!(status, 201);
+    let ana = s.login("ana@acme.test", "ana-password").await;
+    let widget = s.widget(&ana, "round_robin", &[]).await;
+    let greeting = "Hi! Ask us about sizes, shipping or returns.";
+    let (status, _) = s
+        .update_widget(&ana, widget.id, json!({"greeting": greeting}))
+        .await;
+    assert_eq!(status, 200);
+    let secret = s.identity_secret(&ana, &widget).await;
+    let signed_in = format!(
+        "data-user-id=\"customer-7\" data-user-hash=\"{}\" data-name=\"Dana Reyes\" data-email=\"dana@example.com\"",
+        user_hash(&secret, "customer-7")
+    );
+    let shop = host_page_with(&s.base, &widget.key, &signed_in).await;
+    let (status, _) = s.set_allowed_origins(&ana, widget.id, &[&shop]).await;
+    assert_eq!(status, 200);
+
+    let browser = driver.session().await;
+    at_size(&browser, 390, 844).await;
+    browser
+        .goto(&format!("{shop}/?utm_source=mail"))
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the launcher",
+        &format!("{WIDGET}?.querySelector('.launcher svg')"),
+    )
+    .await;
+    let launcher = in_widget(&browser, "r.querySelector('.launcher').textContent.trim()").await;
+    assert_eq!(launcher, json!(""), "an icon, not an emoji");
+    screenshot(&browser, "widget-phone-launcher").await;
+    browser
+        .execute(
+            &format!("{WIDGET}.querySelector('.launcher').click()"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the greeting and a person on offer, full screen",
+        &format!(
+            "(() => {{ const r = {WIDGET}; const p = r.querySelector('.panel').getBoundingClientRect(); \
+             return r.querySelector('li.greeting')?.textContent == {greeting:?} \
+               && r.querySelector('button.handover').offsetParent !== null \
+               && p.width == window.innerWidth && p.height == window.innerHeight; }})()"
+        ),
+    )
+    .await;
+    screenshot(&browser, "widget-phone-open").await;
+
+    // A limit shown before it is hit, and nothing cut.
+    let long = "a".repeat(9_500);
+    browser
+        .execute(
+            &format!("const t = {WIDGET}.querySelector('textarea'); t.value = arguments[0]; t.dispatchEvent(new Event('input'));"),
+            vec![json!(long)],
+        )
+        .await
+        .unwrap();
+    let counter = in_widget(&browser, "[r.querySelector('.counter').textContent, r.querySelector('.counter').hidden, r.querySelector('.send').disabled]").await;
+    assert_eq!(counter, json!(["9,500 / 10,000", false, false]));
+    browser
+        .execute(
+            &format!("const t = {WIDGET}.querySelector('textarea'); t.value += 'b'.repeat(501); t.dispatchEvent(new Event('input'));"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let over = in_widget(&browser, "[r.querySelector('.counter').classList.contains('over'), r.querySelector('.send').disabled, r.querySelector('.error').textContent, [...r.querySelector('textarea').value].length]").await;
+    assert_eq!(
+        over,
+        json!([
+            true,
+            true,
+            "That message is too long. Please keep it under 10,000 characters.",
+            10_001
+        ])
+    );
+    browser
+        .execute(
+            &format!("const t = {WIDGET}.querySelector('textarea'); t.value = ''; t.dispatchEvent(new Event('input'));"),
+            vec![],
+        )
+        .await
+        .unwrap();
+
+    // "Talk to a person" before writing: the first message goes straight to the team.
+    browser
+        .execute(
+            &format!("{WIDGET}.querySelector('button.handover').click()"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the invitation",
+        &format!("[...{WIDGET}.querySelectorAll('li.system')].some(li => li.textContent.includes('a person from our team will answer'))"),
+    )
+    .await;
+    widget_says(&browser, "My boots arrived in the wrong size.").await;
+    until(
+        &browser,
+        "a person on the way",
+        &format!("{WIDGET}.querySelector('.answering').textContent == \"You're chatting with Ana Lima\" && {WIDGET}.querySelector('button.handover').hidden"),
+    )
+    .await;
+    let (_, rows) = s.conversations(&ana, "?view=mine").await;
+    let row = rows["items"][0].clone();
+    assert_eq!(row["status"], "handed_off", "{row}");
+    assert_eq!(
+        row["visitor"]["display_name"], "Dana Reyes",
+        "identified by the shop: {row}"
+    );
+    assert_eq!(row["visitor"]["verified"], true, "{row}");
+    let chat = row["id"].as_i64().unwrap();
+    let record = s
+        .visitor_record(&ana, row["visitor_id"].as_i64().unwrap())
+        .await
+        .1;
+    assert_eq!(
+        record["current_url"],
+        format!("{shop}/?utm_source=mail"),
+        "{record}"
+    );
+    let conversation = s.conversation(&ana, chat).await;
+    assert_eq!(
+        conversation["messages"].as_array().unwrap().len(),
+        2,
+        "the visitor's message and the handover note, no AI answer: {conversation}"
+    );
+    s.reply(
+        &ana,
+        chat,
+        "Sorry about that! I'll send the right pair today.",
+    )
+    .await;
+    until(
+        &browser,
+        "Ana's reply",
+        &format!("[...{WIDGET}.querySelectorAll('li.operator')].some(li => li.textContent.includes('right pair'))"),
+    )
+    .await;
+    screenshot(&browser, "widget-phone-chat").await;
+
+    // Closed: said plainly, with a way to start again.
+    s.close(&ana, chat).await;
+    until(
+        &browser,
+        "the closed chat",
+        &format!("{WIDGET}.querySelector('.closed').offsetParent !== null && {WIDGET}.querySelector('form').hidden"),
+    )
+    .await;
+    let closed = in_widget(&browser, "r.querySelector('.closed').innerText").await;
+    assert!(
+        closed.as_str().unwrap().contains("This chat was closed."),
+        "{closed}"
+    );
+    screenshot(&browser, "widget-phone-closed").await;
+    browser
+        .execute(
+            &format!("{WIDGET}.querySelector('.start-new').click()"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "a fresh chat",
+        &format!("!{WIDGET}.querySelector('form').hidden && {WIDGET}.querySelectorAll('li').length == 1 && {WIDGET}.querySelector('li.greeting')"),
+    )
+    .await;
+
+    // The close button hides it; on a desktop it is a panel above the launcher.
+    browser
+        .execute(
+            &format!("{WIDGET}.querySelector('button.close').click()"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "closed panel",
+        &format!("{WIDGET}.querySelector('.panel').hidden && {WIDGET}.querySelector('.launcher').getBoundingClientRect().width == 56"),
+    )
+    .await;
+    at_size(&browser, 1440, 900).await;
+    browser
+        .execute(
+            &format!("{WIDGET}.querySelector('.launcher').click()"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the desktop panel",
+        &format!("(() => {{ const p = {WIDGET}.querySelector('.panel').getBoundingClientRect(); return p.width == 370 && p.right < window.innerWidth; }})()"),
+    )
+    .await;
+    screenshot(&browser, "widget-desktop").await;
     browser.close().await.unwrap();
 }
 

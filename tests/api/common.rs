@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 // The kit's pieces, so that test modules import from one place.
 pub use crate::kit::{
     Api, Chat, Credential, Db, IfAssignee, Node, Op, Socket, TestDb, Widget, client, free_port,
-    paths, token_of,
+    identity, paths, token_of, user_hash,
 };
 
 /// Runs a test body once on SQLite and once on PostgreSQL:

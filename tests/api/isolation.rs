@@ -21,7 +21,9 @@ use serde_json::{Value, json};
 use web_push_native::p256::SecretKey;
 use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
 
-use crate::common::{Chat, Credential, IfAssignee, Op, Socket, TestServer, Widget, paths};
+use crate::common::{
+    Chat, Credential, IfAssignee, Op, Socket, TestServer, Widget, identity, paths,
+};
 use crate::on_both;
 
 /// One workspace with one of everything an id can name.
@@ -39,6 +41,8 @@ struct Tenant {
     invitation_id: i64,
     /// The owner's browser push subscription.
     push_endpoint: String,
+    /// The widget's identity secret, which only the tenant's owners and admins may read.
+    identity_secret: String,
 }
 
 impl Tenant {
@@ -82,6 +86,7 @@ impl Tenant {
         let push_endpoint = format!("http://127.0.0.1:9/push/{slug}-owner");
         let (status, subscribed) = s.subscribe_push(&owner, subscription(&push_endpoint)).await;
         assert_eq!(status, 201, "push subscription: {subscribed}");
+        let identity_secret = s.identity_secret(&owner, &widget).await;
         Tenant {
             workspace_id,
             slug,
@@ -91,7 +96,19 @@ impl Tenant {
             article_id: article["id"].as_i64().unwrap(),
             invitation_id: invitation["id"].as_i64().unwrap(),
             push_endpoint,
+            identity_secret,
         }
+    }
+
+    /// The embedding site's word that the chat's visitor is its customer, named after the
+    /// tenant.
+    fn identity(&self) -> Value {
+        identity(
+            &self.identity_secret,
+            &format!("{}-customer", self.slug),
+            Some(&format!("{} Customer", self.slug)),
+            Some(&format!("customer@{}.test", self.slug)),
+        )
     }
 
     /// A chat the team has: handed over and routed to the teammate.
@@ -103,11 +120,13 @@ impl Tenant {
         chat
     }
 
-    /// A chat through its whole life: created, handed over (routed to the teammate),
-    /// messaged, claimed by the owner, assigned back to the teammate, answered and closed;
-    /// then the teammate goes Away and comes back.
+    /// A chat through its whole life: created, handed over (routed to the teammate), its
+    /// visitor identified by the site, messaged, claimed by the owner, assigned back to the
+    /// teammate, answered and closed; then the teammate goes Away and comes back.
     async fn chat_through_its_life(&self, s: &TestServer) -> Chat {
         let chat = self.handed_over_chat(s).await;
+        let (status, body) = s.identify(&self.widget, &chat.token, self.identity()).await;
+        assert_eq!(status, 200, "identify: {body}");
         let (status, body) = s
             .visitor_says(
                 &self.widget,
@@ -135,7 +154,9 @@ impl Tenant {
         chat
     }
 
-    fn ids<'a>(&'a self, chat: &Chat) -> Ids<'a> {
+    /// The ids of one of the tenant's chats and what it belongs to.
+    async fn ids<'a>(&'a self, s: &TestServer, chat: &Chat) -> Ids<'a> {
+        let conversation = s.conversation(&self.owner, chat.id).await;
         Ids {
             widget: self.widget.id,
             key: &self.widget.key,
@@ -143,15 +164,18 @@ impl Tenant {
             conversation: chat.id,
             operator: self.teammate.id,
             invitation: self.invitation_id,
+            visitor: conversation["visitor_id"].as_i64().unwrap(),
         }
     }
 
     /// What must never appear in another tenant's answers: the slug (in every name, email,
-    /// message and article), the widget key, the push endpoint and the visitors' tokens.
+    /// message and article), the widget key and identity secret, the push endpoint and the
+    /// visitors' tokens.
     fn secrets(&self, chats: &[Chat]) -> Vec<String> {
         let mut secrets = vec![
             self.slug.clone(),
             self.widget.key.to_lowercase(),
+            self.identity_secret.clone(),
             self.push_endpoint.clone(),
         ];
         secrets.extend(chats.iter().map(|c| c.token.to_lowercase()));
@@ -182,6 +206,7 @@ fn subscription(endpoint: &str) -> Value {
 }
 
 /// The ids a path template is filled with.
+#[derive(Clone, Copy)]
 struct Ids<'a> {
     widget: i64,
     key: &'a str,
@@ -189,6 +214,7 @@ struct Ids<'a> {
     conversation: i64,
     operator: i64,
     invitation: i64,
+    visitor: i64,
 }
 
 /// Puts `ids` into a documented path template; a parameter it does not know fails the test.
@@ -205,6 +231,7 @@ fn fill(template: &str, ids: &Ids) -> String {
                 // link's token there, and are `Untenanted`.
                 ("invitations", "{invitation}") => ids.invitation.to_string(),
                 ("password-reset", "{token}") => MADE_UP_TOKEN.to_owned(),
+                ("visitors", "{id}") => ids.visitor.to_string(),
                 (_, "{key}") => ids.key.to_owned(),
                 (_, "{article_id}") => ids.article.to_string(),
                 (_, s) if s.starts_with('{') => {
@@ -228,6 +255,11 @@ enum Probe {
     VisitorChat(Option<Value>),
     /// Starts a chat as a returning visitor, whose token is in the body.
     VisitorStart,
+    /// A public widget endpoint about the visitor themself, whose token (in the header) is
+    /// all it names; the body as the caller's own visitor would send it.
+    VisitorSelf(Value),
+    /// Public through the widget's key, which every page embedding it shows: the greeting.
+    PublicWidget,
     /// Reads the caller's own workspace, with each of these query strings.
     Read(&'static [&'static str]),
     /// Reads the caller's own workspace, as only owners and admins may: a plain operator gets a
@@ -276,6 +308,13 @@ fn probes(target: &Tenant, caller: &Tenant) -> Vec<(Method, &'static str, Probe)
             Write(json!({"name": "Help"})),
         ),
         (Method::GET, "/api/v1/widgets/{id}", Foreign(None)),
+        (
+            Method::PATCH,
+            "/api/v1/widgets/{id}",
+            Foreign(Some(
+                json!({"greeting": format!("{} says hi", caller.slug)}),
+            )),
+        ),
         (
             Method::PUT,
             "/api/v1/widgets/{id}/routing",
@@ -358,12 +397,24 @@ fn probes(target: &Tenant, caller: &Tenant) -> Vec<(Method, &'static str, Probe)
             "/api/v1/conversations/{id}/reopen",
             Foreign(None),
         ),
+        (Method::GET, "/api/v1/visitors/{id}", Foreign(None)),
         (Method::GET, "/api/v1/events", Stream),
         (Method::GET, "/api/v1/widget/{key}/events", Stream),
+        (Method::GET, "/api/v1/widget/{key}", PublicWidget),
         (
             Method::POST,
             "/api/v1/widget/{key}/conversations",
             VisitorStart,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/widget/{key}/visitor",
+            VisitorSelf(json!({"page": {"url": format!("https://{}.test/", caller.slug)}})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/widget/{key}/identify",
+            VisitorSelf(caller.identity()),
         ),
         (
             Method::GET,
@@ -496,6 +547,12 @@ async fn snapshot(s: &TestServer, a: &Tenant, chats: &[Chat]) -> Vec<(String, Va
     for path in reads {
         let (status, body) = s.get(&a.owner, &path).await;
         assert_eq!(status, 200, "{path}: {body}");
+        if let Some(visitor) = body["visitor_id"].as_i64() {
+            let record = paths::visitor(visitor);
+            let (status, body) = s.get(&a.owner, &record).await;
+            assert_eq!(status, 200, "{record}: {body}");
+            seen.push((record, body));
+        }
         seen.push((path, body));
     }
     seen
@@ -508,17 +565,22 @@ async fn every_endpoint_is_404_across_workspaces(s: TestServer) {
         a.chat_through_its_life(&s).await,
         s.start_chat(&a.widget, "acme parcel is late").await,
     ];
+    let mut a_ids = Vec::new();
+    for chat in &a_chats {
+        a_ids.push(a.ids(&s, chat).await);
+    }
     let m = Matrix {
         s: &s,
         secrets: a.secrets(&a_chats),
         b_chat: b.handed_over_chat(&s).await,
-        a,
+        a: &a,
         b,
-        a_chats,
+        a_chats: a_chats.clone(),
+        a_ids,
     };
-    let before = snapshot(&s, &m.a, &m.a_chats).await;
+    let before = snapshot(&s, m.a, &m.a_chats).await;
 
-    let table = probes(&m.a, &m.b);
+    let table = probes(m.a, &m.b);
     let listed: BTreeSet<(String, String)> = table
         .iter()
         .map(|(method, path, _)| (method.to_string(), (*path).to_owned()))
@@ -540,6 +602,8 @@ async fn every_endpoint_is_404_across_workspaces(s: TestServer) {
             Probe::Foreign(body) => m.foreign(method, template, body).await,
             Probe::VisitorChat(body) => m.visitor_chat(method, template, body).await,
             Probe::VisitorStart => m.visitor_start(method, template).await,
+            Probe::VisitorSelf(body) => m.visitor_self(method, template, body).await,
+            Probe::PublicWidget => m.public_widget(template).await,
             Probe::Read(queries) => m.read(template, queries).await,
             Probe::ManagersRead => m.managers_read(template).await,
             Probe::Write(body) => m.write(method, template, body).await,
@@ -549,7 +613,7 @@ async fn every_endpoint_is_404_across_workspaces(s: TestServer) {
     m.own_ids_reach_the_handlers().await;
     m.ids_in_bodies().await;
 
-    for ((path, was), (_, is)) in before.iter().zip(snapshot(&s, &m.a, &m.a_chats).await) {
+    for ((path, was), (_, is)) in before.iter().zip(snapshot(&s, m.a, &m.a_chats).await) {
         assert_eq!(was, &is, "{path} changed");
     }
 }
@@ -559,9 +623,11 @@ const MADE_UP_TOKEN: &str = "vt_made_up_token";
 /// Workspace A's ids, tried by workspace B.
 struct Matrix<'s> {
     s: &'s TestServer,
-    a: Tenant,
+    a: &'s Tenant,
     /// One chat the team had and closed, one the AI still handles (takeover's case).
     a_chats: [Chat; 2],
+    /// The ids each of A's chats fills a path template with.
+    a_ids: Vec<Ids<'s>>,
     b: Tenant,
     /// Handed over and routed to B's teammate.
     b_chat: Chat,
@@ -572,16 +638,12 @@ impl Matrix<'_> {
     /// B's owner and B's plain operator get a 404 for each of A's conversations, and for A's
     /// article under B's own widget.
     async fn foreign(&self, method: Method, template: &str, body: Option<Value>) {
-        let (a, b) = (&self.a, &self.b);
-        let mut paths: Vec<String> = self
-            .a_chats
-            .iter()
-            .map(|c| fill(template, &a.ids(c)))
-            .collect();
+        let b = &self.b;
+        let mut paths: Vec<String> = self.a_ids.iter().map(|ids| fill(template, ids)).collect();
         if template.contains("{article_id}") {
             let ids = Ids {
                 widget: b.widget.id,
-                ..a.ids(&self.a_chats[0])
+                ..self.a_ids[0]
             };
             paths.push(fill(template, &ids));
         }
@@ -599,7 +661,7 @@ impl Matrix<'_> {
 
     async fn visitor_chat(&self, method: Method, template: &str, body: Option<Value>) {
         let (a, b, b_token) = (&self.a, &self.b, self.b_chat.token.as_str());
-        for chat in &self.a_chats {
+        for ids in &self.a_ids {
             for (who, key, token) in [
                 ("B's widget and visitor", &b.widget.key, Some(b_token)),
                 ("A's widget, B's visitor", &a.widget.key, Some(b_token)),
@@ -610,7 +672,7 @@ impl Matrix<'_> {
                 ),
                 ("A's widget, no token", &a.widget.key, None),
             ] {
-                let path = fill(template, &Ids { key, ..a.ids(chat) });
+                let path = fill(template, &Ids { key, ..*ids });
                 let token = token.map(Credential::Visitor);
                 let answer = self
                     .s
@@ -647,7 +709,7 @@ impl Matrix<'_> {
                 template,
                 &Ids {
                     key,
-                    ..a.ids(&self.a_chats[0])
+                    ..self.a_ids[0]
                 },
             );
             let body = json!({"body": "hello", "visitor_token": token});
@@ -660,6 +722,66 @@ impl Matrix<'_> {
             answers.windows(2).all(|w| w[0] == w[1]),
             "every unknown token gets the same answer: {answers:?}"
         );
+    }
+
+    /// The visitor's own token is all these requests name: A's widget with B's visitor's
+    /// token, a made-up one or none, and B's widget with A's visitor's, are each a 401, all
+    /// alike.
+    async fn visitor_self(&self, method: Method, template: &str, body: Value) {
+        let (a, b) = (&self.a, &self.b);
+        let mut answers = Vec::new();
+        for (who, key, token) in [
+            (
+                "A's widget, B's visitor",
+                &a.widget.key,
+                Some(self.b_chat.token.as_str()),
+            ),
+            (
+                "A's widget, a made-up token",
+                &a.widget.key,
+                Some(MADE_UP_TOKEN),
+            ),
+            ("A's widget, no token", &a.widget.key, None),
+            (
+                "B's widget, A's visitor",
+                &b.widget.key,
+                Some(self.a_chats[0].token.as_str()),
+            ),
+        ] {
+            let path = fill(
+                template,
+                &Ids {
+                    key,
+                    ..self.a_ids[0]
+                },
+            );
+            let token = token.map(Credential::Visitor);
+            let (status, answer) = self
+                .s
+                .send(method.clone(), &path, token, Some(body.clone()))
+                .await;
+            assert_eq!(status, 401, "{method} {path} with {who}: {answer}");
+            assert_nothing_of(&self.secrets, who, &answer);
+            answers.push(answer);
+        }
+        assert!(
+            answers.windows(2).all(|w| w[0] == w[1]),
+            "every unknown token gets the same answer: {answers:?}"
+        );
+    }
+
+    /// B's widget key shows B's greeting and nothing of A.
+    async fn public_widget(&self, template: &str) {
+        let path = fill(
+            template,
+            &Ids {
+                key: &self.b.widget.key,
+                ..self.a_ids[0]
+            },
+        );
+        let (status, answer) = self.s.call(Method::GET, &path, None, None).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+        assert_nothing_of(&self.secrets, &path, &answer);
     }
 
     async fn read(&self, template: &str, queries: &[&str]) {
@@ -700,7 +822,7 @@ impl Matrix<'_> {
     /// The same requests with B's own ids do reach the handlers: the 404s were the ownership
     /// check, not a mistyped path or a refused body.
     async fn own_ids_reach_the_handlers(&self) {
-        let ids = self.b.ids(&self.b_chat);
+        let ids = self.b.ids(self.s, &self.b_chat).await;
         for (method, template, probe) in probes(&self.b, &self.b) {
             let path = fill(template, &ids);
             let (status, answer) = match probe {
@@ -711,6 +833,10 @@ impl Matrix<'_> {
                 Probe::VisitorChat(body) => {
                     let token = Some(Credential::Visitor(&self.b_chat.token));
                     self.s.send(method.clone(), &path, token, body).await
+                }
+                Probe::VisitorSelf(body) => {
+                    let token = Some(Credential::Visitor(&self.b_chat.token));
+                    self.s.send(method.clone(), &path, token, Some(body)).await
                 }
                 _ => continue,
             };

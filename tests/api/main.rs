@@ -15,6 +15,7 @@ mod crash;
 mod errors;
 mod events;
 mod fake_ai;
+mod identity;
 mod input;
 mod isolation;
 mod multinode;

@@ -10,7 +10,7 @@ use sqlx::Connection;
 use web_push_native::p256::SecretKey;
 use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
 
-use crate::common::{Db, Node, TestDb, TestServer, Widget, free_port, paths, token_of};
+use crate::common::{Db, Node, TestDb, TestServer, Widget, free_port, identity, paths, token_of};
 use crate::on_both;
 
 /// Every stored password is an argon2id PHC string with its own salt and at least OWASP's
@@ -181,6 +181,14 @@ async fn secrets_never_reach_the_log() {
     assert_eq!(page.status(), 200);
     let (status, body) = s.reset_password(&reset_token, reset_password).await;
     assert_eq!(status, 200, "{body}");
+    // The site identifies the visitor; a forged identity is refused.
+    let identity_secret = s.identity_secret(&owner, &widget).await;
+    let signed = identity(&identity_secret, "customer-1", None, None);
+    let (status, body) = s.identify(&widget, &chat.token, signed.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let forged = json!({"user_id": "customer-2", "user_hash": signed["user_hash"]});
+    let (status, body) = s.identify(&widget, &chat.token, forged).await;
+    assert_eq!(status, 403, "{body}");
 
     // The AI's failed call hands the chat to Ben; his email and push then fail and are retried.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -224,6 +232,11 @@ async fn secrets_never_reach_the_log() {
         (
             "the password set by the reset link",
             reset_password.to_owned(),
+        ),
+        ("the widget's identity secret", identity_secret),
+        (
+            "the site's signature of its user",
+            signed["user_hash"].as_str().unwrap().to_owned(),
         ),
     ];
     for (what, secret) in &secrets {

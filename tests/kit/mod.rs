@@ -23,10 +23,15 @@ pub use api::{Api, Chat, Credential, IfAssignee, Op, Widget};
 pub use db::TestDb;
 pub use node::Node;
 pub use socket::Socket;
-// Only the tests name these; the bench picks its database by its own variable and invites
-// nobody.
+// Only the tests name these; the bench picks its database by its own variable, invites nobody
+// and identifies no visitor.
 #[allow(unused_imports)]
-pub use {api::client, db::Db, team::token_of};
+pub use {
+    api::client,
+    db::Db,
+    team::token_of,
+    visitors::{identity, user_hash},
+};
 
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {

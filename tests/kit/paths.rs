@@ -16,6 +16,7 @@ pub const VAPID_PUBLIC_KEY: &str = "/api/v1/push/vapid-public-key";
 pub const OPERATORS: &str = "/api/v1/operators";
 pub const WIDGETS: &str = "/api/v1/widgets";
 pub const CONVERSATIONS: &str = "/api/v1/conversations";
+pub const VISITORS: &str = "/api/v1/visitors";
 pub const EVENTS: &str = "/api/v1/events";
 
 /// One teammate.
@@ -76,9 +77,25 @@ pub fn events_since(since: i64) -> String {
     format!("{EVENTS}?since={since}")
 }
 
-/// The public endpoints of the widget with this key.
-fn public_widget(key: &str) -> String {
+/// A visitor's record.
+pub fn visitor(id: i64) -> String {
+    format!("{VISITORS}/{id}")
+}
+
+/// The public endpoints of the widget with this key; itself, what the widget shows before a
+/// chat (its greeting).
+pub fn public_widget(key: &str) -> String {
     format!("/api/v1/widget/{key}")
+}
+
+/// Where the widget reports the visitor's page.
+pub fn visitor_seen(key: &str) -> String {
+    format!("{}/visitor", public_widget(key))
+}
+
+/// Where the embedding site's user is identified.
+pub fn identify(key: &str) -> String {
+    format!("{}/identify", public_widget(key))
 }
 
 /// Where a visitor starts chats.

@@ -5,7 +5,22 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Api, Chat, Credential, Widget, paths};
+use super::{Api, Chat, Credential, Op, Widget, paths};
+
+/// What the embedding site's server computes for its signed-in user: hex HMAC-SHA256 of the
+/// user id, keyed with the widget's identity secret.
+pub fn user_hash(secret: &str, user_id: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(user_id.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An identify body for `user_id`, signed with `secret`, with a name and an email if given.
+pub fn identity(secret: &str, user_id: &str, name: Option<&str>, email: Option<&str>) -> Value {
+    json!({"user_id": user_id, "user_hash": user_hash(secret, user_id), "name": name, "email": email})
+}
 
 impl Api {
     /// A visitor starts a chat, and this waits until the AI has taken its turn (it answers in
@@ -37,6 +52,63 @@ impl Api {
             &paths::visitor_chats(&widget.key),
             None,
             Some(request),
+        )
+        .await
+    }
+
+    /// Starts a chat with this request body, sent by a browser that says it is `user_agent`.
+    pub async fn visitor_start_from(
+        &self,
+        widget: &Widget,
+        request: Value,
+        user_agent: &str,
+    ) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url(&paths::visitor_chats(&widget.key)))
+            .header("user-agent", user_agent)
+            .json(&request)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// What the widget shows before a chat (its greeting).
+    pub async fn public_widget(&self, widget: &Widget) -> (u16, Value) {
+        self.call(Method::GET, &paths::public_widget(&widget.key), None, None)
+            .await
+    }
+
+    /// The widget reports the page the visitor holding `token` is on.
+    pub async fn report_page(
+        &self,
+        widget: &Widget,
+        token: &str,
+        url: &str,
+        referrer: Option<&str>,
+    ) -> (u16, Value) {
+        let body = json!({"page": {"url": url, "referrer": referrer}});
+        let path = paths::visitor_seen(&widget.key);
+        self.send(
+            Method::PUT,
+            &path,
+            Some(Credential::Visitor(token)),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Identifies the visitor holding `token` with this body (`user_id`, `user_hash`, `name`,
+    /// `email`, `page`).
+    pub async fn identify(&self, widget: &Widget, token: &str, body: Value) -> (u16, Value) {
+        let path = paths::identify(&widget.key);
+        self.send(
+            Method::POST,
+            &path,
+            Some(Credential::Visitor(token)),
+            Some(body),
         )
         .await
     }
@@ -95,6 +167,11 @@ impl Api {
     pub async fn try_handover(&self, widget: &Widget, chat: &Chat) -> (u16, Value) {
         self.visitor(widget, chat, Method::POST, "/handover", None)
             .await
+    }
+
+    /// A visitor's record, as an operator reads it.
+    pub async fn visitor_record(&self, op: &Op, id: i64) -> (u16, Value) {
+        self.get(op, &paths::visitor(id)).await
     }
 
     pub async fn visitor_says(&self, widget: &Widget, chat: &Chat, text: &str) -> (u16, Value) {

@@ -1,5 +1,6 @@
 //! Widgets: routing, allowed origins and the knowledge base.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{Api, Op, Widget, paths};
@@ -25,6 +26,27 @@ impl Api {
 
     pub async fn get_widget(&self, op: &Op, id: i64) -> (u16, Value) {
         self.get(op, &paths::widget(id)).await
+    }
+
+    /// Renames the widget or changes its greeting (`{name?, greeting?}`).
+    pub async fn update_widget(&self, admin: &Op, id: i64, change: Value) -> (u16, Value) {
+        self.call(
+            Method::PATCH,
+            &paths::widget(id),
+            Some(&admin.token),
+            Some(change),
+        )
+        .await
+    }
+
+    /// The widget's identity secret, as its owner or an admin reads it.
+    pub async fn identity_secret(&self, admin: &Op, widget: &Widget) -> String {
+        let (status, body) = self.get_widget(admin, widget.id).await;
+        assert_eq!(status, 200, "get widget: {body}");
+        body["identity_secret"]
+            .as_str()
+            .expect("an owner or admin sees the identity secret")
+            .to_owned()
     }
 
     pub async fn set_routing(
