@@ -18,6 +18,11 @@ pub struct Config {
     )]
     pub database_url: String,
 
+    /// Serve Prometheus metrics at `/metrics` on this address (e.g. `127.0.0.1:9090`), a
+    /// listener of its own. Default: off.
+    #[arg(long, env = "SWITCHBOARD_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Most database connections this process opens.
     #[arg(
         long,

@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod notify;
 pub mod realtime;
 pub mod service;

@@ -15,6 +15,7 @@ use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiQuery, Caller};
 use crate::domain::Id;
+use crate::metrics::{OpenStream, StreamKind};
 use crate::realtime::stream;
 
 /// The operators' stream (under `/api/v1`, as every path below).
@@ -66,7 +67,11 @@ pub async fn inbox(
         .service
         .inbox_stream(&caller.operator, params.since)
         .await?;
-    Ok(lean(upgrade).on_upgrade(move |socket| stream::run(socket, stream)))
+    Ok(run(
+        upgrade,
+        stream,
+        state.service.metrics().stream_opened(StreamKind::Inbox),
+    ))
 }
 
 /// The visitor's live stream: `message.created` (replies in their conversations),
@@ -94,7 +99,20 @@ pub async fn visitor(
         .service
         .visitor_stream(&key, &params.visitor_token, params.since)
         .await?;
-    Ok(lean(upgrade).on_upgrade(move |socket| stream::run(socket, stream)))
+    Ok(run(
+        upgrade,
+        stream,
+        state.service.metrics().stream_opened(StreamKind::Visitor),
+    ))
+}
+
+/// Runs the stream once the connection is upgraded; it counts as open from the answer until
+/// it ends (or until the upgrade fails).
+fn run(upgrade: WebSocketUpgrade, stream: stream::Stream, open: OpenStream) -> Response {
+    lean(upgrade).on_upgrade(move |socket| async move {
+        stream::run(socket, stream).await;
+        drop(open);
+    })
 }
 
 /// A plain HTTP request to a stream gets the JSON error model like every other endpoint.

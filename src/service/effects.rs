@@ -2,7 +2,8 @@
 //! on by `Service::commit`.
 
 use crate::domain::event::Event;
-use crate::domain::{AssignmentReason, Id, Millis};
+use crate::domain::{AssignmentReason, Id, Millis, RoutingMode};
+use crate::metrics::RoutingOutcome;
 use crate::store::Operator;
 
 /// The effects of one transaction: the live events it will append and deliver, and the
@@ -12,6 +13,8 @@ pub(super) struct Effects {
     pub now: Millis,
     pub events: Vec<Event>,
     pub notices: Vec<PendingNotice>,
+    /// The routing decisions made, counted in the metrics once the transaction commits.
+    pub decisions: Vec<(RoutingMode, RoutingOutcome)>,
 }
 
 /// An "assigned to you" notification to queue with the transaction.
@@ -28,6 +31,7 @@ impl Effects {
             now,
             events: Vec::new(),
             notices: Vec::new(),
+            decisions: Vec::new(),
         }
     }
 }

@@ -28,6 +28,7 @@ use self::effects::Effects;
 use self::passwords::Passwords;
 use crate::ai::Responder;
 use crate::domain::Id;
+use crate::metrics::Metrics;
 use crate::realtime::EventSink;
 use crate::store::{Operator, Store, StoreError, WriteTx};
 
@@ -135,6 +136,7 @@ pub struct Service {
     responder: Arc<dyn Responder>,
     passwords: Passwords,
     settings: Settings,
+    metrics: Arc<Metrics>,
 }
 
 impl Service {
@@ -143,6 +145,7 @@ impl Service {
         events: EventSink,
         responder: Arc<dyn Responder>,
         settings: Settings,
+        metrics: Arc<Metrics>,
     ) -> Service {
         Service {
             store,
@@ -150,11 +153,16 @@ impl Service {
             responder,
             passwords: Passwords::start(),
             settings,
+            metrics,
         }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Starts a transaction serialised with every other change in the workspace.
@@ -175,6 +183,9 @@ impl Service {
             .queue_notices(&mut tx, &effects.notices, effects.now)
             .await?;
         self.events.commit(tx, effects.events, effects.now).await?;
+        for (mode, outcome) in effects.decisions {
+            self.metrics.routing_decision(mode, outcome);
+        }
         if queued > 0 {
             self.settings.notify_wake.notify_one();
         }

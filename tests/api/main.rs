@@ -17,6 +17,7 @@ mod events;
 mod fake_ai;
 mod input;
 mod isolation;
+mod metrics;
 mod multinode;
 mod notifications;
 mod outages;
