@@ -2,6 +2,7 @@
 //! ownership and routing. See `README.md` and `docs/` for the product; `SPEC.md` sections are
 //! referred to by number in comments.
 
+pub mod admin;
 pub mod ai;
 pub mod app;
 pub mod config;

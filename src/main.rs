@@ -1,5 +1,6 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use switchboard::admin::{self, AdminCommand, CommandResult, Database};
 use switchboard::config::Config;
 
 /// Switchboard: a self-hosted live-chat help desk.
@@ -14,6 +15,22 @@ struct Cli {
 enum Command {
     /// Apply pending migrations, then serve the API, the inbox and the widget.
     Serve(Config),
+    /// Accounts on the database, for what cannot be done in the inbox.
+    Admin {
+        #[command(flatten)]
+        database: Database,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Apply pending migrations and exit.
+    Migrate(Database),
+    /// Copy the SQLite database to PATH (a new file) while servers run; on PostgreSQL use
+    /// pg_dump.
+    Backup {
+        #[command(flatten)]
+        database: Database,
+        path: String,
+    },
 }
 
 #[tokio::main]
@@ -36,8 +53,21 @@ async fn main() -> anyhow::Result<()> {
             app.serve(listener, switchboard::app::shutdown_signal())
                 .await?;
         }
+        Command::Admin { database, command } => {
+            exit_on_error(admin::admin(database, command).await)
+        }
+        Command::Migrate(database) => exit_on_error(admin::migrate(database).await),
+        Command::Backup { database, path } => exit_on_error(admin::backup(database, &path).await),
     }
     Ok(())
+}
+
+/// A command that was refused or failed says why in one line and exits with 1.
+fn exit_on_error(result: CommandResult) {
+    if let Err(e) = result {
+        eprintln!("switchboard: {e}");
+        std::process::exit(1);
+    }
 }
 
 /// glibc's malloc raises its mmap threshold to the size of the largest block freed, so after

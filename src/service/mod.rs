@@ -3,6 +3,7 @@
 //! which queues the notifications, appends the events and delivers them after the commit.
 
 mod accounts;
+mod admin;
 mod ai_turns;
 mod assignment;
 mod effects;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use accounts::{Credentials, NewTeammate, SESSION_LIFETIME_MS, SignedIn, Signup};
+pub use admin::{Admin, WorkspaceSummary};
 pub use inbox::{ConversationDetail, ConversationPage, ConversationView, InboxQuery, View};
 pub use tokens::hash_token;
 pub use visitors::{StartedConversation, VisitorConversation, VisitorMessage};

@@ -308,6 +308,17 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Writes a consistent, self-contained copy of the SQLite database to `path` (a new file),
+    /// while other processes keep using it: `VACUUM INTO` reads one snapshot. Not for
+    /// PostgreSQL, which has `pg_dump`.
+    pub async fn backup_sqlite_into(&self, path: &str) -> StoreResult<()> {
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&mut *self.read().await?)
+            .await?;
+        Ok(())
+    }
+
     /// How many of this process's database connections are lent out and how many are idle.
     pub fn pool_connections(&self) -> PoolConnections {
         let size = self.pool.size();

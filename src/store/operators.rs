@@ -151,3 +151,16 @@ pub async fn set_last_assigned(conn: &mut AnyConnection, id: Id, at: Millis) -> 
         .await?;
     Ok(())
 }
+
+pub async fn set_password_hash(
+    conn: &mut AnyConnection,
+    id: Id,
+    password_hash: &str,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE operators SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -57,3 +57,12 @@ pub async fn delete_expired(conn: &mut AnyConnection, now: Millis) -> StoreResul
         .await?;
     Ok(done.rows_affected())
 }
+
+/// Ends every session of the operator; returns how many there were.
+pub async fn delete_for_operator(conn: &mut AnyConnection, operator_id: Id) -> StoreResult<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE operator_id = $1")
+        .bind(operator_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

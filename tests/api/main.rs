@@ -8,7 +8,9 @@ mod kit;
 mod common;
 
 mod accounts;
+mod admin;
 mod assignment;
+mod backup;
 mod browser;
 mod connections;
 mod crash;
