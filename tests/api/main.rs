@@ -21,6 +21,7 @@ mod input;
 mod isolation;
 mod metrics;
 mod multinode;
+mod nginx;
 mod notifications;
 mod outages;
 mod pg_cluster;
