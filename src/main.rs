@@ -14,7 +14,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply pending migrations, then serve the API, the inbox and the widget.
-    Serve(Config),
+    Serve(Box<Config>),
     /// Accounts on the database, for what cannot be done in the inbox.
     Admin {
         #[command(flatten)]
@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
-            let app = switchboard::app::App::start(config).await?;
+            let app = switchboard::app::App::start(*config).await?;
             app.serve(listener, switchboard::app::shutdown_signal())
                 .await?;
         }
