@@ -12,6 +12,7 @@ use crate::ai::{KnowledgeBase, OpenAiCompatible, Responder};
 use crate::config::Config;
 use crate::http::connections::{self, LimitedListener, Peer};
 use crate::http::{AppState, TrustedProxies, router};
+use crate::metrics::Metrics;
 use crate::notify::Worker;
 use crate::notify::email::Mailer;
 use crate::notify::push::{Pusher, Vapid};
@@ -65,6 +66,7 @@ impl App {
         let hub = Hub::new(config.event_buffer.max(1), shutdown.clone());
         let events = EventSink::start(&store, &config.database_url, hub).await;
         let notify_wake = Arc::new(Notify::new());
+        let metrics = Metrics::new();
         let settings = Settings {
             allow_signup: config.allow_signup,
             public_url: config.public_url(),
@@ -84,8 +86,9 @@ impl App {
             max_backoff: Duration::from_secs(config.notify_retry_max_secs.max(1)),
             lease: Duration::from_secs(config.notify_lease_secs),
             shutdown: shutdown.clone(),
+            metrics: metrics.clone(),
         };
-        let service = Service::new(store, events, responder(&config), settings);
+        let service = Service::new(store, events, responder(&config), settings, metrics);
         tokio::spawn(worker.run());
         tokio::spawn(prune_events(service.clone(), shutdown.clone()));
         tokio::spawn(service.clone().sweep_owed_ai_turns());
@@ -109,7 +112,7 @@ impl App {
 
     /// Serves until `shutdown` resolves, which raises the process's shutdown signal: the open
     /// streams close and the background tasks stop. Then finishes in-flight requests and
-    /// closes the database.
+    /// closes the database. With `--metrics-listen`, `/metrics` is served there meanwhile.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -131,6 +134,9 @@ impl App {
             idle_timeout: Duration::from_secs(self.config.idle_timeout_secs),
         };
         tracing::info!(address = %listener.local_addr()?, %public_url, max_connections, "serving");
+        if let Some(address) = self.config.metrics_listen {
+            self.serve_metrics(address).await?;
+        }
         let listener = LimitedListener::new(listener, max_connections, limits);
         let signal = self.shutdown.clone();
         // The server stops on the process's signal like everything else; `shutdown` raises
@@ -150,6 +156,30 @@ impl App {
         .await?;
         self.shutdown.cancel();
         self.service.store().close().await;
+        Ok(())
+    }
+}
+
+impl App {
+    /// Binds the metrics listener and serves `/metrics` on it until the shutdown signal.
+    async fn serve_metrics(&self, address: std::net::SocketAddr) -> std::io::Result<()> {
+        let listener = TcpListener::bind(address).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen for metrics on {address}: {e}"),
+            )
+        })?;
+        tracing::info!(%address, "serving metrics");
+        let router = crate::http::metrics::router(self.service.clone());
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
         Ok(())
     }
 }

@@ -2,6 +2,9 @@
 
 use std::net::SocketAddr;
 
+/// The embedded SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:switchboard.db";
+
 /// No `Debug`: it holds secrets (SMTP password, AI key, VAPID key) that must never reach a
 /// log.
 #[derive(Clone, clap::Args)]
@@ -11,12 +14,13 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// `sqlite:PATH` (embedded, the default) or `postgres://USER@HOST:PORT/DB`.
-    #[arg(
-        long,
-        env = "SWITCHBOARD_DATABASE_URL",
-        default_value = "sqlite:switchboard.db"
-    )]
+    #[arg(long, env = "SWITCHBOARD_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
+
+    /// Serve Prometheus metrics at `/metrics` on this address (e.g. `127.0.0.1:9090`), a
+    /// listener of its own. Default: off.
+    #[arg(long, env = "SWITCHBOARD_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// Most database connections this process opens.
     #[arg(

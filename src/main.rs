@@ -1,5 +1,6 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use switchboard::admin::{self, AdminCommand, CommandResult, Database};
 use switchboard::config::Config;
 
 /// Switchboard: a self-hosted live-chat help desk.
@@ -13,7 +14,23 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply pending migrations, then serve the API, the inbox and the widget.
-    Serve(Config),
+    Serve(Box<Config>),
+    /// Accounts on the database, for what cannot be done in the inbox.
+    Admin {
+        #[command(flatten)]
+        database: Database,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Apply pending migrations and exit.
+    Migrate(Database),
+    /// Copy the SQLite database to PATH (a new file) while servers run; on PostgreSQL use
+    /// pg_dump.
+    Backup {
+        #[command(flatten)]
+        database: Database,
+        path: String,
+    },
 }
 
 #[tokio::main]
@@ -32,12 +49,25 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
-            let app = switchboard::app::App::start(config).await?;
+            let app = switchboard::app::App::start(*config).await?;
             app.serve(listener, switchboard::app::shutdown_signal())
                 .await?;
         }
+        Command::Admin { database, command } => {
+            exit_on_error(admin::admin(database, command).await)
+        }
+        Command::Migrate(database) => exit_on_error(admin::migrate(database).await),
+        Command::Backup { database, path } => exit_on_error(admin::backup(database, &path).await),
     }
     Ok(())
+}
+
+/// A command that was refused or failed says why in one line and exits with 1.
+fn exit_on_error(result: CommandResult) {
+    if let Err(e) = result {
+        eprintln!("switchboard: {e}");
+        std::process::exit(1);
+    }
 }
 
 /// glibc's malloc raises its mmap threshold to the size of the largest block freed, so after

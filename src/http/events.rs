@@ -15,6 +15,7 @@ use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiQuery, Caller, UserAgent};
 use crate::domain::Id;
+use crate::metrics::{OpenStream, StreamKind};
 use crate::realtime::stream;
 use crate::service::sighting;
 
@@ -69,7 +70,11 @@ pub async fn inbox(
         .service
         .inbox_stream(&caller.operator, &caller.token, params.since)
         .await?;
-    Ok(lean(upgrade).on_upgrade(move |socket| stream::run(socket, stream)))
+    Ok(run(
+        upgrade,
+        stream,
+        state.service.metrics().stream_opened(StreamKind::Inbox),
+    ))
 }
 
 /// The visitor's live stream: `message.created` (replies in their conversations),
@@ -99,7 +104,20 @@ pub async fn visitor(
         .service
         .visitor_stream(&key, &params.visitor_token, params.since, &seen)
         .await?;
-    Ok(lean(upgrade).on_upgrade(move |socket| stream::run(socket, stream)))
+    Ok(run(
+        upgrade,
+        stream,
+        state.service.metrics().stream_opened(StreamKind::Visitor),
+    ))
+}
+
+/// Runs the stream once the connection is upgraded; it counts as open from the answer until
+/// it ends (or until the upgrade fails).
+fn run(upgrade: WebSocketUpgrade, stream: stream::Stream, open: OpenStream) -> Response {
+    lean(upgrade).on_upgrade(move |socket| async move {
+        stream::run(socket, stream).await;
+        drop(open);
+    })
 }
 
 /// A plain HTTP request to a stream gets the JSON error model like every other endpoint.

@@ -10,6 +10,7 @@ pub mod error;
 mod events;
 mod extract;
 mod invitations;
+pub mod metrics;
 mod notifications;
 mod nul;
 mod openapi;
@@ -111,6 +112,10 @@ pub fn router(state: AppState) -> Router {
         // The document of the very routes it is served by.
         .layer(Extension(Arc::new(openapi::finish(document))))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.service.metrics().clone(),
+            metrics::record,
+        ))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<_>| {

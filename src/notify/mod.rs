@@ -24,6 +24,7 @@ use self::email::{Mail, Mailer};
 use self::push::{PushOutcome, Pusher};
 use crate::domain::Millis;
 use crate::domain::notification::{OutboxKind, gives_up, retry_delay};
+use crate::metrics::Metrics;
 use crate::store::notifications::{self, OutboxRow};
 use crate::store::{Store, StoreResult};
 use crate::timefmt::now_millis;
@@ -47,6 +48,7 @@ pub struct Worker {
     /// The process's shutdown signal, watched while the worker waits for due rows: a round
     /// under way is finished and recorded first.
     pub shutdown: CancellationToken,
+    pub metrics: Arc<Metrics>,
 }
 
 /// The rows of one lease: the `locked_until` they were given, and when (on this node's
@@ -217,6 +219,10 @@ impl Worker {
             }
         };
         tx.commit().await?;
+        if held && matches!(outcome, Outcome::Sent) {
+            let waited = Duration::from_millis((now - row.created_at).max(0) as u64);
+            self.metrics.notification_delivered(&row.channel, waited);
+        }
         Ok(held)
     }
 }

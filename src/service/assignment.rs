@@ -9,6 +9,7 @@ use crate::domain::event::Event;
 use crate::domain::notification::recipient_of_assignment;
 use crate::domain::routing::{self, Decision, Teammate};
 use crate::domain::{AssignmentReason, Author, Id, Status};
+use crate::metrics::RoutingOutcome;
 use crate::store::conversations::{self as convs, NewAssignmentEvent};
 use crate::store::{Conversation, Operator, WriteTx, operators, widgets};
 
@@ -169,7 +170,11 @@ async fn apply_routing(
             last_assigned_at: o.operator.last_assigned_at,
         })
         .collect();
-    match routing::route(widget.routing_mode, &team, &eligible, widget.rr_cursor()) {
+    let decision = routing::route(widget.routing_mode, &team, &eligible, widget.rr_cursor());
+    effects
+        .decisions
+        .push((widget.routing_mode, RoutingOutcome::of(&decision)));
+    match decision {
         Decision::Assign {
             operator_id,
             reason,

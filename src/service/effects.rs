@@ -3,7 +3,8 @@
 
 use crate::domain::event::Event;
 use crate::domain::notification::OutboxKind;
-use crate::domain::{AssignmentReason, Id, Millis};
+use crate::domain::{AssignmentReason, Id, Millis, RoutingMode};
+use crate::metrics::RoutingOutcome;
 use crate::store::Operator;
 
 /// The effects of one transaction: the live events it will append and deliver, and the
@@ -14,6 +15,8 @@ pub(super) struct Effects {
     pub events: Vec<Event>,
     pub notices: Vec<PendingNotice>,
     pub mails: Vec<PendingMail>,
+    /// The routing decisions made, counted in the metrics once the transaction commits.
+    pub decisions: Vec<(RoutingMode, RoutingOutcome)>,
 }
 
 /// An "assigned to you" notification to queue with the transaction.
@@ -45,6 +48,7 @@ impl Effects {
             events: Vec::new(),
             notices: Vec::new(),
             mails: Vec::new(),
+            decisions: Vec::new(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! which queues the notifications, appends the events and delivers them after the commit.
 
 mod accounts;
+mod admin;
 mod ai_turns;
 mod assignment;
 mod effects;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use accounts::{Credentials, NewTeammate, SignedIn, Signup};
+pub use admin::{Admin, WorkspaceSummary};
 pub use identity::{Identified, Identity};
 pub use inbox::{ConversationDetail, ConversationPage, ConversationView, InboxQuery, View};
 pub use invitations::{CreatedInvitation, InvitationPreview, NewInvitation};
@@ -40,6 +42,7 @@ use self::effects::Effects;
 use self::passwords::Passwords;
 use crate::ai::Responder;
 use crate::domain::Id;
+use crate::metrics::Metrics;
 use crate::realtime::EventSink;
 use crate::store::{Operator, Store, StoreError, WriteTx};
 
@@ -152,6 +155,7 @@ pub struct Service {
     responder: Arc<dyn Responder>,
     passwords: Passwords,
     settings: Settings,
+    metrics: Arc<Metrics>,
 }
 
 impl Service {
@@ -160,6 +164,7 @@ impl Service {
         events: EventSink,
         responder: Arc<dyn Responder>,
         settings: Settings,
+        metrics: Arc<Metrics>,
     ) -> Service {
         Service {
             store,
@@ -167,11 +172,16 @@ impl Service {
             responder,
             passwords: Passwords::start(),
             settings,
+            metrics,
         }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Starts a transaction serialised with every other change in the workspace.
@@ -195,6 +205,9 @@ impl Service {
                 .queue_mails(&mut tx, &effects.mails, effects.now)
                 .await?;
         self.events.commit(tx, effects.events, effects.now).await?;
+        for (mode, outcome) in effects.decisions {
+            self.metrics.routing_decision(mode, outcome);
+        }
         if queued > 0 {
             self.settings.notify_wake.notify_one();
         }

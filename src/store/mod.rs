@@ -6,6 +6,7 @@
 
 pub mod conversations;
 pub mod events;
+pub mod gauges;
 pub mod invitations;
 pub mod notifications;
 pub mod operators;
@@ -311,6 +312,34 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Writes a consistent, self-contained copy of the SQLite database to `path` (a new file),
+    /// while other processes keep using it: `VACUUM INTO` reads one snapshot. Not for
+    /// PostgreSQL, which has `pg_dump`.
+    pub async fn backup_sqlite_into(&self, path: &str) -> StoreResult<()> {
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&mut *self.read().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// How many of this process's database connections are lent out and how many are idle.
+    pub fn pool_connections(&self) -> PoolConnections {
+        let size = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle())
+            .unwrap_or(u32::MAX)
+            .min(size);
+        PoolConnections {
+            in_use: size - idle,
+            idle,
+        }
+    }
+}
+
+pub struct PoolConnections {
+    pub in_use: u32,
+    pub idle: u32,
 }
 
 /// Lets sqlx create a missing SQLite file, as a new user running `serve` expects.

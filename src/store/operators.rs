@@ -202,9 +202,13 @@ pub async fn password_hash(conn: &mut AnyConnection, id: Id) -> StoreResult<Stri
     Ok(hash)
 }
 
-pub async fn set_password_hash(conn: &mut AnyConnection, id: Id, hash: &str) -> StoreResult<()> {
+pub async fn set_password_hash(
+    conn: &mut AnyConnection,
+    id: Id,
+    password_hash: &str,
+) -> StoreResult<()> {
     sqlx::query("UPDATE operators SET password_hash = $1 WHERE id = $2")
-        .bind(hash)
+        .bind(password_hash)
         .bind(id)
         .execute(conn)
         .await?;

@@ -28,3 +28,26 @@ pub async fn any_exists(conn: &mut AnyConnection) -> StoreResult<bool> {
         .await?;
     Ok(row.is_some())
 }
+
+/// Every workspace, oldest first, with how many operators it has.
+pub async fn list_with_operator_counts(
+    conn: &mut AnyConnection,
+) -> StoreResult<Vec<(Workspace, i64)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        workspace: Workspace,
+        operators: i64,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT w.id, w.name, w.created_at, \
+         (SELECT COUNT(*) FROM operators o WHERE o.workspace_id = w.id) AS operators \
+         FROM workspaces w ORDER BY w.id",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.workspace, r.operators))
+        .collect())
+}

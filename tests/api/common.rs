@@ -40,6 +40,7 @@ pub fn config(database_url: &str, listen: SocketAddr) -> Config {
     Config {
         listen,
         database_url: database_url.to_owned(),
+        metrics_listen: None,
         database_max_connections: 8,
         event_buffer: 1024,
         smtp_url: None,

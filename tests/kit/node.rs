@@ -68,7 +68,7 @@ impl Node {
                 });
             }
         }
-        let child = command
+        command
             .args([
                 "serve",
                 "--listen",
@@ -76,10 +76,13 @@ impl Node {
                 "--database-url",
                 database_url,
                 "--allow-signup",
-                "--widget-rate-limit",
-                "0",
             ])
-            .args(extra_args)
+            .args(extra_args);
+        // No widget rate limit unless the test sets one.
+        if !extra_args.contains(&"--widget-rate-limit") {
+            command.args(["--widget-rate-limit", "0"]);
+        }
+        let child = command
             .env("SWITCHBOARD_LOG", log_level)
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)

@@ -1,0 +1,42 @@
+//! What the metrics read from the database when they are scraped: each one indexed query,
+//! over every workspace of the deployment.
+
+use sqlx::AnyConnection;
+
+use super::StoreResult;
+use crate::domain::Millis;
+
+pub struct Queue {
+    pub length: i64,
+    /// When the oldest queued chat started. Its wait is counted from there until SPEC 9's
+    /// `queued_at` (when it last became unassigned while needing a human) is stored.
+    pub oldest_since: Option<Millis>,
+}
+
+/// The queued chats: `handed_off`, unassigned, on a widget that routes automatically. Driven
+/// from the workspaces, so each workspace's part is read through `conversations_open_load`.
+pub async fn queue(conn: &mut AnyConnection) -> StoreResult<Queue> {
+    let (length, oldest_since): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(c.created_at) FROM workspaces ws \
+         JOIN conversations c ON c.workspace_id = ws.id \
+             AND c.status = 'handed_off' AND c.assignee_id IS NULL \
+         JOIN widgets w ON w.id = c.widget_id AND w.routing_mode <> 'manual'",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(Queue {
+        length,
+        oldest_since,
+    })
+}
+
+/// Notifications neither delivered nor given up, per channel (through the outbox's partial
+/// index of exactly those rows).
+pub async fn notifications_pending(conn: &mut AnyConnection) -> StoreResult<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT channel, COUNT(*) FROM notification_outbox \
+         WHERE sent_at IS NULL AND failed_at IS NULL GROUP BY channel",
+    )
+    .fetch_all(conn)
+    .await?)
+}
