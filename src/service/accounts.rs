@@ -5,10 +5,10 @@ use super::sessions::start_session;
 use super::tokens::hash_token;
 use super::{Service, ServiceError, ServiceResult, validate};
 use crate::domain::event::Event;
-use crate::domain::{Availability, Id, Role};
+use crate::domain::{Availability, Id, Millis, Role};
 use crate::store::operators::NewOperator;
 use crate::store::{
-    Operator, OperatorWithLoad, StoreError, Workspace, operators, sessions, workspaces,
+    Operator, OperatorWithLoad, StoreError, Workspace, WriteTx, operators, sessions, workspaces,
 };
 use crate::timefmt::now_millis;
 
@@ -44,10 +44,7 @@ impl Service {
     /// Creates a workspace and its owner, signed in. Allowed while the server has no workspace,
     /// or always when the server runs with signup enabled.
     pub async fn signup(&self, input: Signup) -> ServiceResult<SignedIn> {
-        let workspace_name = validate::name("workspace_name", &input.workspace_name)?;
-        let name = validate::name("name", &input.name)?;
-        let email = validate::email(&input.email)?;
-        validate::password(&input.password)?;
+        let owner = NewOwner::validate(&input)?;
         let password_hash = self.hash_password(input.password).await?;
 
         let now = now_millis();
@@ -60,17 +57,7 @@ impl Service {
                         .into(),
             });
         }
-        let workspace = workspaces::insert(tx.conn(), &workspace_name, now).await?;
-        let new = NewOperator {
-            workspace_id: workspace.id,
-            name: &name,
-            email: &email,
-            password_hash: &password_hash,
-            role: Role::Owner,
-        };
-        let operator = operators::insert(tx.conn(), new, now)
-            .await
-            .map_err(email_taken)?;
+        let (workspace, operator) = owner.insert(&mut tx, &password_hash, now).await?;
         let token = start_session(&mut tx, operator.id, now).await?;
         tx.commit().await?;
         Ok(SignedIn {
@@ -253,5 +240,46 @@ pub(super) fn email_taken(e: StoreError) -> ServiceError {
         )
     } else {
         e.into()
+    }
+}
+
+/// A new workspace and its owner, checked: what signup and `switchboard admin create-owner`
+/// both create.
+pub(super) struct NewOwner {
+    workspace_name: String,
+    name: String,
+    email: String,
+}
+
+impl NewOwner {
+    /// Checks the names, the email and the password (which the caller then hashes).
+    pub(super) fn validate(input: &Signup) -> ServiceResult<NewOwner> {
+        let owner = NewOwner {
+            workspace_name: validate::name("workspace_name", &input.workspace_name)?,
+            name: validate::name("name", &input.name)?,
+            email: validate::email(&input.email)?,
+        };
+        validate::password(&input.password)?;
+        Ok(owner)
+    }
+
+    pub(super) async fn insert(
+        &self,
+        tx: &mut WriteTx,
+        password_hash: &str,
+        now: Millis,
+    ) -> ServiceResult<(Workspace, Operator)> {
+        let workspace = workspaces::insert(tx.conn(), &self.workspace_name, now).await?;
+        let new = NewOperator {
+            workspace_id: workspace.id,
+            name: &self.name,
+            email: &self.email,
+            password_hash,
+            role: Role::Owner,
+        };
+        let operator = operators::insert(tx.conn(), new, now)
+            .await
+            .map_err(email_taken)?;
+        Ok((workspace, operator))
     }
 }

@@ -2,10 +2,10 @@
 //! owner password, the first owner of a server whose signup is closed, a teammate to lock out.
 //! The same rules as the API's (validation, hashing, unique emails), without a running server.
 
+use super::accounts::NewOwner;
 use super::passwords::Passwords;
 use super::{ServiceError, ServiceResult, Signup, validate};
-use crate::domain::{Id, Role};
-use crate::store::operators::NewOperator;
+use crate::domain::Id;
 use crate::store::{Operator, Store, Workspace, operators, sessions, workspaces};
 use crate::timefmt::now_millis;
 
@@ -76,22 +76,10 @@ impl Admin {
 
     /// A new workspace and its owner, whether or not the server allows signup.
     pub async fn create_owner(&self, input: Signup) -> ServiceResult<(Workspace, Operator)> {
-        let workspace_name = validate::name("workspace_name", &input.workspace_name)?;
-        let name = validate::name("name", &input.name)?;
-        let email = validate::email(&input.email)?;
-        validate::password(&input.password)?;
+        let owner = NewOwner::validate(&input)?;
         let password_hash = self.hash(input.password).await?;
-        let now = now_millis();
         let mut tx = self.store.write().await?;
-        let workspace = workspaces::insert(tx.conn(), &workspace_name, now).await?;
-        let new = NewOperator {
-            workspace_id: workspace.id,
-            name: &name,
-            email: &email,
-            password_hash: &password_hash,
-            role: Role::Owner,
-        };
-        let operator = operators::insert(tx.conn(), new, now).await?;
+        let (workspace, operator) = owner.insert(&mut tx, &password_hash, now_millis()).await?;
         tx.commit().await?;
         Ok((workspace, operator))
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::common::{Db, TestServer, free_port, identity, paths, user_hash};
+use crate::common::{Db, Op, TestServer, free_port, identity, paths, user_hash};
 
 /// A chromedriver process, killed when dropped.
 struct ChromeDriver {
@@ -101,6 +101,19 @@ impl Drop for ChromeDriver {
     }
 }
 
+/// Chromium and a server on SQLite whose workspace Acme has Ana Lima (`ana@acme.test`,
+/// `ana-password`) as its owner, signed in; `None` when Chromium is missing (outside CI).
+async fn acme() -> Option<(ChromeDriver, TestServer, Op)> {
+    let driver = ChromeDriver::start().await?;
+    let s = TestServer::start(Db::Sqlite).await?;
+    let (status, _) = s
+        .signup_with(json!({"workspace_name": "Acme", "name": "Ana Lima", "email": "ana@acme.test", "password": "ana-password"}))
+        .await;
+    assert_eq!(status, 201);
+    let ana = s.login("ana@acme.test", "ana-password").await;
+    Some((driver, s, ana))
+}
+
 /// Polls a JavaScript expression in the page until it is true.
 async fn until(browser: &Client, what: &str, expression: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -174,17 +187,9 @@ async fn screenshot(browser: &Client, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_operators_route_claim_pick_and_unassign_live() {
-    let Some(mut driver) = ChromeDriver::start().await else {
+    let Some((mut driver, s, ana)) = acme().await else {
         return;
     };
-    let Some(s) = TestServer::start(Db::Sqlite).await else {
-        return;
-    };
-    let (status, _) = s
-        .signup_with(json!({"workspace_name": "Acme", "name": "Ana Lima", "email": "ana@acme.test", "password": "ana-password"}))
-        .await;
-    assert_eq!(status, 201);
-    let ana = s.login("ana@acme.test", "ana-password").await;
     let (status, bob) = s
         .create_operator(
             &ana,
@@ -585,8 +590,12 @@ async fn the_widget_on_another_site_talks_to_the_ai_then_a_person() {
     browser.close().await.unwrap();
 }
 
+/// The two sizes the inbox is judged at (SPEC 12).
+const DESKTOP: (u32, u32) = (1440, 900);
+const PHONE: (u32, u32) = (390, 844);
+
 /// Resizes the window to `width`×`height` CSS pixels and waits until the page has.
-async fn at_size(browser: &Client, width: u32, height: u32) {
+async fn at_size(browser: &Client, (width, height): (u32, u32)) {
     browser.set_window_size(width, height).await.unwrap();
     // The window's outer size includes whatever the browser draws around the page.
     let inner: Value = browser
@@ -617,17 +626,9 @@ const CHROME_ON_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) App
 /// earlier chats, beside the conversation on a desktop and behind "Details" on a phone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inbox_shows_who_the_visitor_is() {
-    let Some(mut driver) = ChromeDriver::start().await else {
+    let Some((mut driver, s, ana)) = acme().await else {
         return;
     };
-    let Some(s) = TestServer::start(Db::Sqlite).await else {
-        return;
-    };
-    let (status, _) = s
-        .signup_with(json!({"workspace_name": "Acme", "name": "Ana Lima", "email": "ana@acme.test", "password": "ana-password"}))
-        .await;
-    assert_eq!(status, 201);
-    let ana = s.login("ana@acme.test", "ana-password").await;
     let widget = s.widget(&ana, "round_robin", &[]).await;
     let secret = s.identity_secret(&ana, &widget).await;
 
@@ -657,7 +658,7 @@ async fn the_inbox_shows_who_the_visitor_is() {
     let generated = s.conversation(&ana, anonymous.id).await["visitor"]["display_name"].clone();
 
     let browser = driver.session().await;
-    at_size(&browser, 1440, 900).await;
+    at_size(&browser, DESKTOP).await;
     sign_in(&browser, &s.base, "ana@acme.test", "ana-password").await;
     click(&browser, "button[data-filter=all]").await;
     until(
@@ -729,7 +730,7 @@ async fn the_inbox_shows_who_the_visitor_is() {
     .await;
 
     // On a phone the panel waits behind "Details".
-    at_size(&browser, 390, 844).await;
+    at_size(&browser, PHONE).await;
     browser
         .goto(&format!("{}/inbox/conversations/{current}", s.base))
         .await
@@ -766,7 +767,7 @@ async fn the_inbox_shows_who_the_visitor_is() {
     .await;
 
     // The widget's settings: greeting and identity verification.
-    at_size(&browser, 1440, 900).await;
+    at_size(&browser, DESKTOP).await;
     browser
         .goto(&format!("{}/widgets/{}", s.base, widget.id))
         .await
@@ -811,17 +812,9 @@ async fn the_inbox_shows_who_the_visitor_is() {
 /// offered from the start, full screen, a limit shown before it is hit, and a clear end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_widget_on_a_phone_greets_offers_a_person_and_says_when_closed() {
-    let Some(mut driver) = ChromeDriver::start().await else {
+    let Some((mut driver, s, ana)) = acme().await else {
         return;
     };
-    let Some(s) = TestServer::start(Db::Sqlite).await else {
-        return;
-    };
-    let (status, _) = s
-        .signup_with(json!({"workspace_name": "Acme", "name": "Ana Lima", "email": "ana@acme.test", "password": "ana-password"}))
-        .await;
-    assert_eq!(status, 201);
-    let ana = s.login("ana@acme.test", "ana-password").await;
     let widget = s.widget(&ana, "round_robin", &[]).await;
     let greeting = "Hi! Ask us about sizes, shipping or returns.";
     let (status, _) = s
@@ -838,7 +831,7 @@ async fn the_widget_on_a_phone_greets_offers_a_person_and_says_when_closed() {
     assert_eq!(status, 200);
 
     let browser = driver.session().await;
-    at_size(&browser, 390, 844).await;
+    at_size(&browser, PHONE).await;
     browser
         .goto(&format!("{shop}/?utm_source=mail"))
         .await
@@ -1009,7 +1002,7 @@ async fn the_widget_on_a_phone_greets_offers_a_person_and_says_when_closed() {
         &format!("{WIDGET}.querySelector('.panel').hidden && {WIDGET}.querySelector('.launcher').getBoundingClientRect().width == 56"),
     )
     .await;
-    at_size(&browser, 1440, 900).await;
+    at_size(&browser, DESKTOP).await;
     browser
         .execute(
             &format!("{WIDGET}.querySelector('.launcher').click()"),
@@ -1025,27 +1018,6 @@ async fn the_widget_on_a_phone_greets_offers_a_person_and_says_when_closed() {
     .await;
     screenshot(&browser, "widget-desktop").await;
     browser.close().await.unwrap();
-}
-
-/// The two sizes the inbox is judged at (SPEC 12).
-const DESKTOP: (u32, u32) = (1440, 900);
-const PHONE: (u32, u32) = (390, 844);
-
-/// Sizes the window so that its viewport (what the page gets) is `width` × `height`.
-async fn resize(browser: &Client, (width, height): (u32, u32)) {
-    browser.set_window_size(width, height).await.unwrap();
-    let inner = browser
-        .execute("return [window.innerWidth, window.innerHeight]", vec![])
-        .await
-        .unwrap();
-    let got = |i: usize| inner[i].as_u64().unwrap() as u32;
-    let (chrome_width, chrome_height) = (width - got(0).min(width), height - got(1).min(height));
-    if chrome_width > 0 || chrome_height > 0 {
-        browser
-            .set_window_size(width + chrome_width, height + chrome_height)
-            .await
-            .unwrap();
-    }
 }
 
 /// Types into a field, replacing what it held.
@@ -1066,17 +1038,9 @@ async fn fill(browser: &Client, css: &str, text: &str) {
 /// in the inbox; the profile changes one's name; a forgotten password gets a reset link.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_team_is_run_from_the_teammates_page() {
-    let Some(mut driver) = ChromeDriver::start().await else {
+    let Some((mut driver, s, ana)) = acme().await else {
         return;
     };
-    let Some(s) = TestServer::start(Db::Sqlite).await else {
-        return;
-    };
-    let (status, _) = s
-        .signup_with(json!({"workspace_name": "Acme", "name": "Ana Lima", "email": "ana@acme.test", "password": "ana-password"}))
-        .await;
-    assert_eq!(status, 201);
-    let ana = s.login("ana@acme.test", "ana-password").await;
     let (_, bob) = s
         .create_operator(
             &ana,
@@ -1107,7 +1071,7 @@ async fn the_team_is_run_from_the_teammates_page() {
     assert_eq!(status, 201);
 
     let browser = driver.session().await;
-    resize(&browser, DESKTOP).await;
+    at_size(&browser, DESKTOP).await;
     sign_in(&browser, &s.base, "ana@acme.test", "ana-password").await;
     click(&browser, "nav a[href='/teammates']").await;
     until(
@@ -1213,7 +1177,7 @@ async fn the_team_is_run_from_the_teammates_page() {
     .await;
 
     // The phone-sized page, then Bob back.
-    resize(&browser, PHONE).await;
+    at_size(&browser, PHONE).await;
     browser.refresh().await.unwrap();
     until(
         &browser,
@@ -1235,7 +1199,7 @@ async fn the_team_is_run_from_the_teammates_page() {
 
     // Cleo opens her link in a browser of her own, at both sizes, and joins.
     let cleo = driver.session().await;
-    resize(&cleo, PHONE).await;
+    at_size(&cleo, PHONE).await;
     cleo.goto(&link).await.unwrap();
     until(
         &cleo,
@@ -1250,7 +1214,7 @@ async fn the_team_is_run_from_the_teammates_page() {
     )
     .await;
     screenshot(&cleo, "invite-390").await;
-    resize(&cleo, DESKTOP).await;
+    at_size(&cleo, DESKTOP).await;
     screenshot(&cleo, "invite-1440").await;
     fill(&cleo, "#accept-form input[name=name]", "Cleo P.").await;
     fill(&cleo, "#accept-form input[name=password]", "cleo-password").await;
@@ -1278,7 +1242,7 @@ async fn the_team_is_run_from_the_teammates_page() {
     .await;
 
     // Cleo renames herself under Settings → Profile; Ana's open Teammates page follows.
-    resize(&browser, DESKTOP).await;
+    at_size(&browser, DESKTOP).await;
     cleo.goto(&format!("{}/settings/profile", s.base))
         .await
         .unwrap();
@@ -1304,7 +1268,7 @@ async fn the_team_is_run_from_the_teammates_page() {
 
     // A forgotten password: the sign-in page leads to the email form.
     let visitor = driver.session().await;
-    resize(&visitor, PHONE).await;
+    at_size(&visitor, PHONE).await;
     visitor.goto(&format!("{}/login", s.base)).await.unwrap();
     click(&visitor, "#forgot-link").await;
     fill(&visitor, "#forgot-form input[name=email]", "bob@acme.test").await;
