@@ -498,22 +498,6 @@ fn probes(target: &Tenant, caller: &Tenant) -> Vec<(Method, &'static str, Probe)
     ]
 }
 
-/// Every (method, path) of the server's OpenAPI document.
-async fn documented_operations(s: &TestServer) -> BTreeSet<(String, String)> {
-    let (status, doc) = s.call(Method::GET, paths::OPENAPI, None, None).await;
-    assert_eq!(status, 200, "{doc}");
-    let methods = ["get", "put", "post", "delete", "patch", "head", "options"];
-    let mut operations = BTreeSet::new();
-    for (path, item) in doc["paths"].as_object().expect("paths") {
-        for method in item.as_object().unwrap().keys() {
-            if methods.contains(&method.as_str()) {
-                operations.insert((method.to_uppercase(), path.clone()));
-            }
-        }
-    }
-    operations
-}
-
 /// Fails if `answer` shows any of another tenant's `secrets`.
 fn assert_nothing_of(secrets: &[String], what: &str, answer: &Value) {
     let text = answer.to_string().to_lowercase();
@@ -585,7 +569,7 @@ async fn every_endpoint_is_404_across_workspaces(s: TestServer) {
         .iter()
         .map(|(method, path, _)| (method.to_string(), (*path).to_owned()))
         .collect();
-    let documented = documented_operations(&s).await;
+    let documented = s.documented_operations().await;
     let untried: Vec<_> = documented.difference(&listed).collect();
     assert!(
         untried.is_empty(),

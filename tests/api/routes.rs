@@ -10,26 +10,6 @@ use switchboard::http::route_table;
 use crate::common::TestServer;
 use crate::on_both;
 
-/// Every (method, path) of the served OpenAPI document.
-async fn documented(s: &TestServer) -> BTreeSet<(String, String)> {
-    let (status, doc) = s
-        .call(Method::GET, "/api/v1/openapi.json", None, None)
-        .await;
-    assert_eq!(status, 200, "{doc}");
-    let methods = [
-        "get", "put", "post", "delete", "options", "head", "patch", "trace",
-    ];
-    let mut operations = BTreeSet::new();
-    for (path, item) in doc["paths"].as_object().expect("paths") {
-        for method in item.as_object().unwrap().keys() {
-            if methods.contains(&method.as_str()) {
-                operations.insert((method.to_uppercase(), path.clone()));
-            }
-        }
-    }
-    operations
-}
-
 /// A documented path with `1` for each of its parameters.
 fn concrete(template: &str) -> String {
     template
@@ -55,7 +35,7 @@ async fn the_router_and_the_document_list_the_same_routes(s: TestServer) {
         .into_iter()
         .map(|(method, path)| (method.to_string(), path))
         .collect();
-    let documented = documented(&s).await;
+    let documented = s.documented_operations().await;
     let undocumented: Vec<_> = routes.difference(&documented).collect();
     assert!(
         undocumented.is_empty(),
@@ -80,7 +60,7 @@ async fn the_router_and_the_document_list_the_same_routes(s: TestServer) {
 /// without credentials or body), and each other method on a documented path is a 405: the only
 /// undocumented method the API answers is the CORS preflight of the public widget endpoints.
 async fn each_documented_operation_is_answered_and_nothing_else(s: TestServer) {
-    let documented = documented(&s).await;
+    let documented = s.documented_operations().await;
     let paths: BTreeSet<&String> = documented.iter().map(|(_, path)| path).collect();
     for path in paths {
         let url = concrete(path);

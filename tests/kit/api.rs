@@ -148,3 +148,25 @@ impl Api {
         self.call(Method::DELETE, path, Some(&op.token), body).await
     }
 }
+
+impl Api {
+    /// Every operation the served OpenAPI document lists, as (METHOD, path template).
+    pub async fn documented_operations(&self) -> std::collections::BTreeSet<(String, String)> {
+        let (status, doc) = self
+            .call(Method::GET, super::paths::OPENAPI, None, None)
+            .await;
+        assert_eq!(status, 200, "{doc}");
+        let methods = [
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ];
+        let mut operations = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().unwrap().keys() {
+                if methods.contains(&method.as_str()) {
+                    operations.insert((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+        operations
+    }
+}
