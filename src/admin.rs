@@ -23,12 +23,23 @@ pub struct Database {
 
 #[derive(clap::Subcommand)]
 pub enum AdminCommand {
-    /// Set an operator's password to the line read from stdin; their sessions end.
+    /// Set an operator's password to the line read from stdin (their sessions end), or with
+    /// `--link` print a one-time reset link instead (valid one hour, as the emailed ones).
     ResetPassword {
         email: String,
         /// The operator's workspace, when the email is in several.
         #[arg(long = "workspace")]
         workspace_id: Option<Id>,
+        /// Print a reset link to hand to the operator instead of reading a password.
+        #[arg(long)]
+        link: bool,
+        /// The URL people reach the server at, which the link starts with.
+        #[arg(
+            long,
+            env = "SWITCHBOARD_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
     },
     /// Create a workspace and its owner (the password is read from stdin), even with signup
     /// closed; prints the new ids.
@@ -120,6 +131,17 @@ async fn run(admin: &Admin, command: AdminCommand) -> CommandResult {
         AdminCommand::ResetPassword {
             email,
             workspace_id,
+            link: true,
+            public_url,
+        } => {
+            let operator = admin.operator(&email, workspace_id).await?;
+            println!("{}", admin.reset_link(&operator, &public_url).await?);
+        }
+        AdminCommand::ResetPassword {
+            email,
+            workspace_id,
+            link: false,
+            ..
         } => {
             let operator = admin.operator(&email, workspace_id).await?;
             let ended = admin

@@ -3,10 +3,12 @@
 //! The same rules as the API's (validation, hashing, unique emails), without a running server.
 
 use super::accounts::NewOwner;
+use super::own_account::RESET_LIFETIME_MS;
 use super::passwords::Passwords;
+use super::tokens::{hash_token, new_token};
 use super::{ServiceError, ServiceResult, Signup, validate};
 use crate::domain::Id;
-use crate::store::{Operator, Store, Workspace, operators, sessions, workspaces};
+use crate::store::{Operator, Store, Workspace, operators, password_resets, sessions, workspaces};
 use crate::timefmt::now_millis;
 
 pub struct Admin {
@@ -72,6 +74,27 @@ impl Admin {
         let ended = sessions::delete_for_operator(tx.conn(), operator.id, None).await?;
         tx.commit().await?;
         Ok(ended)
+    }
+
+    /// A one-time link that lets the operator choose a new password, like the one a reset
+    /// email carries: valid for an hour, once; stored only as its hash.
+    pub async fn reset_link(&self, operator: &Operator, public_url: &str) -> ServiceResult<String> {
+        let token = new_token();
+        let now = now_millis();
+        let mut tx = self.store.write().await?;
+        password_resets::insert(
+            tx.conn(),
+            operator.id,
+            &hash_token(&token),
+            now,
+            now + RESET_LIFETIME_MS,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(format!(
+            "{}/reset/{token}",
+            public_url.trim_end_matches('/')
+        ))
     }
 
     /// A new workspace and its owner, whether or not the server allows signup.

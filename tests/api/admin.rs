@@ -120,7 +120,36 @@ async fn every_admin_command(db: Db) {
             .0,
         401
     );
-    let session = node.api.login("ana@acme.test", "second password").await;
+    node.api.login("ana@acme.test", "second password").await;
+
+    // A one-time link instead of a password: it sets one once, then names nothing.
+    let linked = switchboard(
+        url,
+        &[
+            "admin",
+            "reset-password",
+            "ana@acme.test",
+            "--link",
+            "--public-url",
+            "https://desk.test/",
+        ],
+        "",
+    );
+    assert_eq!(linked.code, 0, "{}", linked.stderr);
+    let link = linked.stdout.trim();
+    let token = link
+        .strip_prefix("https://desk.test/reset/")
+        .unwrap_or_else(|| panic!("a reset link: {link}"));
+    assert_eq!(
+        node.api.reset_password(token, "linked password").await.0,
+        200
+    );
+    assert_eq!(
+        node.api.reset_password(token, "again password").await.0,
+        404,
+        "once"
+    );
+    let session = node.api.login("ana@acme.test", "linked password").await;
 
     let deactivated = switchboard(url, &["admin", "deactivate", "ana@acme.test"], "");
     assert_eq!(deactivated.code, 0, "{}", deactivated.stderr);
@@ -148,7 +177,7 @@ async fn every_admin_command(db: Db) {
     let beta = node.api.try_login("ana@acme.test", "third password").await;
     assert_eq!(beta.0, 200);
     assert_eq!(beta.1["workspace"]["id"], 2);
-    node.api.login("ana@acme.test", "second password").await;
+    node.api.login("ana@acme.test", "linked password").await;
 
     assert_refused(
         &switchboard(url, &["admin", "deactivate", "nobody@acme.test"], ""),
