@@ -15,7 +15,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
-use std::task::{Context, Poll, Waker, ready};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
@@ -23,6 +23,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::serve::{IncomingStream, Listener};
+use futures_util::task::AtomicWaker;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -48,7 +49,7 @@ pub struct Clock {
     requests: std::sync::atomic::AtomicU64,
     limits: Limits,
     /// The connection's task, parked on a read: a new deadline must wake it to be armed.
-    reader: Mutex<Option<Waker>>,
+    reader: AtomicWaker,
     /// Closed to make room for a new connection.
     evicted: std::sync::atomic::AtomicBool,
 }
@@ -100,9 +101,7 @@ impl Clock {
     }
 
     fn wake_reader(&self) {
-        if let Some(reader) = self.reader.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            reader.wake();
-        }
+        self.reader.wake();
     }
 
     /// How willing this connection is to be closed for a new one, and since when: an idle
@@ -194,7 +193,7 @@ impl Listener for LimitedListener {
         let clock = Arc::new(Clock {
             phase: Mutex::new(Phase::Head(Instant::now())),
             requests: Default::default(),
-            reader: Mutex::new(None),
+            reader: AtomicWaker::new(),
             evicted: Default::default(),
             limits: self.limits,
         });
@@ -233,7 +232,7 @@ impl AsyncRead for TimedStream {
     ) -> Poll<io::Result<()>> {
         // The waker is stored before the eviction flag is read, and `evict` sets the flag before
         // it takes the waker: either this read sees the flag, or `evict` wakes this task.
-        *self.clock.reader.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
+        self.clock.reader.register(cx.waker());
         if self
             .clock
             .evicted
