@@ -6,6 +6,13 @@ use sqlx::AnyConnection;
 use super::{Invitation, StoreResult};
 use crate::domain::{Id, Millis, Role};
 
+/// Neither accepted nor revoked (an open invitation may still have expired).
+macro_rules! open {
+    () => {
+        "accepted_at IS NULL AND revoked_at IS NULL"
+    };
+}
+
 macro_rules! invitation_columns {
     () => {
         "id, workspace_id, email, name, role, invited_by, created_at, expires_at"
@@ -53,8 +60,9 @@ pub async fn pending(
     Ok(sqlx::query_as(concat!(
         "SELECT ",
         invitation_columns!(),
-        " FROM invitations WHERE workspace_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
-         AND expires_at > $2 ORDER BY id"
+        " FROM invitations WHERE workspace_id = $1 AND ",
+        open!(),
+        " AND expires_at > $2 ORDER BY id"
     ))
     .bind(workspace_id)
     .bind(now)
@@ -72,8 +80,9 @@ pub async fn pending_by_id(
     Ok(sqlx::query_as(concat!(
         "SELECT ",
         invitation_columns!(),
-        " FROM invitations WHERE id = $1 AND workspace_id = $2 AND accepted_at IS NULL \
-         AND revoked_at IS NULL AND expires_at > $3"
+        " FROM invitations WHERE id = $1 AND workspace_id = $2 AND ",
+        open!(),
+        " AND expires_at > $3"
     ))
     .bind(id)
     .bind(workspace_id)
@@ -91,8 +100,9 @@ pub async fn pending_by_token(
     Ok(sqlx::query_as(concat!(
         "SELECT ",
         invitation_columns!(),
-        " FROM invitations WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
-         AND expires_at > $2"
+        " FROM invitations WHERE token_hash = $1 AND ",
+        open!(),
+        " AND expires_at > $2"
     ))
     .bind(token_hash)
     .bind(now)
@@ -102,9 +112,10 @@ pub async fn pending_by_token(
 
 /// Revokes the invitation; false when it was no longer open.
 pub async fn revoke(conn: &mut AnyConnection, id: Id, now: Millis) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
-    )
+    let done = sqlx::query(concat!(
+        "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND ",
+        open!()
+    ))
     .bind(now)
     .bind(id)
     .execute(conn)
@@ -120,10 +131,11 @@ pub async fn revoke_open_for_email(
     email: &str,
     now: Millis,
 ) -> StoreResult<Option<Id>> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "UPDATE invitations SET revoked_at = $1 WHERE workspace_id = $2 AND email = $3 \
-         AND accepted_at IS NULL AND revoked_at IS NULL RETURNING id",
-    )
+    let row: Option<(i64,)> = sqlx::query_as(concat!(
+        "UPDATE invitations SET revoked_at = $1 WHERE workspace_id = $2 AND email = $3 AND ",
+        open!(),
+        " RETURNING id"
+    ))
     .bind(now)
     .bind(workspace_id)
     .bind(email)
