@@ -1,3 +1,5 @@
+use std::io::IsTerminal;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use switchboard::admin::{self, AdminCommand, CommandResult, Database};
@@ -37,6 +39,8 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     return_large_allocations_to_the_system();
     tracing_subscriber::fmt()
+        // Colours only on a terminal: under systemd the log goes to the journal as plain text.
+        .with_ansi(std::io::stdout().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
                 // sqlx warns about each broken pooled connection; an outage is reported by the
