@@ -150,7 +150,8 @@ impl App {
         };
         axum::serve(
             listener,
-            router(state).into_make_service_with_connect_info::<Peer>(),
+            router(state, self.config.metrics_listen.is_some())
+                .into_make_service_with_connect_info::<Peer>(),
         )
         .with_graceful_shutdown(stopping)
         .await?;

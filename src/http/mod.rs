@@ -95,11 +95,13 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
+/// The server's routes and middleware. `record_requests` adds the per-request metrics, kept
+/// off when nothing serves `/metrics`.
+pub fn router(state: AppState, record_requests: bool) -> Router {
     let origin_check = axum::middleware::from_fn_with_state(state.clone(), widget_origin::check);
     let (routes, document) =
         all_routes(|widget_public| widget_public.layer(origin_check)).split_for_parts();
-    Router::new()
+    let app = Router::new()
         .route("/sw.js", get(pages::service_worker))
         .route("/widget.js", get(pages::widget_script))
         .route("/static/app.js", get(pages::script))
@@ -111,12 +113,16 @@ pub fn router(state: AppState) -> Router {
         })
         // The document of the very routes it is served by.
         .layer(Extension(Arc::new(openapi::finish(document))))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    let app = if record_requests {
+        app.layer(axum::middleware::from_fn_with_state(
             state.service.metrics().clone(),
             metrics::record,
         ))
-        .layer(
+    } else {
+        app
+    };
+    app.layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<_>| {
                     let client = req.extensions().get::<client_addr::ClientAddr>().map(|c| c.0);
