@@ -6,7 +6,7 @@ use std::io::BufRead;
 
 use crate::config::DEFAULT_DATABASE_URL;
 use crate::domain::Id;
-use crate::service::{Admin, ServiceError, Signup};
+use crate::service::{Admin, AdminSettings, ServiceError, Signup};
 use crate::store::{Backend, Store, StoreError};
 use crate::timefmt::rfc3339;
 
@@ -21,6 +21,28 @@ pub struct Database {
     pub database_url: String,
 }
 
+/// What the admin commands need of the servers' settings, named as for `serve`.
+#[derive(clap::Args)]
+pub struct ServerSettings {
+    /// The URL people reach the server at: links start with it.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub public_url: String,
+    /// The servers' SMTP URL. Only whether it is set matters here: then the teammates that a
+    /// deactivated person's chats move to are emailed, as the servers would.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_SMTP_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub smtp_url: Option<String>,
+}
+
 #[derive(clap::Subcommand)]
 pub enum AdminCommand {
     /// Set an operator's password to the line read from stdin (their sessions end), or with
@@ -33,13 +55,6 @@ pub enum AdminCommand {
         /// Print a reset link to hand to the operator instead of reading a password.
         #[arg(long)]
         link: bool,
-        /// The URL people reach the server at, which the link starts with.
-        #[arg(
-            long,
-            env = "SWITCHBOARD_PUBLIC_URL",
-            default_value = "http://127.0.0.1:8080"
-        )]
-        public_url: String,
     },
     /// Create a workspace and its owner (the password is read from stdin), even with signup
     /// closed; prints the new ids.
@@ -53,7 +68,8 @@ pub enum AdminCommand {
     },
     /// List the workspaces: id, name, operators, created (tab-separated).
     ListWorkspaces,
-    /// End every session of an operator.
+    /// Deactivate an operator, as in the inbox: they can no longer sign in, their sessions
+    /// end, their open chats go back to the team. The last owner is refused.
     Deactivate {
         email: String,
         /// The operator's workspace, when the email is in several.
@@ -118,9 +134,17 @@ pub async fn backup(database: Database, path: &str) -> CommandResult {
     Ok(())
 }
 
-pub async fn admin(database: Database, command: AdminCommand) -> CommandResult {
+pub async fn admin(
+    database: Database,
+    settings: ServerSettings,
+    command: AdminCommand,
+) -> CommandResult {
     let store = open(&database).await?;
-    let admin = Admin::new(store.clone());
+    let settings = AdminSettings {
+        public_url: settings.public_url,
+        email_enabled: settings.smtp_url.is_some(),
+    };
+    let admin = Admin::new(store.clone(), settings);
     let done = run(&admin, command).await;
     store.close().await;
     done
@@ -132,16 +156,14 @@ async fn run(admin: &Admin, command: AdminCommand) -> CommandResult {
             email,
             workspace_id,
             link: true,
-            public_url,
         } => {
             let operator = admin.operator(&email, workspace_id).await?;
-            println!("{}", admin.reset_link(&operator, &public_url).await?);
+            println!("{}", admin.reset_link(&operator).await?);
         }
         AdminCommand::ResetPassword {
             email,
             workspace_id,
             link: false,
-            ..
         } => {
             let operator = admin.operator(&email, workspace_id).await?;
             let ended = admin
@@ -179,9 +201,9 @@ async fn run(admin: &Admin, command: AdminCommand) -> CommandResult {
             workspace_id,
         } => {
             let operator = admin.operator(&email, workspace_id).await?;
-            let ended = admin.end_sessions(&operator).await?;
+            admin.deactivate(&operator).await?;
             println!(
-                "sessions ended for {} (operator {}, workspace {}): {ended}",
+                "deactivated {} (operator {}, workspace {}): sessions ended, open chats back to the team",
                 operator.email, operator.id, operator.workspace_id
             );
         }

@@ -2,7 +2,7 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use switchboard::admin::{self, AdminCommand, CommandResult, Database};
+use switchboard::admin::{self, AdminCommand, CommandResult, Database, ServerSettings};
 use switchboard::config::Config;
 
 /// Switchboard: a self-hosted live-chat help desk.
@@ -21,6 +21,8 @@ enum Command {
     Admin {
         #[command(flatten)]
         database: Database,
+        #[command(flatten)]
+        settings: ServerSettings,
         #[command(subcommand)]
         command: AdminCommand,
     },
@@ -57,9 +59,11 @@ async fn main() -> anyhow::Result<()> {
             app.serve(listener, switchboard::app::shutdown_signal())
                 .await?;
         }
-        Command::Admin { database, command } => {
-            exit_on_error(admin::admin(database, command).await)
-        }
+        Command::Admin {
+            database,
+            settings,
+            command,
+        } => exit_on_error(admin::admin(database, settings, command).await),
         Command::Migrate(database) => exit_on_error(admin::migrate(database).await),
         Command::Backup { database, path } => exit_on_error(admin::backup(database, &path).await),
     }

@@ -109,7 +109,11 @@ pub fn router(state: AppState, record_requests: bool) -> Router {
         .merge(routes)
         .fallback(unrouted)
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This method is not allowed here",
+            )
         })
         // The document of the very routes it is served by.
         .layer(Extension(Arc::new(openapi::finish(document))))

@@ -48,6 +48,18 @@ impl EventSink {
         EventSink { hub, route }
     }
 
+    /// A sink for a command that changes the database beside running servers (`switchboard
+    /// admin`): it appends to the event log and, on PostgreSQL, notifies every server, but
+    /// listens to nothing itself. A SQLite server in another process is not reached: its
+    /// streams see the change when they reconnect.
+    pub fn publisher(store: &Store, hub: Hub) -> EventSink {
+        let route = match store.backend() {
+            Backend::Sqlite => Route::Local,
+            Backend::Postgres => Route::Notify,
+        };
+        EventSink { hub, route }
+    }
+
     /// Where this node's streams subscribe.
     pub fn hub(&self) -> &Hub {
         &self.hub

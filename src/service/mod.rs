@@ -27,7 +27,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use accounts::{Credentials, NewTeammate, SignedIn, Signup};
-pub use admin::{Admin, WorkspaceSummary};
+pub use admin::{Admin, AdminSettings, WorkspaceSummary};
 pub use identity::{Identified, Identity};
 pub use inbox::{ConversationDetail, ConversationPage, ConversationView, InboxQuery, View};
 pub use invitations::{CreatedInvitation, InvitationPreview, NewInvitation};

@@ -81,6 +81,17 @@ impl Service {
                 "You cannot deactivate yourself: ask another owner or admin",
             ));
         }
+        self.deactivate_locked(tx, before, Some(caller.id)).await
+    }
+
+    /// Deactivates `before` in `tx`, which holds their workspace's lock; `by` is who did it,
+    /// `None` for the server's administrator (`switchboard admin deactivate`).
+    pub(super) async fn deactivate_locked(
+        &self,
+        mut tx: WriteTx,
+        before: Operator,
+        by: Option<Id>,
+    ) -> ServiceResult<Operator> {
         if !before.is_active() {
             return Ok(before);
         }
@@ -91,6 +102,7 @@ impl Service {
             availability: Availability::Away,
             ..before.clone()
         };
+        let id = before.id;
         operators::set_deactivated(tx.conn(), id, after.deactivated_at).await?;
         if before.availability != Availability::Away {
             operators::set_availability(tx.conn(), id, Availability::Away).await?;
@@ -100,9 +112,9 @@ impl Service {
         }
         end_sessions(&mut tx, &after, None, &mut effects).await?;
         notifications::cancel_for_operator(tx.conn(), id).await?;
-        for mut conv in convs::open_assigned_to(tx.conn(), caller.workspace_id, id).await? {
+        for mut conv in convs::open_assigned_to(tx.conn(), before.workspace_id, id).await? {
             let cause = AssignmentReason::AssigneeRemoved;
-            move_away(&mut tx, &mut conv, cause, Some(caller.id), &mut effects).await?;
+            move_away(&mut tx, &mut conv, cause, by, &mut effects).await?;
         }
         effects
             .events

@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use serde_json::{Value, json};
+
 use crate::common::{Db, Node, TestDb, paths};
 
 /// What a command said and how it ended.
@@ -149,11 +151,62 @@ async fn every_admin_command(db: Db) {
         404,
         "once"
     );
-    let session = node.api.login("ana@acme.test", "linked password").await;
+    let ana = node.api.login("ana@acme.test", "linked password").await;
 
-    let deactivated = switchboard(url, &["admin", "deactivate", "ana@acme.test"], "");
+    // Deactivation is the inbox's: Ben is signed out and cannot sign in again, and his chat
+    // goes back to the team (here nobody else is Available, so it waits, unassigned).
+    let ben_email = "ben@acme.test";
+    let (status, body) = node
+        .api
+        .create_operator(
+            &ana,
+            json!({"name": "Ben", "email": ben_email, "password": "ben password"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let ben = node.api.login(ben_email, "ben password").await;
+    node.api.set_availability(&ana, "away").await;
+    let widget = node.api.widget(&ana, "round_robin", &[]).await;
+    let chat = node.api.start_chat(&widget, "hello").await;
+    node.api.handover(&widget, &chat).await;
+    assert_eq!(
+        node.api.conversation(&ana, chat.id).await["assignee_id"],
+        ben.id
+    );
+    let deactivated = switchboard(url, &["admin", "deactivate", ben_email], "");
     assert_eq!(deactivated.code, 0, "{}", deactivated.stderr);
-    assert_eq!(node.api.get(&session, paths::ME).await.0, 401);
+    assert_eq!(node.api.get(&ben, paths::ME).await.0, 401, "signed out");
+    assert_eq!(node.api.try_login(ben_email, "ben password").await.0, 401);
+    let detail = node.api.conversation(&ana, chat.id).await;
+    assert_eq!(detail["assignee_id"], Value::Null, "{detail}");
+    let last = detail["assignment_events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap();
+    assert_eq!(
+        (
+            &last["from_operator_id"],
+            &last["reason"],
+            &last["actor_id"]
+        ),
+        (&json!(ben.id), &json!("assignee_removed"), &Value::Null),
+        "by the server's administrator: {detail}"
+    );
+    let (_, team) = node.api.operators(&ana).await;
+    let listed = team["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == ben.id)
+        .unwrap();
+    assert_eq!(listed["active"], false, "{listed}");
+    // The last owner stays one.
+    assert_refused(
+        &switchboard(url, &["admin", "deactivate", "ana@acme.test"], ""),
+        "only owner",
+    );
+    assert_eq!(node.api.me(&ana).await.0, 200);
 
     // The same email owns a second workspace: which one must be said.
     assert_eq!(
