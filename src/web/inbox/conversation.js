@@ -9,6 +9,8 @@ import { state, operatorName, loadText, STATUS_LABEL } from "./state.js";
 import { flash, announce } from "./layout.js";
 import { go } from "./router.js";
 import { askFirst } from "./dialog.js";
+import { markRowRead } from "./inbox.js";
+import { countUnseen } from "./attention.js";
 import { visitorPanel, refreshVisitor, detailsToggle, clearVisitor } from "./visitor.js";
 
 /** The server's limit on a message, in characters. */
@@ -103,7 +105,10 @@ export function conversationResync() {
 function markRead() {
   clearTimeout(readTimer);
   readTimer = setTimeout(() => {
-    if (convo.id && document.visibilityState === "visible") api("POST", `/conversations/${convo.id}/read`).catch(() => {});
+    const id = convo.id;
+    if (id && document.visibilityState === "visible") {
+      api("POST", `/conversations/${id}/read`).then(() => { markRowRead(id); countUnseen(); }).catch(() => {});
+    }
   }, 300);
 }
 document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible" && convo.id) markRead(); });

@@ -93,7 +93,8 @@ function widgetName(id) {
 function row(c) {
   const waiting = c.status === "handed_off" && c.waiting_since;
   const when_ = waiting
-    ? el("span", { class: "row-wait", "data-waiting-since": c.waiting_since, title: "Waiting for a person since " + new Date(c.waiting_since).toLocaleString() }, "⏱ ", waited(c.waiting_since))
+    ? el("span", { class: "row-wait", "data-waiting-since": c.waiting_since, title: "Waiting for a person since " + new Date(c.waiting_since).toLocaleString() },
+      el("span", { class: "sr-only" }, "waiting "), waited(c.waiting_since))
     : el("time", { class: "row-time", datetime: c.last_message_at }, when(c.last_message_at));
   const widget = widgetName(c.widget_id);
   const assignee = c.assignee;
@@ -119,6 +120,15 @@ function markCurrentRow(id) {
     if (Number(a.dataset.row) === id) a.setAttribute("aria-current", "true");
     else a.removeAttribute("aria-current");
   }
+}
+
+/** The open conversation was read: its row loses the unread mark at once. */
+export function markRowRead(id) {
+  const item = document.querySelector(`#rows li[data-conversation="${id}"]`);
+  item?.classList.remove("unread");
+  item?.querySelector(".row-top > .sr-only")?.remove();
+  const row = list.rows.find((r) => r.id === id);
+  if (row) row.unread = false;
 }
 
 /** Live waiting times. */

@@ -10,6 +10,12 @@ import { inboxEvent, inboxResync, describeAssigned } from "./inbox.js";
 import { teamChanged } from "./teammates.js";
 
 let lastEventId = null;
+
+// A tab looked at again checks that its session still holds (signed out in another tab: it
+// goes to sign-in, inside `api`).
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") api("GET", "/me").catch(() => {});
+});
 let retry = 0;
 
 export function connectEvents() {

@@ -73,7 +73,7 @@ function teammateRow(o, isManager, editing) {
         : el("button", { "data-reactivate": o.id, onclick: () => changeActive(o, true) }, "Reactivate"))
       : null) : null;
   return el("li", { class: o.active ? "" : "inactive", "data-operator": o.id },
-    el("div", { class: "team-who" }, avatar(o),
+    el("div", { class: "team-who" }, avatar(o, { away: o.active && o.availability === "away" }),
       el("span", { class: "team-name" },
         el("span", {}, el("strong", {}, o.name), you ? el("span", { class: "you" }, " (you)") : null),
         el("span", { class: "team-email" }, o.email))),
