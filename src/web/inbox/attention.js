@@ -67,8 +67,8 @@ export function dismiss(id) {
 }
 
 /** A chat was assigned to the caller by someone or something else. */
-export function assignedToYou(event, describe) {
-  const text = describe(event);
+export async function assignedToYou(event, describe) {
+  const text = await describe(event);
   notices.set(event.conversation_id, text);
   const box = document.getElementById("attention");
   box?.querySelector(`[data-assigned="${event.conversation_id}"]`)?.remove();

@@ -286,7 +286,8 @@ function chip(c, mine) {
     items.push(item({ "data-action": "claim", onclick: () => { close(); claim(c); } }, el("span", {}, label)));
   }
   for (const o of state.operators.values()) {
-    if (o.id === current || !o.active) continue;
+    // Oneself is "Assign to me" above.
+    if (o.id === current || o.id === state.me.id || !o.active) continue;
     items.push(item({ "data-pick": o.id, onclick: () => { close(); pick(c, o); } },
       el("span", { class: "menu-who" }, avatar(o), " ", o.name, o.id === state.me.id ? " (you)" : ""),
       el("span", { class: "menu-meta" }, awayTag(o), el("span", { class: "load" }, loadText(o)))));

@@ -111,7 +111,8 @@ function row(c) {
         el("span", { class: `status ${c.status}` }, STATUS_LABEL[c.status]),
         widget ? el("span", { class: "row-widget" }, widget) : null,
         el("span", { class: "row-assignee", "data-assignee": assignee ? assignee.id : "", title: assignee ? `Assigned to ${assignee.name}${assignee.availability === "away" ? " (Away)" : ""}` : "Unassigned" },
-          avatar(assignee), el("span", { class: "row-assignee-name" }, assignee ? assignee.name : c.status === "active" ? "AI" : "Unassigned"), awayTag(assignee))),
+          !assignee && c.status === "active" ? el("span", { class: "avatar ai", "aria-hidden": "true" }, "AI") : avatar(assignee),
+          el("span", { class: "row-assignee-name" }, assignee ? assignee.name : c.status === "active" ? "AI answering" : "Unassigned"), awayTag(assignee))),
     ], { "data-focus-key": `row-${c.id}`, "data-row": c.id }));
 }
 
@@ -177,12 +178,12 @@ function shortcuts(e) {
   else if (e.key === "r" && convo.id) { e.preventDefault(); focusReply(); }
 }
 
-/** "A chat from Ann on Website was assigned to you." */
-export function describeAssigned(event) {
-  const row = list.rows.find((r) => r.id === event.conversation_id);
+/** "Ann Lee's chat on Website was assigned to you." */
+export async function describeAssigned(event) {
   const widget = state.widgets.get(event.widget_id)?.name;
-  const who = row ? `from ${row.visitor.display_name} ` : "";
-  return `A chat ${who}${widget ? `on ${widget} ` : ""}was assigned to you.`;
+  const where = widget ? ` on ${widget}` : "";
+  const c = await api("GET", `/conversations/${event.conversation_id}`).catch(() => null);
+  return c ? `${c.visitor.display_name}'s chat${where} was assigned to you.` : `A chat${where} was assigned to you.`;
 }
 
 export function inboxEvent(event) {
