@@ -37,7 +37,6 @@ const MODULES: &[(&str, &str)] = modules![
     "widgets.js",
 ];
 
-
 /// Pages run only our own script: no inline scripts, no other origins, no framing.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; connect-src 'self'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";

@@ -59,6 +59,10 @@ pub struct RowMarks {
     pub waiting_since: Option<Millis>,
 }
 
+/// A conversation, its newest visitor message, the operator's read marker, and the first
+/// visitor message since the last operator reply.
+type MarkRow = (Id, Option<Id>, Option<Id>, Option<Millis>);
+
 /// The marks of these conversations for the operator; conversations without messages are
 /// left out.
 pub async fn row_marks(
@@ -80,11 +84,10 @@ pub async fn row_marks(
          FROM conversations c WHERE c.id IN ({})",
         list.join(",")
     );
-    let rows: Vec<(i64, Option<i64>, Option<i64>, Option<i64>)> =
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(operator_id)
-            .fetch_all(conn)
-            .await?;
+    let rows: Vec<MarkRow> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(operator_id)
+        .fetch_all(conn)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(id, last_visitor, last_read, waiting_since)| {

@@ -246,7 +246,10 @@ async fn two_operators_route_claim_pick_and_unassign_live() {
     // Bob's chat offers no Claim button; taking it from him, through the chip, names him and
     // asks first.
     let claim_button = ana_tab
-        .execute("return Boolean(document.querySelector('#claim-now'))", vec![])
+        .execute(
+            "return Boolean(document.querySelector('#claim-now'))",
+            vec![],
+        )
         .await
         .unwrap();
     assert_eq!(claim_button, json!(false), "no Claim on a teammate's chat");
@@ -1474,7 +1477,11 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     )
     .await;
     assert_eq!(
-        js(&tab, "return [document.querySelector('#reply').value, document.activeElement.id]").await,
+        js(
+            &tab,
+            "return [document.querySelector('#reply').value, document.activeElement.id]"
+        )
+        .await,
         json!(["Half-typed repl", "reply"]),
         "the draft and the focus stayed"
     );
@@ -1522,7 +1529,10 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
 
     // Drafts are per conversation.
     open_row(&tab, claimable.id).await;
-    assert_eq!(js(&tab, "return document.querySelector('#reply').value").await, json!(""));
+    assert_eq!(
+        js(&tab, "return document.querySelector('#reply').value").await,
+        json!("")
+    );
     open_row(&tab, waiting.id).await;
     assert_eq!(
         js(&tab, "return document.querySelector('#reply').value").await,
@@ -1552,7 +1562,12 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
 
     // 5. Enter sends, Shift+Enter adds a line.
     js(&tab, "const r = document.querySelector('#reply'); r.value = ''; r.dispatchEvent(new Event('input')); r.focus(); return 0").await;
-    press(&tab, "#reply", &format!("Line one{SHIFT}{ENTER}\u{E000}line two")).await;
+    press(
+        &tab,
+        "#reply",
+        &format!("Line one{SHIFT}{ENTER}\u{E000}line two"),
+    )
+    .await;
     assert_eq!(
         js(&tab, "return document.querySelector('#reply').value").await,
         json!("Line one\nline two"),
@@ -1577,9 +1592,18 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     )
     .await;
     click(&tab, "button[data-filter=mine]").await;
-    until(&tab, "my two chats", "document.querySelectorAll('#rows li').length == 2").await;
+    until(
+        &tab,
+        "my two chats",
+        "document.querySelectorAll('#rows li').length == 2",
+    )
+    .await;
     js(&tab, "document.activeElement.blur(); return 0").await;
-    let before = js(&tab, "return document.querySelector('#conversation').dataset.conversation").await;
+    let before = js(
+        &tab,
+        "return document.querySelector('#conversation').dataset.conversation",
+    )
+    .await;
     // The claimed chat is the older of the two: k goes up the list to the other.
     press(&tab, "body", "k").await;
     until(
@@ -1592,7 +1616,12 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     // 9. Away: on rows and the chip, with a word; one's own Away shows a banner.
     s.set_availability(&bob, "away").await;
     let (status, _) = s
-        .set_assignee(&ana, claimable.id, Some(bob_id), crate::common::IfAssignee::Any)
+        .set_assignee(
+            &ana,
+            claimable.id,
+            Some(bob_id),
+            crate::common::IfAssignee::Any,
+        )
         .await;
     assert_eq!(status, 200);
     click(&tab, "button[data-filter=all]").await;
@@ -1628,7 +1657,12 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     at_size(&bobs, DESKTOP).await;
     sign_in(&bobs, &s.base, "bob@acme.test", "bob-password").await;
     let (status, _) = s
-        .set_assignee(&ana, waiting.id, Some(bob_id), crate::common::IfAssignee::Any)
+        .set_assignee(
+            &ana,
+            waiting.id,
+            Some(bob_id),
+            crate::common::IfAssignee::Any,
+        )
         .await;
     assert_eq!(status, 200);
     let notice = format!("#attention [data-assigned=\"{}\"]", waiting.id);
@@ -1641,7 +1675,11 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     screenshot(&bobs, "attention-1440").await;
     tokio::time::sleep(Duration::from_secs(7)).await;
     assert_eq!(
-        js(&bobs, &format!("return Boolean(document.querySelector('{notice}'))")).await,
+        js(
+            &bobs,
+            &format!("return Boolean(document.querySelector('{notice}'))")
+        )
+        .await,
         json!(true),
         "still there after the old 6 s"
     );
@@ -1670,7 +1708,12 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     at_size(&tab, PHONE).await;
     tab.goto(&format!("{}/inbox", s.base)).await.unwrap();
     click(&tab, "button[data-filter=all]").await;
-    until(&tab, "the rows", "document.querySelectorAll('#rows li').length == 3").await;
+    until(
+        &tab,
+        "the rows",
+        "document.querySelectorAll('#rows li').length == 3",
+    )
+    .await;
     screenshot(&tab, "inbox-390").await;
     open_row(&tab, waiting.id).await;
     until(
@@ -1717,7 +1760,8 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
         &format!("document.querySelector('#connection').hidden && document.querySelector('#conversation')?.dataset.conversation == '{}' && document.querySelector('#reply').value == 'Written during the restart'", waiting.id),
     )
     .await;
-    s.visitor_says(&widget, &waiting, "Back after the restart").await;
+    s.visitor_says(&widget, &waiting, "Back after the restart")
+        .await;
     until(
         &tab,
         "live again",
