@@ -1673,6 +1673,14 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     )
     .await;
     screenshot(&bobs, "attention-1440").await;
+    // One click allows sound in this browser; it is remembered and plays from then on.
+    click(&bobs, &format!("{notice} [data-allow-sound]")).await;
+    until(
+        &bobs,
+        "sound allowed",
+        "localStorage.getItem('switchboard.sound') == 'on' && document.documentElement.dataset.chimed == '1'",
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(7)).await;
     assert_eq!(
         js(

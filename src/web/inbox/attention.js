@@ -3,6 +3,7 @@
 // click: browsers refuse sound before one), and a notice links to the chat until dismissed.
 import { api } from "./api.js";
 import { el, link } from "./dom.js";
+import { announce } from "./layout.js";
 
 const SOUND_KEY = "switchboard.sound";
 const BASE_TITLE = "Switchboard";
@@ -41,6 +42,7 @@ function chime() {
     tone.start(now + i * 0.14);
     tone.stop(now + i * 0.14 + 0.32);
   }
+  // Counted on the page, where a test (or a curious person) can see that a chime was played.
   document.documentElement.dataset.chimed = String(Number(document.documentElement.dataset.chimed || 0) + 1);
 }
 
@@ -73,6 +75,7 @@ export async function assignedToYou(event, describe) {
   const box = document.getElementById("attention");
   box?.querySelector(`[data-assigned="${event.conversation_id}"]`)?.remove();
   box?.append(noticeItem(event.conversation_id, text));
+  announce(text);
   chime();
   countUnseen();
 }

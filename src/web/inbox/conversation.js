@@ -236,8 +236,8 @@ function actions(c) {
     buttons.push(el("button", { id: "claim-now", class: "primary", "data-focus-key": "claim-now", onclick: () => claim(c) }, "Claim"));
   }
   buttons.push(c.status === "closed"
-    ? el("button", { id: "reopen", "data-focus-key": "reopen", onclick: () => act(() => api("POST", `/conversations/${c.id}/reopen`)) }, "Reopen")
-    : el("button", { id: "close", "data-focus-key": "close", onclick: () => act(() => api("POST", `/conversations/${c.id}/close`)) }, "Close"));
+    ? el("button", { id: "reopen", "data-focus-key": "close-or-reopen", onclick: () => act(() => api("POST", `/conversations/${c.id}/reopen`)) }, "Reopen")
+    : el("button", { id: "close", "data-focus-key": "close-or-reopen", onclick: () => act(() => api("POST", `/conversations/${c.id}/close`)) }, "Close"));
   return el("div", { class: "conv-actions", id: "conv-actions" }, chip(c, mine), buttons);
 }
 
