@@ -2,7 +2,7 @@
 // conversation (conversation.js) and its visitor (visitor.js). Live events patch what is on
 // screen; nothing the person is typing or pointing at is redrawn.
 import { api } from "./api.js";
-import { el, link, avatar, awayTag, when, waited, typing, swap } from "./dom.js";
+import { el, link, avatar, awayTag, initials, when, waited, typing, swap } from "./dom.js";
 import { state, STATUS_LABEL } from "./state.js";
 import { page, announce, currentPage } from "./layout.js";
 import { go } from "./router.js";
@@ -100,8 +100,10 @@ function row(c) {
   const assignee = c.assignee;
   return el("li", { "data-conversation": c.id, class: c.unread ? "unread" : "" },
     link(`/inbox/conversations/${c.id}`, [
+      el("span", { class: "row-avatar", "aria-hidden": "true" }, initials(c.visitor.display_name),
+        el("span", { class: "unread-dot" })),
+      el("span", { class: "row-body" },
       el("span", { class: "row-top" },
-        el("span", { class: "unread-dot", "aria-hidden": "true" }),
         el("span", { class: "row-title" }, el("span", { class: "visitor-name", "data-visitor": c.visitor.id }, c.visitor.display_name),
           c.visitor.verified ? el("span", { class: "verified-mark", "aria-label": "verified" }, " ✓") : null),
         c.unread ? el("span", { class: "sr-only" }, ", unread") : null,
@@ -112,7 +114,7 @@ function row(c) {
         widget ? el("span", { class: "row-widget" }, widget) : null,
         el("span", { class: "row-assignee", "data-assignee": assignee ? assignee.id : "", title: assignee ? `Assigned to ${assignee.name}${assignee.availability === "away" ? " (Away)" : ""}` : "Unassigned" },
           !assignee && c.status === "active" ? el("span", { class: "avatar ai", "aria-hidden": "true" }, "AI") : avatar(assignee),
-          el("span", { class: "row-assignee-name" }, assignee ? assignee.name : c.status === "active" ? "AI answering" : "Unassigned"), awayTag(assignee))),
+          el("span", { class: "row-assignee-name" }, assignee ? assignee.name : c.status === "active" ? "AI answering" : "Unassigned"), awayTag(assignee)))),
     ], { "data-focus-key": `row-${c.id}`, "data-row": c.id }));
 }
 
