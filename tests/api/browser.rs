@@ -1719,7 +1719,7 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     until(
         &tab,
         "the rows",
-        "document.querySelectorAll('#rows li').length == 3",
+        "document.querySelectorAll('#rows li').length == 3 && document.querySelector('#list').getBoundingClientRect().width == window.innerWidth",
     )
     .await;
     screenshot(&tab, "inbox-390").await;
