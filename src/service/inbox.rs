@@ -427,6 +427,26 @@ async fn check_precondition(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever statuses are asked for, Unassigned and the AI view split them: no chat is in
+        /// both, together they hold all of them, and the AI view holds only the AI's.
+        #[test]
+        fn unassigned_and_ai_split_any_status_filter(asked in proptest::sample::subsequence(
+            vec![Status::Active, Status::HandedOff, Status::Closed], 0..=3)) {
+            let unassigned = view_statuses(View::Unassigned, asked.clone()).unwrap_or_default();
+            let ai = view_statuses(View::Ai, asked.clone()).unwrap_or_default();
+            let all = view_statuses(View::All, asked.clone()).unwrap_or_default();
+            prop_assert!(unassigned.iter().all(|s| !ai.contains(s)));
+            prop_assert!(ai.iter().all(|s| *s == Status::Active));
+            let mut both: Vec<&str> = unassigned.iter().chain(&ai).map(|s| s.as_str()).collect();
+            let mut every: Vec<&str> = all.iter().map(|s| s.as_str()).collect();
+            both.sort_unstable();
+            every.sort_unstable();
+            prop_assert_eq!(both, every);
+        }
+    }
 
     #[test]
     fn unassigned_leaves_the_ai_out_and_the_ai_view_holds_only_its_chats() {
