@@ -37,7 +37,7 @@ function teammateEditor(o) {
 function availabilityBadge(o) {
   if (!o.active) return el("span", { class: "badge off", "data-state": "deactivated" }, "Deactivated");
   return o.availability === "away"
-    ? el("span", { class: "badge away", "data-state": "away", title: `Away: ${awayReason(o)}` }, "☾ Away", el("span", { class: "badge-why" }, ` · ${awayReason(o)}`))
+    ? [el("span", { class: "badge away", "data-state": "away", title: `Away: ${awayReason(o)}` }, "☾ Away"), el("span", { class: "badge-why" }, awayReason(o))]
     : el("span", { class: "badge on", "data-state": "available" }, "Available");
 }
 
