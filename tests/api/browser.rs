@@ -1613,6 +1613,23 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     )
     .await;
 
+    // In the list, ↓ moves focus to the next row without opening it; the list is one Tab stop.
+    js(
+        &tab,
+        "document.querySelector('#rows a[data-row]').focus(); return 0",
+    )
+    .await;
+    tab.active_element()
+        .await
+        .unwrap()
+        .send_keys(ARROW_DOWN)
+        .await
+        .unwrap();
+    assert_eq!(
+        js(&tab, "const rows = [...document.querySelectorAll('#rows a[data-row]')]; return [rows.indexOf(document.activeElement), rows.filter((a) => a.tabIndex == 0).length]").await,
+        json!([1, 1])
+    );
+
     // 9. Away: on rows and the chip, with a word; one's own Away shows a banner.
     s.set_availability(&bob, "away").await;
     let (status, _) = s

@@ -118,10 +118,17 @@ function row(c) {
     ], { "data-focus-key": `row-${c.id}`, "data-row": c.id }));
 }
 
+/**
+ * Marks the open conversation's row. The list is one stop for Tab (the open row, else the
+ * first): the arrow keys move within it, so the conversation is a few Tabs away, not one per row.
+ */
 function markCurrentRow(id) {
-  for (const a of document.querySelectorAll("#rows a[data-row]")) {
+  const rows = [...document.querySelectorAll("#rows a[data-row]")];
+  const stop = rows.find((a) => Number(a.dataset.row) === id) || rows[0];
+  for (const a of rows) {
     if (Number(a.dataset.row) === id) a.setAttribute("aria-current", "true");
     else a.removeAttribute("aria-current");
+    a.tabIndex = a === stop ? 0 : -1;
   }
 }
 
@@ -171,6 +178,7 @@ function shortcuts(e) {
     const next = rows[Math.max(0, Math.min(rows.length - 1, at < 0 ? 0 : at + step))];
     if (!next) return;
     e.preventDefault();
+    for (const a of rows) a.tabIndex = a === next ? 0 : -1;
     next.focus();
     if (!inList || e.key === "j" || e.key === "k") go(next.getAttribute("href"));
   };
