@@ -123,7 +123,10 @@ function panel(c) {
       actions(c),
       detailsToggle()),
     waitingNotice(c),
-    el("ol", { class: "timeline", id: "timeline", role: "log", "aria-label": "Messages" }, timelineItems(c).map(([, node]) => node)),
+    el("ol", { class: "timeline", id: "timeline", role: "log", "aria-label": "Messages",
+      onscroll: (e) => { if (e.target.scrollHeight - e.target.scrollTop - e.target.clientHeight < 40) document.getElementById("new-below").hidden = true; } },
+    timelineItems(c).map(([, node]) => node)),
+    el("button", { id: "new-below", class: "new-below", hidden: true, onclick: (e) => { e.currentTarget.hidden = true; scrollToEnd(); } }, "New messages ↓"),
     composer(c));
 }
 
@@ -173,7 +176,27 @@ function timelineItems(c) {
   const items = c.messages.map((m) => ({ at: m.created_at, order: 0, key: `m${m.id}`, m }));
   for (const e of c.assignment_events) items.push({ at: e.at, order: 1, key: `e${e.id}`, e });
   items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order));
-  return items.map(({ key, m, e }) => [key, m ? messageItem(c, m, key) : el("li", { class: "assignment", "data-key": key }, assignmentText(e))]);
+  const out = [];
+  let day = null;
+  for (const { at, key, m, e } of items) {
+    const d = new Date(at).toDateString();
+    if (d !== day) {
+      day = d;
+      out.push([`d${d}`, el("li", { class: "day", "data-key": `d${d}` }, dayText(at))]);
+    }
+    out.push([key, m ? messageItem(c, m, key) : el("li", { class: "assignment", "data-key": key }, assignmentText(e))]);
+  }
+  return out;
+}
+
+/** "Today", "Yesterday", else the date: the separator above each day's messages. */
+function dayText(iso) {
+  const d = new Date(iso);
+  const today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  if (d.toDateString() === today.toDateString()) return "Today";
+  if (d.toDateString() === yesterday.toDateString()) return "Yesterday";
+  return d.toLocaleDateString([], { weekday: "long", day: "numeric", month: "long", year: d.getFullYear() === today.getFullYear() ? undefined : "numeric" });
 }
 
 function messageItem(c, m, key) {
@@ -198,6 +221,8 @@ function appendNew(c) {
     added++;
   }
   if (added && atEnd) scrollToEnd();
+  // Scrolled up to read: the new messages wait below, and a button says so.
+  else if (added) document.getElementById("new-below").hidden = false;
 }
 
 function scrollToEnd() {
