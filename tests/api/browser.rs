@@ -1527,6 +1527,24 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     )
     .await;
 
+    // Reading further up, a new message does not pull the view down: a button says it came.
+    js(&tab, "const t = document.querySelector('#timeline'); t.style.flex = 'none'; t.style.height = '80px'; t.scrollTop = 0; return 0").await;
+    s.visitor_says(&widget, &waiting, "One more thing").await;
+    until(
+        &tab,
+        "New messages ↓",
+        "!document.querySelector('#new-below').hidden && document.querySelector('#timeline').scrollTop == 0",
+    )
+    .await;
+    click(&tab, "#new-below").await;
+    until(
+        &tab,
+        "at the end",
+        "document.querySelector('#new-below').hidden && document.querySelector('#timeline').scrollTop > 0",
+    )
+    .await;
+    js(&tab, "const t = document.querySelector('#timeline'); t.style.flex = ''; t.style.height = ''; return 0").await;
+
     // Drafts are per conversation.
     open_row(&tab, claimable.id).await;
     assert_eq!(
