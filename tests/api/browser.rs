@@ -1691,6 +1691,12 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     let bobs = driver.session().await;
     at_size(&bobs, DESKTOP).await;
     sign_in(&bobs, &s.base, "bob@acme.test", "bob-password").await;
+    until(
+        &bobs,
+        "the title counting the chat assigned to Bob before he came",
+        "document.title == '(1) Switchboard'",
+    )
+    .await;
     let (status, _) = s
         .set_assignee(
             &ana,
@@ -1704,7 +1710,7 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     until(
         &bobs,
         "the notice",
-        &format!("document.querySelector('{notice} a')?.getAttribute('href') == '/inbox/conversations/{}' && document.title.startsWith('(')", waiting.id),
+        &format!("document.querySelector('{notice} a')?.getAttribute('href') == '/inbox/conversations/{}' && document.title == '(2) Switchboard'", waiting.id),
     )
     .await;
     screenshot(&bobs, "attention-1440").await;
@@ -1729,8 +1735,8 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     click(&bobs, &format!("{notice} a")).await;
     until(
         &bobs,
-        "the chat, the notice gone, the title back",
-        &format!("document.querySelector('#conversation')?.dataset.conversation == '{}' && !document.querySelector('{notice}') && document.title == 'Switchboard'", waiting.id),
+        "the chat, the notice gone, one unseen chat left in the title",
+        &format!("document.querySelector('#conversation')?.dataset.conversation == '{}' && !document.querySelector('{notice}') && document.title == '(1) Switchboard'", waiting.id),
     )
     .await;
 

@@ -26,6 +26,7 @@ export function connectEvents() {
   socket.addEventListener("open", () => {
     opened = true;
     if (retry > 0) resync();
+    else countUnseen();
     retry = 0;
     connectionState(true);
   });
