@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(counts))
         .routes(routes!(get))
+        .routes(routes!(mark_read))
         .routes(routes!(reply))
         .routes(routes!(takeover))
         .routes(routes!(claim))
@@ -56,8 +57,10 @@ pub struct ListParams {
 pub enum InboxView {
     /// Assigned to the caller.
     Mine,
-    /// Handed off with nobody assigned yet.
+    /// Waiting for a human (handed off or closed) with nobody assigned: not the AI's chats.
     Unassigned,
+    /// The AI is still handling them (`active`).
+    Ai,
     All,
 }
 
@@ -150,7 +153,10 @@ pub struct CountParams {
 #[derive(Serialize, ToSchema)]
 pub struct CountsDto {
     pub mine: u64,
+    /// Waiting for a human with nobody assigned; the AI's chats are in `ai`, not here.
     pub unassigned: u64,
+    /// The AI is still handling them.
+    pub ai: u64,
     pub all: u64,
 }
 
@@ -159,12 +165,13 @@ impl From<InboxCounts> for CountsDto {
         CountsDto {
             mine: c.mine,
             unassigned: c.unassigned,
+            ai: c.ai,
             all: c.all,
         }
     }
 }
 
-/// How many conversations each inbox view (`mine`, `unassigned`, `all`) holds.
+/// How many conversations each inbox view (`mine`, `unassigned`, `ai`, `all`) holds.
 #[utoipa::path(get, path = "/conversations/counts", tag = "conversations", params(CountParams),
     responses((status = 200, body = CountsDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
@@ -204,6 +211,7 @@ fn parse_list_params(params: ListParams) -> Result<InboxQuery, ApiError> {
     let view = match params.view.unwrap_or(InboxView::All) {
         InboxView::Mine => View::Mine,
         InboxView::Unassigned => View::Unassigned,
+        InboxView::Ai => View::Ai,
         InboxView::All => View::All,
     };
     let statuses = parse_statuses(params.status.as_deref())?;
@@ -247,6 +255,21 @@ pub async fn get(
 ) -> ApiResult<Json<ConversationDto>> {
     let detail = state.service.get_conversation(&caller.operator, id).await?;
     Ok(Json(ConversationDto::from(&detail)))
+}
+
+/// Marks everything in the conversation so far as read by the caller: its row is no longer
+/// `unread` for them, and an "assigned to you" email still waiting (`email_delay_secs`) is not
+/// sent.
+#[utoipa::path(post, path = "/conversations/{id}/read", tag = "conversations", params(("id" = i64, Path)),
+    responses((status = 204, description = "read"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> ApiResult<StatusCode> {
+    state.service.mark_read(&caller.operator, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// An operator's reply. Replying to an unassigned conversation makes the caller its assignee

@@ -9,8 +9,8 @@ use crate::domain::{
     AssignmentReason, Author, Availability, Role, RoutingMode, Status, WaitingReason,
 };
 use crate::service::{
-    ConversationDetail, ConversationView, CreatedInvitation, Identified, InvitationPreview,
-    SignedIn, VisitorConversation, VisitorDetail,
+    ConversationDetail, ConversationView, CreatedInvitation, Identified, InboxRow,
+    InvitationPreview, SignedIn, VisitorConversation, VisitorDetail,
 };
 use crate::store::{
     AssignmentEvent, Conversation, Invitation, Message, Operator, OperatorWithLoad, Visitor,
@@ -355,6 +355,15 @@ pub struct ConversationDto {
     pub created_at: String,
     #[schema(format = DateTime)]
     pub last_message_at: String,
+    /// Only on inbox rows: the visitor wrote after the newest message the caller has read
+    /// (`POST /conversations/{id}/read`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread: Option<bool>,
+    /// Only on inbox rows: the visitor's first message since the last operator reply, that
+    /// is how long they have waited for a person; null when a person answered everything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime, nullable)]
+    pub waiting_since: Option<Option<String>>,
     /// Only on `GET /conversations/{id}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<MessageDto>>,
@@ -380,8 +389,20 @@ impl From<&ConversationView> for ConversationDto {
             last_message_preview: c.last_message_preview.clone(),
             created_at: time(c.created_at),
             last_message_at: time(c.last_message_at),
+            unread: None,
+            waiting_since: None,
             messages: None,
             assignment_events: None,
+        }
+    }
+}
+
+impl From<&InboxRow> for ConversationDto {
+    fn from(row: &InboxRow) -> ConversationDto {
+        ConversationDto {
+            unread: Some(row.marks.unread),
+            waiting_since: Some(row.marks.waiting_since.map(time)),
+            ..ConversationDto::from(&row.view)
         }
     }
 }

@@ -105,6 +105,7 @@ pub fn router(state: AppState, record_requests: bool) -> Router {
         .route("/sw.js", get(pages::service_worker))
         .route("/widget.js", get(pages::widget_script))
         .route("/static/app.js", get(pages::script))
+        .route("/static/inbox/{name}", get(pages::module))
         .route("/static/app.css", get(pages::style))
         .merge(routes)
         .fallback(unrouted)

@@ -37,6 +37,10 @@ pub struct ChannelsDto {
     pub push: bool,
     /// Email with a link to the conversation (sent only when the server has SMTP configured).
     pub email: bool,
+    /// How long the email waits first; it is not sent if the chat is opened meanwhile
+    /// (`POST /conversations/{id}/read`). 0 = at once (the default), at most 86,400.
+    #[schema(minimum = 0, maximum = 86400)]
+    pub email_delay_secs: i64,
 }
 
 impl From<Channels> for ChannelsDto {
@@ -44,6 +48,7 @@ impl From<Channels> for ChannelsDto {
         ChannelsDto {
             push: c.push,
             email: c.email,
+            email_delay_secs: c.email_delay_secs,
         }
     }
 }
@@ -52,6 +57,9 @@ impl From<Channels> for ChannelsDto {
 pub struct ChannelsRequest {
     pub push: Option<bool>,
     pub email: Option<bool>,
+    /// 0 (at once) to 86,400.
+    #[schema(minimum = 0, maximum = 86400)]
+    pub email_delay_secs: Option<i64>,
 }
 
 /// The browser's `PushSubscription.toJSON()`.
@@ -127,7 +135,7 @@ pub async fn set_channels(
 ) -> ApiResult<Json<ChannelsDto>> {
     let channels = state
         .service
-        .set_notification_channels(&caller.operator, req.push, req.email)
+        .set_notification_channels(&caller.operator, req.push, req.email, req.email_delay_secs)
         .await?;
     Ok(Json(channels.into()))
 }

@@ -1,9 +1,41 @@
 //! The web inbox: one HTML shell for every page (the script draws the page from the API), its
-//! script and style, and the service worker. All embedded in the binary. The pages are not
-//! routes here: `web/app.js`'s client router is their one list.
+//! script (an entry module and the ES modules under `web/inbox/`, no build step) and style,
+//! and the service worker. All embedded in the binary. The pages are not routes here:
+//! `web/inbox/router.js` is their one list.
 
+use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+
+/// Embeds the inbox's modules, each served as `/static/inbox/{name}`.
+macro_rules! modules {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../web/inbox/", $name)))),*]
+    };
+}
+
+/// The inbox's ES modules: the API client, DOM helpers, the one form helper, shared state, the
+/// router, the frame, the live stream, attention, a dialog, and one module per page.
+const MODULES: &[(&str, &str)] = modules![
+    "api.js",
+    "attention.js",
+    "auth.js",
+    "conversation.js",
+    "dialog.js",
+    "dom.js",
+    "forms.js",
+    "inbox.js",
+    "layout.js",
+    "live.js",
+    "router.js",
+    "settings.js",
+    "state.js",
+    "teammates.js",
+    "visitor.js",
+    "widgets.js",
+];
 
 /// Pages run only our own script: no inline scripts, no other origins, no framing.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; connect-src 'self'; \
@@ -41,6 +73,14 @@ pub async fn script() -> Response {
         "text/javascript; charset=utf-8",
         include_str!("../web/app.js"),
     )
+}
+
+/// One of the inbox's modules; any other name is a JSON 404.
+pub async fn module(Path(name): Path<String>) -> Response {
+    match MODULES.iter().find(|(known, _)| *known == name) {
+        Some((_, body)) => asset("text/javascript; charset=utf-8", body),
+        None => ApiError::not_found("route").into_response(),
+    }
 }
 
 pub async fn style() -> Response {

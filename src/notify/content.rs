@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::email::Mail;
-use crate::domain::{AssignmentReason, Id};
+use crate::domain::{AssignmentReason, Id, Millis};
 
 /// Everything a notification needs, captured when the assignment commits (it is the outbox
 /// row's payload).
@@ -20,6 +20,10 @@ pub struct Notice {
     /// `{public_url}/inbox/conversations/{id}`
     pub link: String,
     pub reason: AssignmentReason,
+    /// For an email that waited (`email_delay_secs`): not sent if the recipient opened the
+    /// chat at or after this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unless_opened_since: Option<Millis>,
 }
 
 impl Notice {
@@ -115,6 +119,7 @@ mod tests {
             preview: preview.into(),
             link: "https://desk.acme.test/inbox/conversations/7".into(),
             reason: AssignmentReason::RoundRobin,
+            unless_opened_since: None,
         }
     }
 

@@ -26,6 +26,7 @@ use crate::domain::Millis;
 use crate::domain::notification::{OutboxKind, gives_up, retry_delay};
 use crate::metrics::Metrics;
 use crate::store::notifications::{self, OutboxRow};
+use crate::store::reads;
 use crate::store::{Store, StoreResult};
 use crate::timefmt::now_millis;
 
@@ -64,6 +65,8 @@ enum Outcome {
     Failed(String),
     /// The push subscription is gone: delete it (and its queued rows).
     SubscriptionGone(i64),
+    /// Not to be sent any more; closed like a failure, with this reason.
+    NotNeeded(&'static str),
 }
 
 impl Worker {
@@ -144,12 +147,37 @@ impl Worker {
 
     async fn deliver(&self, row: &OutboxRow) -> Outcome {
         match row.channel.as_str() {
+            "email" if self.opened_while_waiting(row).await => {
+                Outcome::NotNeeded("the conversation was opened before the email was due")
+            }
             "email" => match mail(row) {
                 Ok(mail) => self.send_email(&mail, &row.idempotency_key).await,
                 Err(e) => Outcome::Failed(format!("unreadable payload: {e}")),
             },
             "push" => self.push(row).await,
             other => Outcome::Failed(format!("unknown channel {other:?}")),
+        }
+    }
+
+    /// Whether a delayed "assigned to you" email's chat was opened by its recipient while it
+    /// waited. When the database cannot say, the email is sent: one too many beats none.
+    async fn opened_while_waiting(&self, row: &OutboxRow) -> bool {
+        let (OutboxKind::Assignment, Some(operator_id)) = (row.kind, row.operator_id) else {
+            return false;
+        };
+        let Ok(Notice {
+            conversation_id,
+            unless_opened_since: Some(since),
+            ..
+        }) = serde_json::from_str::<Notice>(&row.payload)
+        else {
+            return false;
+        };
+        match self.store.read().await {
+            Ok(mut conn) => reads::opened_since(&mut conn, operator_id, conversation_id, since)
+                .await
+                .unwrap_or(false),
+            Err(_) => false,
         }
     }
 
@@ -212,6 +240,10 @@ impl Worker {
             Outcome::Failed(error) => {
                 tracing::warn!(id, channel = %row.channel, %error, "notification failed for good");
                 notifications::mark_failed(tx.conn(), id, until, now, error, forget).await?
+            }
+            Outcome::NotNeeded(why) => {
+                tracing::info!(id, channel = %row.channel, why, "notification not needed");
+                notifications::mark_failed(tx.conn(), id, until, now, why, forget).await?
             }
             Outcome::SubscriptionGone(subscription) => {
                 notifications::delete_subscription_by_id(tx.conn(), *subscription).await?;

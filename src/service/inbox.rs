@@ -8,8 +8,9 @@ use super::effects::Effects;
 use super::{Service, ServiceError, ServiceResult, validate};
 use crate::domain::{AssignmentReason, Author, Id, Millis, Status};
 use crate::store::conversations::{self as convs, AssigneeFilter, InboxCounts, ListQuery};
+use crate::store::reads::RowMarks;
 use crate::store::{
-    AssignmentEvent, Conversation, Message, Operator, Visitor, WriteTx, operators, visitors,
+    AssignmentEvent, Conversation, Message, Operator, Visitor, WriteTx, operators, reads, visitors,
 };
 use crate::timefmt::now_millis;
 
@@ -31,7 +32,10 @@ pub struct ConversationDetail {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     Mine,
+    /// Waiting for a human with nobody assigned: not the chats the AI still handles.
     Unassigned,
+    /// The chats the AI still handles (`active`).
+    Ai,
     All,
 }
 
@@ -45,8 +49,15 @@ pub struct InboxQuery {
     pub limit: u32,
 }
 
+/// An inbox row: the conversation, and what it shows the operator who asked.
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    pub view: ConversationView,
+    pub marks: RowMarks,
+}
+
 pub struct ConversationPage {
-    pub items: Vec<ConversationView>,
+    pub items: Vec<InboxRow>,
     /// Where the next page starts, when there may be one.
     pub next: Option<(Millis, Id)>,
 }
@@ -58,15 +69,21 @@ impl Service {
         caller: &Operator,
         q: InboxQuery,
     ) -> ServiceResult<ConversationPage> {
+        let Some(statuses) = view_statuses(q.view, q.statuses) else {
+            return Ok(ConversationPage {
+                items: Vec::new(),
+                next: None,
+            });
+        };
         let mut conn = self.store.read().await?;
         let query = ListQuery {
             workspace_id: caller.workspace_id,
             assignee: match q.view {
                 View::Mine => AssigneeFilter::Operator(caller.id),
                 View::Unassigned => AssigneeFilter::Unassigned,
-                View::All => AssigneeFilter::Everyone,
+                View::Ai | View::All => AssigneeFilter::Everyone,
             },
-            statuses: q.statuses,
+            statuses,
             after: q.after,
             limit: q.limit,
         };
@@ -88,6 +105,8 @@ impl Service {
             .into_iter()
             .map(|v| (v.id, v))
             .collect();
+        let ids: Vec<Id> = rows.iter().map(|c| c.id).collect();
+        let marks = reads::row_marks(&mut conn, caller.id, &ids).await?;
         let mut items = Vec::with_capacity(rows.len());
         for conversation in rows {
             let visitor = match people.get(&conversation.visitor_id) {
@@ -101,10 +120,13 @@ impl Service {
             let assignee = conversation
                 .assignee_id
                 .and_then(|id| team.get(&id).cloned());
-            items.push(ConversationView {
-                conversation,
-                assignee,
-                visitor,
+            items.push(InboxRow {
+                marks: marks.get(&conversation.id).copied().unwrap_or_default(),
+                view: ConversationView {
+                    conversation,
+                    assignee,
+                    visitor,
+                },
             });
         }
         Ok(ConversationPage { items, next })
@@ -123,6 +145,18 @@ impl Service {
             statuses,
         )
         .await?)
+    }
+
+    /// Marks the conversation read by the caller up to its newest message (404 outside their
+    /// workspace). Personal, so it takes no workspace lock.
+    pub async fn mark_read(&self, caller: &Operator, id: Id) -> ServiceResult<()> {
+        let mut tx = self.store.write().await?;
+        convs::get(tx.conn(), caller.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        reads::mark_read(tx.conn(), caller.id, id, now_millis()).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn get_conversation(
@@ -352,6 +386,23 @@ impl Service {
     }
 }
 
+/// The statuses a view lists, given those asked for (empty = any): Unassigned leaves out the
+/// AI's chats, the AI view holds only them. `None` when nothing can match.
+fn view_statuses(view: View, asked: Vec<Status>) -> Option<Vec<Status>> {
+    let any = [Status::Active, Status::HandedOff, Status::Closed];
+    let asked = if asked.is_empty() {
+        any.to_vec()
+    } else {
+        asked
+    };
+    let keep: Vec<Status> = match view {
+        View::Unassigned => asked.into_iter().filter(|s| *s != Status::Active).collect(),
+        View::Ai => asked.into_iter().filter(|s| *s == Status::Active).collect(),
+        View::Mine | View::All => asked,
+    };
+    (!keep.is_empty()).then_some(keep)
+}
+
 /// `if_assignee_id`: absent = no precondition; `Some(None)` = must be unassigned;
 /// `Some(Some(id))` = must be assigned to `id`. Otherwise 409 with who has it now.
 async fn check_precondition(
@@ -370,5 +421,53 @@ async fn check_precondition(
             })
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever statuses are asked for, Unassigned and the AI view split them: no chat is in
+        /// both, together they hold all of them, and the AI view holds only the AI's.
+        #[test]
+        fn unassigned_and_ai_split_any_status_filter(asked in proptest::sample::subsequence(
+            vec![Status::Active, Status::HandedOff, Status::Closed], 0..=3)) {
+            let unassigned = view_statuses(View::Unassigned, asked.clone()).unwrap_or_default();
+            let ai = view_statuses(View::Ai, asked.clone()).unwrap_or_default();
+            let all = view_statuses(View::All, asked.clone()).unwrap_or_default();
+            prop_assert!(unassigned.iter().all(|s| !ai.contains(s)));
+            prop_assert!(ai.iter().all(|s| *s == Status::Active));
+            let mut both: Vec<&str> = unassigned.iter().chain(&ai).map(|s| s.as_str()).collect();
+            let mut every: Vec<&str> = all.iter().map(|s| s.as_str()).collect();
+            both.sort_unstable();
+            every.sort_unstable();
+            prop_assert_eq!(both, every);
+        }
+    }
+
+    #[test]
+    fn unassigned_leaves_the_ai_out_and_the_ai_view_holds_only_its_chats() {
+        use Status::*;
+        assert_eq!(
+            view_statuses(View::Unassigned, vec![]),
+            Some(vec![HandedOff, Closed])
+        );
+        assert_eq!(
+            view_statuses(View::Unassigned, vec![Active, HandedOff]),
+            Some(vec![HandedOff])
+        );
+        assert_eq!(
+            view_statuses(View::Ai, vec![Active, HandedOff]),
+            Some(vec![Active])
+        );
+        assert_eq!(view_statuses(View::Ai, vec![Closed]), None);
+        assert_eq!(view_statuses(View::Unassigned, vec![Active]), None);
+        assert_eq!(
+            view_statuses(View::All, vec![]),
+            Some(vec![Active, HandedOff, Closed])
+        );
     }
 }

@@ -29,7 +29,9 @@ use tokio::sync::Notify;
 pub use accounts::{Credentials, NewTeammate, SignedIn, Signup};
 pub use admin::{Admin, AdminSettings, WorkspaceSummary};
 pub use identity::{Identified, Identity};
-pub use inbox::{ConversationDetail, ConversationPage, ConversationView, InboxQuery, View};
+pub use inbox::{
+    ConversationDetail, ConversationPage, ConversationView, InboxQuery, InboxRow, View,
+};
 pub use invitations::{CreatedInvitation, InvitationPreview, NewInvitation};
 pub use sessions::SESSION_LIFETIME_MS;
 pub use teammates::TeammateChange;

@@ -13,6 +13,8 @@ use crate::timefmt::now_millis;
 
 /// Longest push endpoint accepted.
 const MAX_ENDPOINT_LEN: usize = 2048;
+/// Longest an "assigned to you" email may wait for the chat to be opened: a day.
+pub const MAX_EMAIL_DELAY_SECS: i64 = 86_400;
 
 impl Service {
     pub fn vapid_public_key(&self) -> &str {
@@ -23,18 +25,26 @@ impl Service {
         Ok(notifications::channels(&mut *self.store.read().await?, caller.id).await?)
     }
 
-    /// Turns channels on or off; `None` leaves one as it is.
+    /// Turns channels on or off and sets the email's delay; `None` leaves one as it is.
     pub async fn set_notification_channels(
         &self,
         caller: &Operator,
         push: Option<bool>,
         email: Option<bool>,
+        email_delay_secs: Option<i64>,
     ) -> ServiceResult<Channels> {
+        if email_delay_secs.is_some_and(|d| !(0..=MAX_EMAIL_DELAY_SECS).contains(&d)) {
+            return Err(ServiceError::invalid(
+                "invalid_email_delay",
+                format!("email_delay_secs must be 0 (at once) to {MAX_EMAIL_DELAY_SECS} (a day)"),
+            ));
+        }
         let mut tx = self.store.write().await?;
         let current = notifications::channels(tx.conn(), caller.id).await?;
         let wanted = Channels {
             push: push.unwrap_or(current.push),
             email: email.unwrap_or(current.email),
+            email_delay_secs: email_delay_secs.unwrap_or(current.email_delay_secs),
         };
         notifications::set_channels(tx.conn(), caller.id, wanted).await?;
         tx.commit().await?;
@@ -134,6 +144,14 @@ impl Service {
             let payload = serde_json::to_string(&notice).unwrap_or_default();
             let key = format!("assignment-{}", pending.assignment_event_id);
             if email {
+                // A delayed email is dropped if the chat is opened before it is due: the
+                // notice says since when.
+                let delay = channels.email_delay_secs * 1000;
+                let email_notice = Notice {
+                    unless_opened_since: (delay > 0).then_some(now),
+                    ..notice.clone()
+                };
+                let email_payload = serde_json::to_string(&email_notice).unwrap_or_default();
                 let row = NewNotification {
                     operator_id: Some(recipient.id),
                     email: None,
@@ -141,9 +159,9 @@ impl Service {
                     channel: "email",
                     push_subscription_id: None,
                     idempotency_key: &format!("{key}-email"),
-                    payload: &payload,
+                    payload: &email_payload,
                 };
-                notifications::enqueue(tx.conn(), &row, now).await?;
+                notifications::enqueue_at(tx.conn(), &row, now, now + delay).await?;
                 queued += 1;
             }
             for subscription in &subscriptions {
@@ -211,6 +229,7 @@ impl Service {
                 self.settings.public_url, conversation.id
             ),
             reason: pending.reason,
+            unless_opened_since: None,
         })
     }
 }

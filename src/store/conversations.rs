@@ -165,7 +165,10 @@ fn status_filter(statuses: &[Status]) -> String {
 pub struct InboxCounts {
     /// Assigned to the operator asking.
     pub mine: u64,
+    /// Waiting for a human with nobody assigned: the AI's chats are not counted.
     pub unassigned: u64,
+    /// The AI is still handling them (`active`).
+    pub ai: u64,
     pub all: u64,
 }
 
@@ -178,11 +181,12 @@ pub async fn counts(
 ) -> StoreResult<InboxCounts> {
     let sql = format!(
         "SELECT SUM(CASE WHEN assignee_id = $2 THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), COUNT(*) \
+         SUM(CASE WHEN assignee_id IS NULL AND status <> 'active' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), COUNT(*) \
          FROM conversations WHERE workspace_id = $1{}",
         status_filter(statuses)
     );
-    let (mine, unassigned, all): (Option<i64>, Option<i64>, i64) =
+    let (mine, unassigned, ai, all): (Option<i64>, Option<i64>, Option<i64>, i64) =
         sqlx::query_as(AssertSqlSafe(sql))
             .bind(workspace_id)
             .bind(operator_id)
@@ -193,6 +197,7 @@ pub async fn counts(
     Ok(InboxCounts {
         mine: count(mine),
         unassigned: count(unassigned),
+        ai: count(ai),
         all: count(Some(all)),
     })
 }
@@ -270,9 +275,10 @@ pub async fn insert_message(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    // System notes ("handed to the team") are activity, but the preview keeps showing what
-    // a person (or the AI) last said.
-    if author == Author::System {
+    // System notes ("handed to the team") and the AI's answers are activity, but the preview
+    // keeps showing what a person last said: the visitor's question tells chats apart in the
+    // inbox, the AI's "I couldn't find an answer…" on every handed-over row does not.
+    if matches!(author, Author::System | Author::Ai) {
         sqlx::query("UPDATE conversations SET last_message_at = $1 WHERE id = $2")
             .bind(now)
             .bind(conversation_id)

@@ -12,17 +12,22 @@ use crate::domain::{Id, Millis};
 pub struct Channels {
     pub push: bool,
     pub email: bool,
+    /// How long an "assigned to you" email waits, and is dropped if the chat is opened
+    /// meanwhile; 0 = at once.
+    pub email_delay_secs: i64,
 }
 
 pub async fn channels(conn: &mut AnyConnection, operator_id: Id) -> StoreResult<Channels> {
-    let (push, email): (i64, i64) =
-        sqlx::query_as("SELECT notify_push, notify_email FROM operators WHERE id = $1")
-            .bind(operator_id)
-            .fetch_one(conn)
-            .await?;
+    let (push, email, email_delay_secs): (i64, i64, i64) = sqlx::query_as(
+        "SELECT notify_push, notify_email, notify_email_delay_secs FROM operators WHERE id = $1",
+    )
+    .bind(operator_id)
+    .fetch_one(conn)
+    .await?;
     Ok(Channels {
         push: push != 0,
         email: email != 0,
+        email_delay_secs,
     })
 }
 
@@ -31,10 +36,13 @@ pub async fn set_channels(
     operator_id: Id,
     channels: Channels,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE operators SET notify_push = $1, notify_email = $2 WHERE id = $3")
-        .bind(i64::from(channels.push))
-        .bind(i64::from(channels.email))
-        .bind(operator_id)
+    sqlx::query(
+        "UPDATE operators SET notify_push = $1, notify_email = $2, notify_email_delay_secs = $3 WHERE id = $4",
+    )
+    .bind(i64::from(channels.push))
+    .bind(i64::from(channels.email))
+    .bind(channels.email_delay_secs)
+    .bind(operator_id)
         .execute(conn)
         .await?;
     Ok(())
@@ -146,6 +154,16 @@ pub async fn enqueue(
     n: &NewNotification<'_>,
     now: Millis,
 ) -> StoreResult<()> {
+    enqueue_at(conn, n, now, now).await
+}
+
+/// As `enqueue`, first due at `due` (a delayed email).
+pub async fn enqueue_at(
+    conn: &mut AnyConnection,
+    n: &NewNotification<'_>,
+    now: Millis,
+    due: Millis,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO notification_outbox \
          (operator_id, email, kind, channel, push_subscription_id, idempotency_key, payload, next_attempt_at, created_at) \
@@ -158,7 +176,7 @@ pub async fn enqueue(
     .bind(n.push_subscription_id)
     .bind(n.idempotency_key)
     .bind(n.payload)
-    .bind(now)
+    .bind(due)
     .bind(now)
     .execute(conn)
     .await?;

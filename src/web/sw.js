@@ -22,10 +22,13 @@ self.addEventListener("notificationclick", (event) => {
   event.waitUntil(
     (async () => {
       const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-      for (const client of windows) {
-        if (client.url === url && "focus" in client) {
-          return client.focus();
-        }
+      const exact = windows.find((client) => client.url === url);
+      if (exact) return exact.focus();
+      // An inbox tab already open is reused: the chat opens there instead of in a new tab.
+      const inbox = windows.find((client) => new URL(client.url).origin === self.location.origin && "navigate" in client);
+      if (inbox) {
+        const moved = await inbox.navigate(url).catch(() => null);
+        if (moved) return moved.focus();
       }
       return self.clients.openWindow(url);
     })(),

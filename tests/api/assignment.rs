@@ -318,11 +318,13 @@ async fn inbox_views_filters_and_pages(s: TestServer) {
         }
     };
     assert_eq!(list("?view=mine").await, vec![ids[0]]);
-    assert_eq!(list("?view=unassigned").await, vec![ids[4], ids[3], ids[2]]);
+    // The two chats the AI still answers wait for nobody: they are in the AI view (SPEC 12).
+    assert_eq!(list("?view=unassigned").await, vec![ids[2]]);
     assert_eq!(
         list("?view=unassigned&status=open").await,
-        vec![ids[4], ids[3]]
+        Vec::<i64>::new()
     );
+    assert_eq!(list("?view=ai").await, vec![ids[4], ids[3]]);
     assert_eq!(list("?status=closed").await, vec![ids[2]]);
     assert_eq!(list("").await.len(), 5);
     assert_eq!(list("?view=all&status=active,handed_off").await.len(), 4);

@@ -243,8 +243,31 @@ async fn two_operators_route_claim_pick_and_unassign_live() {
     )
     .await;
     until(&ana_tab, "the routing note", "document.querySelector('#timeline').innerText.includes('Routed to Bob Stone by round-robin')").await;
-    // Claim is one click, beside the chip.
-    click(&ana_tab, "#claim-now").await;
+    // Bob's chat offers no Claim button; taking it from him, through the chip, names him and
+    // asks first.
+    let claim_button = ana_tab
+        .execute(
+            "return Boolean(document.querySelector('#claim-now'))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(claim_button, json!(false), "no Claim on a teammate's chat");
+    click(&ana_tab, "#assignee-chip").await;
+    click(&ana_tab, "#assignee-menu button[data-action=claim]").await;
+    until(
+        &ana_tab,
+        "the confirmation naming Bob",
+        "document.querySelector('dialog[open] #confirm-title')?.textContent == 'Take this chat from Bob Stone?'",
+    )
+    .await;
+    click(&ana_tab, "dialog[open] [data-answer=confirm]").await;
+    until(
+        &ana_tab,
+        "focus in the reply box, where the next action is",
+        "document.activeElement?.id == 'reply'",
+    )
+    .await;
     until(
         &ana_tab,
         "Ana on the chip",
@@ -1124,7 +1147,7 @@ async fn the_team_is_run_from_the_teammates_page() {
         &browser,
         "Bob's capacity",
         &format!(
-            "document.querySelector('[data-capacity=\"{bob_id}\"]')?.textContent.includes('cap 4')"
+            "document.querySelector('[data-load=\"{bob_id}\"]')?.textContent.endsWith(' / 4')"
         ),
     )
     .await;
@@ -1299,4 +1322,509 @@ async fn the_team_is_run_from_the_teammates_page() {
     .await;
     visitor.close().await.unwrap();
     browser.close().await.unwrap();
+}
+
+/// WebDriver's key codes.
+const ENTER: &str = "\u{E007}";
+const SHIFT: &str = "\u{E008}";
+const ARROW_DOWN: &str = "\u{E015}";
+const ESCAPE: &str = "\u{E00C}";
+
+async fn press(browser: &Client, css: &str, keys: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(keys)
+        .await
+        .unwrap();
+}
+
+async fn js(browser: &Client, script: &str) -> Value {
+    browser
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{script}: {e}"))
+}
+
+async fn open_row(browser: &Client, conversation: i64) {
+    click(
+        browser,
+        &format!("li[data-conversation=\"{conversation}\"] a"),
+    )
+    .await;
+    until(
+        browser,
+        "the conversation",
+        &format!("document.querySelector('#conversation')?.dataset.conversation == '{conversation}' && document.querySelector('#reply')"),
+    )
+    .await;
+}
+
+/// Issue 16, item by item: the inbox keeps work through live updates and a restart, speaks the
+/// keyboard, tells AI chats from those waiting for a person, asks before taking a teammate's,
+/// gets attention, tells the truth about push, works on a phone and sends a signed-out tab to
+/// sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
+    let Some((mut driver, s, ana)) = acme().await else {
+        return;
+    };
+    let (status, bob) = s
+        .create_operator(
+            &ana,
+            json!({"name": "Bob Stone", "email": "bob@acme.test", "password": "bob-password"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let bob_id = bob["id"].as_i64().unwrap();
+    let bob = s.login("bob@acme.test", "bob-password").await;
+    let tab = driver.session().await;
+    at_size(&tab, DESKTOP).await;
+    sign_in(&tab, &s.base, "ana@acme.test", "ana-password").await;
+
+    // First run: the empty inbox shows the three steps.
+    until(
+        &tab,
+        "the first-run steps",
+        "document.querySelectorAll('#first-run .steps li').length == 3 && !document.querySelector('#first-run .steps li').classList.contains('done')",
+    )
+    .await;
+    screenshot(&tab, "first-run-1440").await;
+
+    // 3. Creating a widget lands on that widget.
+    click(&tab, "nav a[href='/widgets']").await;
+    fill(&tab, "#widget-form input[name=name]", "Help centre").await;
+    click(&tab, "#widget-form button[type=submit]").await;
+    until(
+        &tab,
+        "the new widget's page",
+        "document.querySelector('main h1')?.textContent == 'Help centre' && document.querySelector('#routing-form') && !document.body.innerText.includes('does not exist')",
+    )
+    .await;
+
+    let widget = s.widget(&ana, "manual", &[]).await;
+    let with_ai = s.start_chat(&widget, "What are your opening hours?").await;
+    let waiting = s.start_chat(&widget, "I need a person please").await;
+    s.handover(&widget, &waiting).await;
+    let claimable = s.start_chat(&widget, "Can someone check my order?").await;
+    s.handover(&widget, &claimable).await;
+
+    // 4. Rows tell chats apart; the AI's chat has its own view, not counted in Unassigned.
+    tab.goto(&format!("{}/inbox", s.base)).await.unwrap();
+    click(&tab, "button[data-filter=unassigned]").await;
+    until(
+        &tab,
+        "the counts",
+        "document.querySelector('[data-count=unassigned]')?.textContent == '2' && document.querySelector('[data-count=ai]')?.textContent == '1'",
+    )
+    .await;
+    until(
+        &tab,
+        "the waiting rows",
+        &format!(
+            "document.querySelectorAll('#rows li').length == 2 && !document.querySelector('li[data-conversation=\"{}\"]') \
+             && document.querySelector('li[data-conversation=\"{}\"]').matches('.unread') \
+             && document.querySelector('li[data-conversation=\"{}\"] .row-wait') \
+             && document.querySelector('li[data-conversation=\"{}\"] .row-preview').textContent == 'I need a person please'",
+            with_ai.id, waiting.id, waiting.id, waiting.id
+        ),
+    )
+    .await;
+    screenshot(&tab, "inbox-1440").await;
+    click(&tab, "button[data-filter=ai]").await;
+    until(
+        &tab,
+        "the AI view",
+        &format!(
+            "document.querySelectorAll('#rows li').length == 1 && document.querySelector('li[data-conversation=\"{}\"]')",
+            with_ai.id
+        ),
+    )
+    .await;
+
+    // 8. An AI chat: "Hand to the team" and "Take it myself", no plain Claim.
+    open_row(&tab, with_ai.id).await;
+    until(
+        &tab,
+        "the AI chat's actions",
+        "document.querySelector('#takeover')?.textContent == 'Hand to the team' && document.querySelector('#take-myself')?.textContent == 'Take it myself' && !document.querySelector('#claim-now')",
+    )
+    .await;
+    screenshot(&tab, "conversation-ai-1440").await;
+
+    // 1. A half-typed reply, keyboard focus and an open menu survive live messages.
+    click(&tab, "button[data-filter=unassigned]").await;
+    open_row(&tab, waiting.id).await;
+    until(
+        &tab,
+        "the row marked read",
+        &format!(
+            "!document.querySelector('li[data-conversation=\"{}\"]').matches('.unread')",
+            waiting.id
+        ),
+    )
+    .await;
+    press(&tab, "#reply", "Half-typed repl").await;
+    let (status, _) = s
+        .visitor_says(&widget, &waiting, "Hello? Anyone there?")
+        .await;
+    assert_eq!(status, 201);
+    until(
+        &tab,
+        "the visitor's new message",
+        "document.querySelector('#timeline').innerText.includes('Hello? Anyone there?')",
+    )
+    .await;
+    assert_eq!(
+        js(
+            &tab,
+            "return [document.querySelector('#reply').value, document.activeElement.id]"
+        )
+        .await,
+        json!(["Half-typed repl", "reply"]),
+        "the draft and the focus stayed"
+    );
+    click(&tab, "#assignee-chip").await;
+    until(
+        &tab,
+        "the menu, focused",
+        "!document.querySelector('#assignee-menu').hidden && document.activeElement.getAttribute('role') == 'menuitem'",
+    )
+    .await;
+    let first = js(&tab, "return document.activeElement.textContent").await;
+    tab.active_element()
+        .await
+        .unwrap()
+        .send_keys(ARROW_DOWN)
+        .await
+        .unwrap();
+    let second = js(&tab, "return document.activeElement.textContent").await;
+    assert_ne!(first, second, "ArrowDown moves through the menu");
+    s.visitor_says(&widget, &waiting, "Still waiting").await;
+    until(
+        &tab,
+        "the second message",
+        "document.querySelector('#timeline').innerText.includes('Still waiting')",
+    )
+    .await;
+    assert_eq!(
+        js(&tab, "return [document.querySelector('#assignee-menu').hidden, document.activeElement.textContent]").await,
+        json!([false, second]),
+        "the open menu and its focused item stayed"
+    );
+    screenshot(&tab, "conversation-menu-1440").await;
+    tab.active_element()
+        .await
+        .unwrap()
+        .send_keys(ESCAPE)
+        .await
+        .unwrap();
+    until(
+        &tab,
+        "the menu closed, focus on the chip",
+        "document.querySelector('#assignee-menu').hidden && document.activeElement.id == 'assignee-chip'",
+    )
+    .await;
+
+    // Reading further up, a new message does not pull the view down: a button says it came.
+    js(&tab, "const t = document.querySelector('#timeline'); t.style.flex = 'none'; t.style.height = '80px'; t.scrollTop = 0; return 0").await;
+    s.visitor_says(&widget, &waiting, "One more thing").await;
+    until(
+        &tab,
+        "New messages ↓",
+        "!document.querySelector('#new-below').hidden && document.querySelector('#timeline').scrollTop == 0",
+    )
+    .await;
+    click(&tab, "#new-below").await;
+    until(
+        &tab,
+        "at the end",
+        "document.querySelector('#new-below').hidden && document.querySelector('#timeline').scrollTop > 0",
+    )
+    .await;
+    js(&tab, "const t = document.querySelector('#timeline'); t.style.flex = ''; t.style.height = ''; return 0").await;
+
+    // Drafts are per conversation.
+    open_row(&tab, claimable.id).await;
+    assert_eq!(
+        js(&tab, "return document.querySelector('#reply').value").await,
+        json!("")
+    );
+    open_row(&tab, waiting.id).await;
+    assert_eq!(
+        js(&tab, "return document.querySelector('#reply').value").await,
+        json!("Half-typed repl")
+    );
+
+    // 2. Length is shown before the limit; a send that fails keeps the text and says why.
+    assert_eq!(
+        js(&tab, "return document.querySelector('#reply').maxLength").await,
+        json!(10000)
+    );
+    js(&tab, "const r = document.querySelector('#reply'); r.value = 'x'.repeat(9500); r.dispatchEvent(new Event('input')); return 0").await;
+    until(
+        &tab,
+        "the counter",
+        "document.querySelector('#reply-count').textContent == '9,500 / 10,000'",
+    )
+    .await;
+    js(&tab, "const r = document.querySelector('#reply'); r.value = 'x'.repeat(20000); r.dispatchEvent(new Event('input')); return 0").await;
+    click(&tab, "#send").await;
+    until(
+        &tab,
+        "the reason",
+        "document.querySelector('#reply-error').textContent.includes('at most 10,000') && document.querySelector('#reply').value.length == 20000",
+    )
+    .await;
+
+    // 5. Enter sends, Shift+Enter adds a line.
+    js(&tab, "const r = document.querySelector('#reply'); r.value = ''; r.dispatchEvent(new Event('input')); r.focus(); return 0").await;
+    press(
+        &tab,
+        "#reply",
+        &format!("Line one{SHIFT}{ENTER}\u{E000}line two"),
+    )
+    .await;
+    assert_eq!(
+        js(&tab, "return document.querySelector('#reply').value").await,
+        json!("Line one\nline two"),
+        "Shift+Enter is a new line, nothing sent"
+    );
+    press(&tab, "#reply", ENTER).await;
+    until(
+        &tab,
+        "the reply sent with Enter",
+        "[...document.querySelectorAll('#timeline li.operator')].some((li) => li.textContent.includes('Line one\\nline two')) && document.querySelector('#reply').value == ''",
+    )
+    .await;
+
+    // 5. Claim from the keyboard; focus lands in the reply box. List navigation with j/k.
+    open_row(&tab, claimable.id).await;
+    js(&tab, "document.activeElement.blur(); return 0").await;
+    press(&tab, "body", "c").await;
+    until(
+        &tab,
+        "claimed with c, focus in the reply",
+        "document.querySelector('#assignee-name')?.textContent == 'Ana Lima' && document.activeElement.id == 'reply' && !document.querySelector('#claim-now')",
+    )
+    .await;
+    click(&tab, "button[data-filter=mine]").await;
+    until(
+        &tab,
+        "my two chats",
+        "document.querySelectorAll('#rows li').length == 2",
+    )
+    .await;
+    js(&tab, "document.activeElement.blur(); return 0").await;
+    let before = js(
+        &tab,
+        "return document.querySelector('#conversation').dataset.conversation",
+    )
+    .await;
+    // The claimed chat is the older of the two: k goes up the list to the other.
+    press(&tab, "body", "k").await;
+    until(
+        &tab,
+        "the previous conversation",
+        &format!("document.querySelector('#conversation')?.dataset.conversation != {before} && document.activeElement.dataset.row == document.querySelector('#conversation')?.dataset.conversation"),
+    )
+    .await;
+
+    // In the list, ↓ moves focus to the next row without opening it; the list is one Tab stop.
+    js(
+        &tab,
+        "document.querySelector('#rows a[data-row]').focus(); return 0",
+    )
+    .await;
+    tab.active_element()
+        .await
+        .unwrap()
+        .send_keys(ARROW_DOWN)
+        .await
+        .unwrap();
+    assert_eq!(
+        js(&tab, "const rows = [...document.querySelectorAll('#rows a[data-row]')]; return [rows.indexOf(document.activeElement), rows.filter((a) => a.tabIndex == 0).length]").await,
+        json!([1, 1])
+    );
+
+    // 9. Away: on rows and the chip, with a word; one's own Away shows a banner.
+    s.set_availability(&bob, "away").await;
+    let (status, _) = s
+        .set_assignee(
+            &ana,
+            claimable.id,
+            Some(bob_id),
+            crate::common::IfAssignee::Any,
+        )
+        .await;
+    assert_eq!(status, 200);
+    click(&tab, "button[data-filter=all]").await;
+    until(
+        &tab,
+        "Bob away on the row",
+        &format!(
+            "document.querySelector('li[data-conversation=\"{}\"] .row-assignee .away-tag')?.textContent == 'Away'",
+            claimable.id
+        ),
+    )
+    .await;
+    click(&tab, "[data-availability=away]").await;
+    until(
+        &tab,
+        "the Away banner",
+        "document.querySelector('#away-banner:not([hidden])')?.textContent.includes('You are away — nothing will be routed to you.')",
+    )
+    .await;
+    screenshot(&tab, "away-1440").await;
+    click(&tab, "#away-banner [data-availability=available]").await;
+    until(
+        &tab,
+        "Available again",
+        "document.querySelector('#away-banner').hidden",
+    )
+    .await;
+
+    // 10. Attention: an assignment to Bob reaches Bob's tab as a notice that links to the chat
+    // and stays until used, and the tab title counts it.
+    s.set_availability(&bob, "available").await;
+    let bobs = driver.session().await;
+    at_size(&bobs, DESKTOP).await;
+    sign_in(&bobs, &s.base, "bob@acme.test", "bob-password").await;
+    until(
+        &bobs,
+        "the title counting the chat assigned to Bob before he came",
+        "document.title == '(1) Switchboard'",
+    )
+    .await;
+    let (status, _) = s
+        .set_assignee(
+            &ana,
+            waiting.id,
+            Some(bob_id),
+            crate::common::IfAssignee::Any,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let notice = format!("#attention [data-assigned=\"{}\"]", waiting.id);
+    until(
+        &bobs,
+        "the notice",
+        &format!("document.querySelector('{notice} a')?.getAttribute('href') == '/inbox/conversations/{}' && document.title == '(2) Switchboard'", waiting.id),
+    )
+    .await;
+    screenshot(&bobs, "attention-1440").await;
+    // One click allows sound in this browser; it is remembered and plays from then on.
+    click(&bobs, &format!("{notice} [data-allow-sound]")).await;
+    until(
+        &bobs,
+        "sound allowed",
+        "localStorage.getItem('switchboard.sound') == 'on' && document.documentElement.dataset.chimed == '1'",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(
+        js(
+            &bobs,
+            &format!("return Boolean(document.querySelector('{notice}'))")
+        )
+        .await,
+        json!(true),
+        "still there after the old 6 s"
+    );
+    click(&bobs, &format!("{notice} a")).await;
+    until(
+        &bobs,
+        "the chat, the notice gone, one unseen chat left in the title",
+        &format!("document.querySelector('#conversation')?.dataset.conversation == '{}' && !document.querySelector('{notice}') && document.title == '(1) Switchboard'", waiting.id),
+    )
+    .await;
+
+    // 10. Push: the setting says whether this browser is subscribed, whatever the account says.
+    click(&bobs, "nav a[href='/settings/profile']").await;
+    click(&bobs, "a[href='/settings/notifications']").await;
+    until(
+        &bobs,
+        "the truth about this browser",
+        "document.querySelector('#push-status')?.textContent == 'This browser is not subscribed.' && document.querySelector('#push-settings input[name=push]').checked",
+    )
+    .await;
+    screenshot(&bobs, "notifications-1440").await;
+    bobs.close().await.unwrap();
+
+    // 6. On a phone: the list, then the tapped chat on the whole screen with its reply box,
+    // and a way back.
+    at_size(&tab, PHONE).await;
+    tab.goto(&format!("{}/inbox", s.base)).await.unwrap();
+    click(&tab, "button[data-filter=all]").await;
+    until(
+        &tab,
+        "the rows",
+        "document.querySelectorAll('#rows li').length == 3 && document.querySelector('#list').getBoundingClientRect().width == window.innerWidth",
+    )
+    .await;
+    screenshot(&tab, "inbox-390").await;
+    open_row(&tab, waiting.id).await;
+    until(
+        &tab,
+        "the conversation on the whole screen",
+        "(() => { const r = document.querySelector('#reply').getBoundingClientRect(); const c = document.querySelector('#conversation').getBoundingClientRect(); \
+         return getComputedStyle(document.querySelector('#list')).display == 'none' && r.top >= 0 && r.bottom <= window.innerHeight && c.width == window.innerWidth \
+         && document.documentElement.scrollWidth <= window.innerWidth; })()",
+    )
+    .await;
+    screenshot(&tab, "conversation-390").await;
+    click(&tab, "#back").await;
+    until(
+        &tab,
+        "back on the list",
+        "location.pathname == '/inbox' && getComputedStyle(document.querySelector('#list')).display != 'none' && getComputedStyle(document.querySelector('#conversation-box')).display == 'none'",
+    )
+    .await;
+
+    // 7. A restart: the open chat and its draft stay, "Reconnecting…" says why sending fails,
+    // and the stream comes back.
+    at_size(&tab, DESKTOP).await;
+    open_row(&tab, waiting.id).await;
+    js(&tab, "const r = document.querySelector('#reply'); r.value = 'Written during the restart'; r.dispatchEvent(new Event('input')); return 0").await;
+    let (s, ()) = tokio::join!(s.restart_after(Duration::from_secs(4)), async {
+        until(
+            &tab,
+            "Reconnecting…",
+            "document.querySelector('#connection:not([hidden])')?.textContent.startsWith('Reconnecting…')",
+        )
+        .await;
+        screenshot(&tab, "reconnecting-1440").await;
+        click(&tab, "#send").await;
+        until(
+            &tab,
+            "the send refused in words",
+            "document.querySelector('#reply-error').textContent.includes('cannot be reached') && document.querySelector('#reply').value == 'Written during the restart'",
+        )
+        .await;
+    });
+    until(
+        &tab,
+        "connected again",
+        &format!("document.querySelector('#connection').hidden && document.querySelector('#conversation')?.dataset.conversation == '{}' && document.querySelector('#reply').value == 'Written during the restart'", waiting.id),
+    )
+    .await;
+    s.visitor_says(&widget, &waiting, "Back after the restart")
+        .await;
+    until(
+        &tab,
+        "live again",
+        "document.querySelector('#timeline').innerText.includes('Back after the restart')",
+    )
+    .await;
+
+    // 7. Signed out in another tab: this one goes to sign-in instead of showing an error.
+    js(&tab, "return fetch('/api/v1/session', {method: 'DELETE'}).then(() => document.querySelector('button[data-filter=mine]').click()).then(() => 0)").await;
+    until(
+        &tab,
+        "the sign-in page",
+        "location.pathname == '/login' && location.search.startsWith('?next=') && document.querySelector('input[name=password]')",
+    )
+    .await;
+    tab.close().await.unwrap();
 }

@@ -123,6 +123,14 @@ impl TestServer {
         TestServer::serve(listener, config, database).await
     }
 
+    /// Stops the server, waits `pause` with nothing listening, then starts it again on the
+    /// same address and database.
+    pub async fn restart_after(mut self, pause: Duration) -> TestServer {
+        self.halt().await;
+        tokio::time::sleep(pause).await;
+        self.restart(|_| {}).await
+    }
+
     /// The URL of the server's database, for tests that play a crash by writing to it.
     pub fn database_url(&self) -> &str {
         &self._database.url

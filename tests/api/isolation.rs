@@ -346,6 +346,7 @@ fn probes(target: &Tenant, caller: &Tenant) -> Vec<(Method, &'static str, Probe)
                 "",
                 "?view=mine",
                 "?view=unassigned",
+                "?view=ai",
                 "?view=all",
                 "?status=open",
                 "?status=active",
@@ -367,6 +368,11 @@ fn probes(target: &Tenant, caller: &Tenant) -> Vec<(Method, &'static str, Probe)
             ]),
         ),
         (Method::GET, "/api/v1/conversations/{id}", Foreign(None)),
+        (
+            Method::POST,
+            "/api/v1/conversations/{id}/read",
+            Foreign(None),
+        ),
         (
             Method::POST,
             "/api/v1/conversations/{id}/messages",
@@ -867,7 +873,7 @@ async fn holds_only_own_conversations(
     own: &Chat,
 ) {
     if let Some(statuses) = path.strip_prefix("/api/v1/conversations/counts") {
-        for view in ["mine", "unassigned", "all"] {
+        for view in ["mine", "unassigned", "ai", "all"] {
             let list = format!(
                 "{}?view={view}&{}",
                 paths::CONVERSATIONS,

@@ -18,6 +18,7 @@ mod errors;
 mod events;
 mod fake_ai;
 mod identity;
+mod inbox;
 mod input;
 mod isolation;
 mod metrics;

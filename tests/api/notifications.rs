@@ -554,14 +554,17 @@ async fn channels_can_be_switched_off_and_subscriptions_are_validated() {
     let (_, channels) = s.notification_channels(&bob).await;
     assert_eq!(
         channels,
-        json!({"push": true, "email": true}),
-        "both on by default"
+        json!({"push": true, "email": true, "email_delay_secs": 0}),
+        "both on by default, email at once"
     );
     let (status, channels) = s
         .set_notification_channels(&bob, json!({"email": false}))
         .await;
     assert_eq!(status, 200);
-    assert_eq!(channels, json!({"push": true, "email": false}));
+    assert_eq!(
+        channels,
+        json!({"push": true, "email": false, "email_delay_secs": 0})
+    );
     let browser = Browser::new(&push_base, "bob");
     browser.subscribe(&s, &bob).await;
     browser.subscribe(&s, &bob).await;

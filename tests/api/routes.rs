@@ -158,6 +158,28 @@ async fn other_paths_are_pages_or_json_404s(s: TestServer) {
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(response.headers()["content-type"], content_type, "{path}");
     }
+    // Every module of the inbox (each file in web/inbox) is served as a script; a name that is
+    // not one is a 404.
+    let modules = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/inbox")).unwrap();
+    for entry in modules {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let response = s
+            .client
+            .get(format!("{}/static/inbox/{name}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{name}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/javascript; charset=utf-8",
+            "{name}"
+        );
+    }
+    let (status, body) = s
+        .call(Method::GET, "/static/inbox/nope.js", None, None)
+        .await;
+    assert_eq!(status, 404, "{body}");
     let (status, body) = s.call(Method::POST, "/static/app.js", None, None).await;
     assert_eq!(status, 405, "{body}");
     assert_eq!(body["error"]["code"], "method_not_allowed");

@@ -29,8 +29,8 @@ async fn manual_mode_waits_in_the_unassigned_queue(s: TestServer) {
         "the handover is noted in the chat"
     );
     assert_eq!(
-        list["items"][0]["last_message_preview"], conv["messages"][1]["body"],
-        "the row previews what the AI said, not the system note"
+        list["items"][0]["last_message_preview"], conv["messages"][0]["body"],
+        "the row previews what the visitor said, not the AI's answer or the system note"
     );
 }
 

@@ -18,6 +18,20 @@ impl Api {
         body
     }
 
+    /// How many conversations each view holds, with a query string such as `?status=open`.
+    pub async fn conversation_counts(&self, op: &Op, query: &str) -> Value {
+        let (status, body) = self
+            .get(op, &format!("{}{query}", paths::CONVERSATION_COUNTS))
+            .await;
+        assert_eq!(status, 200, "counts: {body}");
+        body
+    }
+
+    /// Marks the conversation read by `op` up to its newest message.
+    pub async fn mark_read(&self, op: &Op, conversation: i64) -> (u16, Value) {
+        self.action(op, conversation, "read", json!({})).await
+    }
+
     /// An operator's reply.
     pub async fn reply(&self, op: &Op, conversation: i64, text: &str) -> (u16, Value) {
         self.action(op, conversation, "messages", json!({"body": text}))

@@ -16,6 +16,7 @@ pub const VAPID_PUBLIC_KEY: &str = "/api/v1/push/vapid-public-key";
 pub const OPERATORS: &str = "/api/v1/operators";
 pub const WIDGETS: &str = "/api/v1/widgets";
 pub const CONVERSATIONS: &str = "/api/v1/conversations";
+pub const CONVERSATION_COUNTS: &str = "/api/v1/conversations/counts";
 pub const VISITORS: &str = "/api/v1/visitors";
 pub const EVENTS: &str = "/api/v1/events";
 
@@ -66,7 +67,7 @@ pub fn conversation(id: i64) -> String {
     format!("{CONVERSATIONS}/{id}")
 }
 
-/// One of the operator's actions on a conversation: `messages`, `takeover`, `claim`,
+/// One of the operator's actions on a conversation: `messages`, `read`, `takeover`, `claim`,
 /// `assignee`, `close` or `reopen`.
 pub fn conversation_action(id: i64, action: &str) -> String {
     format!("{}/{action}", conversation(id))
