@@ -58,6 +58,14 @@ impl App {
             )),
             None => None,
         };
+        if config.presence_grace_secs < crate::config::MIN_PRESENCE_GRACE_SECS
+            && !config.allow_short_timers
+        {
+            return Err(StartError::Config(format!(
+                "--presence-grace-secs must be {} to 3600 (shorter only with --allow-short-timers)",
+                crate::config::MIN_PRESENCE_GRACE_SECS
+            )));
+        }
         let store = Store::connect(&config.database_url, config.database_max_connections).await?;
         store.migrate().await?;
         tracing::info!(backend = ?store.backend(), "database ready");
@@ -77,6 +85,9 @@ impl App {
             ai_turn_takeover: Duration::from_secs(config.ai_timeout_secs.max(1))
                 + AI_TURN_TAKEOVER_MARGIN,
             shutdown: shutdown.clone(),
+            timer_wake: Arc::new(Notify::new()),
+            presence_grace: Duration::from_secs(config.presence_grace_secs),
+            allow_short_timers: config.allow_short_timers,
         };
         let worker = Worker {
             store: store.clone(),
@@ -92,6 +103,11 @@ impl App {
         tokio::spawn(worker.run());
         tokio::spawn(prune_events(service.clone(), shutdown.clone()));
         tokio::spawn(service.clone().sweep_owed_ai_turns());
+        // Deadlines that came due while no node ran fire now, before requests are taken.
+        if let Err(e) = service.fire_due_timers().await {
+            tracing::warn!(error = %e, "firing the deadlines due at start-up failed; retrying");
+        }
+        tokio::spawn(service.clone().run_timers());
         let resumed = service
             .resume_ai_turns()
             .await

@@ -76,14 +76,20 @@ pub enum RoutingOutcome {
     Queued,
     /// The widget routes manually: it waits for someone to claim it.
     Unassigned,
+    /// Taken from the queue and given to a teammate when one could take it.
+    Drained,
+    /// Unanswered, moved to a teammate not yet given it.
+    Reassigned,
+    /// Unanswered, but nobody else could take it: it stays with its assignee.
+    Kept,
 }
 
 impl RoutingOutcome {
     pub fn of(decision: &Decision) -> RoutingOutcome {
-        match decision {
-            Decision::Assign { .. } => RoutingOutcome::Assigned,
-            Decision::Wait(WaitingReason::NoAvailableOperator) => RoutingOutcome::Queued,
-            Decision::Wait(WaitingReason::ManualMode) => RoutingOutcome::Unassigned,
+        match decision.waiting_reason() {
+            None => RoutingOutcome::Assigned,
+            Some(WaitingReason::NoAvailableOperator) => RoutingOutcome::Queued,
+            Some(WaitingReason::ManualMode) => RoutingOutcome::Unassigned,
         }
     }
 
@@ -92,6 +98,9 @@ impl RoutingOutcome {
             RoutingOutcome::Assigned => "assigned",
             RoutingOutcome::Queued => "queued",
             RoutingOutcome::Unassigned => "unassigned",
+            RoutingOutcome::Drained => "drained",
+            RoutingOutcome::Reassigned => "reassigned",
+            RoutingOutcome::Kept => "kept",
         }
     }
 }

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use super::assignment::{add_message, change_assignee, change_status, hand_over, move_away};
 use super::effects::Effects;
 use super::{Service, ServiceError, ServiceResult, validate};
-use crate::domain::{AssignmentReason, Author, Id, Millis, Status};
+use crate::domain::{AssignmentReason, Author, Id, Millis, Status, TimerKind};
 use crate::store::conversations::{self as convs, AssigneeFilter, InboxCounts, ListQuery};
 use crate::store::{
-    AssignmentEvent, Conversation, Message, Operator, Visitor, WriteTx, operators, visitors,
+    AssignmentEvent, Conversation, Message, Operator, Visitor, WriteTx, operators, timers,
+    visitors,
 };
 use crate::timefmt::now_millis;
 
@@ -19,6 +20,8 @@ pub struct ConversationView {
     pub conversation: Conversation,
     pub assignee: Option<Operator>,
     pub visitor: Visitor,
+    /// A claim or pick gave the assignee more open chats than their capacity (SPEC 9).
+    pub over_capacity: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +108,7 @@ impl Service {
                 conversation,
                 assignee,
                 visitor,
+                over_capacity: false,
             });
         }
         Ok(ConversationPage { items, next })
@@ -148,6 +152,7 @@ impl Service {
                 conversation,
                 assignee,
                 visitor,
+                over_capacity: false,
             },
         })
     }
@@ -178,6 +183,8 @@ impl Service {
             )
             .await?;
         }
+        // Answered: the chat no longer moves on for want of a reply (SPEC 9).
+        timers::cancel(tx.conn(), TimerKind::Reassign, conv.id).await?;
         let status = conv.status.after_operator_action();
         change_status(&mut tx, &mut conv, status, &mut effects).await?;
         self.commit(tx, effects).await?;
@@ -234,6 +241,7 @@ impl Service {
             &mut effects,
         )
         .await?;
+        timers::cancel(tx.conn(), TimerKind::Reassign, conv.id).await?;
         let status = conv.status.after_operator_action();
         change_status(&mut tx, &mut conv, status, &mut effects).await?;
         self.finish(tx, conv, effects).await
@@ -281,6 +289,7 @@ impl Service {
             &mut effects,
         )
         .await?;
+        timers::cancel(tx.conn(), TimerKind::Reassign, conv.id).await?;
         if operator_id.is_some() {
             let status = conv.status.after_operator_action();
             change_status(&mut tx, &mut conv, status, &mut effects).await?;
@@ -343,11 +352,24 @@ impl Service {
         let visitor = visitors::of_conversation(tx.conn(), conv.id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
+        // A claim or a pick may go over capacity; the answer says so (routing never does).
+        let over_capacity = match &assignee {
+            Some(a) => match a.capacity {
+                Some(capacity) => {
+                    let team = operators::list_with_loads(tx.conn(), conv.workspace_id).await?;
+                    let load = team.iter().find(|o| o.operator.id == a.id).map_or(0, |o| o.load);
+                    load as i64 > capacity
+                }
+                None => false,
+            },
+            None => false,
+        };
         self.commit(tx, effects).await?;
         Ok(ConversationView {
             conversation,
             assignee,
             visitor,
+            over_capacity,
         })
     }
 }

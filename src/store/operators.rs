@@ -1,13 +1,13 @@
 use sqlx::AnyConnection;
 
 use super::{Operator, OperatorWithLoad, StoreResult};
-use crate::domain::{Availability, Id, Millis, Role};
+use crate::domain::{Availability, AvailabilityReason, Id, Millis, Role};
 
 /// The columns of an `Operator`, for every query that reads one.
 macro_rules! operator_columns {
     () => {
         "id, workspace_id, name, email, role, availability, last_assigned_at, created_at, \
-         capacity, deactivated_at"
+         capacity, deactivated_at, availability_reason, open_tabs, had_tab"
     };
 }
 pub(super) use operator_columns;
@@ -134,16 +134,36 @@ pub async fn existing_in_workspace(
         .collect())
 }
 
+/// Sets presence and why; `had_tab` says whether they have had an inbox tab open since.
 pub async fn set_availability(
     conn: &mut AnyConnection,
     id: Id,
     availability: Availability,
+    reason: AvailabilityReason,
+    had_tab: bool,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE operators SET availability = $1 WHERE id = $2")
-        .bind(availability.as_str())
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE operators SET availability = $1, availability_reason = $2, had_tab = $3 WHERE id = $4",
+    )
+    .bind(availability.as_str())
+    .bind(reason.as_str())
+    .bind(i64::from(had_tab))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Counts an inbox tab opened (`+1`) or closed (`-1`), never below zero.
+pub async fn count_tab(conn: &mut AnyConnection, id: Id, delta: i64) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE operators SET open_tabs = CASE WHEN open_tabs + $1 < 0 THEN 0 ELSE open_tabs + $1 END, \
+         had_tab = CASE WHEN $1 > 0 THEN 1 ELSE had_tab END WHERE id = $2",
+    )
+    .bind(delta)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
