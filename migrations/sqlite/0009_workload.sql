@@ -11,6 +11,8 @@ UPDATE conversations SET queued_at = last_message_at
 ALTER TABLE conversations ADD COLUMN queue_position INTEGER;
 CREATE INDEX conversations_queue ON conversations(workspace_id, queued_at, id)
     WHERE queued_at IS NOT NULL;
+CREATE INDEX conversations_told_place ON conversations(workspace_id, id)
+    WHERE queue_position IS NOT NULL;
 
 -- NULL = off. Reassign an unanswered routed chat after this long; close a silent chat after
 -- this long.

@@ -166,9 +166,6 @@ pub(super) async fn change_status(
                 effects.drain = true;
             }
         }
-        Status::HandedOff if conv.assignee_id.is_none() => {
-            set_queued(tx, conv, Some(effects.now), effects).await?;
-        }
         Status::HandedOff | Status::Active => {}
     }
     if previous == Status::Closed {
@@ -351,6 +348,8 @@ async fn apply_routing(
             if matches!(purpose, Move::Away(_)) {
                 record_change(tx, conv, None, reason, actor_id, Some(routed), effects).await?;
             }
+            // Nobody took it: it waits in the queue from now (or keeps its place).
+            set_queued(tx, conv, Some(effects.now), effects).await?;
             convs::set_waiting_reason(tx.conn(), conv.id, decision.waiting_reason()).await?
         }
     }

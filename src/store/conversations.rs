@@ -527,12 +527,14 @@ pub struct InLineRow {
 
 /// The workspace's queued conversations and those whose visitors were last told a place.
 pub async fn in_line(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<Vec<InLineRow>> {
+    // Two partial indexes, one per half: the queue, and those told a place.
     Ok(sqlx::query_as(
         "SELECT c.id, c.visitor_id, c.widget_id, \
          CASE WHEN c.status = 'handed_off' AND c.assignee_id IS NULL AND w.routing_mode <> 'manual' \
               THEN c.queued_at END AS queued_at, c.queue_position \
          FROM conversations c JOIN widgets w ON w.id = c.widget_id \
-         WHERE c.workspace_id = $1 AND (c.queued_at IS NOT NULL OR c.queue_position IS NOT NULL) \
+         WHERE c.id IN (SELECT id FROM conversations WHERE workspace_id = $1 AND queued_at IS NOT NULL \
+                        UNION SELECT id FROM conversations WHERE workspace_id = $1 AND queue_position IS NOT NULL) \
          ORDER BY c.id",
     )
     .bind(workspace_id)

@@ -37,3 +37,4 @@ mod team;
 mod tenancy;
 mod visitors;
 mod widget;
+mod workload;
