@@ -74,17 +74,31 @@ mod tests {
             chat(4, 30, &[1]),
         ];
         assert_eq!(position(&queue[0], &queue), 1);
-        assert_eq!(position(&queue[1], &queue), 1, "nobody ahead shares teammate 3");
+        assert_eq!(
+            position(&queue[1], &queue),
+            1,
+            "nobody ahead shares teammate 3"
+        );
         assert_eq!(position(&queue[2], &queue), 2);
-        assert_eq!(position(&queue[3], &queue), 2, "3 shares no teammate with 4");
+        assert_eq!(
+            position(&queue[3], &queue),
+            2,
+            "3 shares no teammate with 4"
+        );
     }
 
     #[test]
     fn the_estimate_is_the_median_times_the_position() {
         assert_eq!(estimated_wait_secs(&[0, 0, 0, 0], 1), None);
-        assert_eq!(estimated_wait_secs(&[0, 1000, 60_000, 90_000, 5000], 2), Some(10));
+        assert_eq!(
+            estimated_wait_secs(&[0, 1000, 60_000, 90_000, 5000], 2),
+            Some(10)
+        );
         assert_eq!(estimated_wait_secs(&[0, 0, 0, 0, 0], 3), Some(0));
-        assert_eq!(estimated_wait_secs(&[1000, 2000, 3000, 4000, 5000, 6000], 1), Some(4));
+        assert_eq!(
+            estimated_wait_secs(&[1000, 2000, 3000, 4000, 5000, 6000], 1),
+            Some(4)
+        );
     }
 
     proptest! {

@@ -260,7 +260,8 @@ pub fn route(widget: &WidgetRouting, team: &[Teammate], already_given: &[Id]) ->
     }
 }
 
-const NOBODY: &str = "no candidate: every eligible teammate is away, at capacity or was already given it";
+const NOBODY: &str =
+    "no candidate: every eligible teammate is away, at capacity or was already given it";
 
 fn round_robin_rule(
     chosen: Option<&Teammate>,
@@ -603,9 +604,13 @@ mod tests {
         let rr = |cursor| route(&widget(RoutingMode::RoundRobin, &[], cursor), &team, &[]).rule;
         assert_eq!(rr(Some(1)), "next after Ben in join order");
         assert_eq!(rr(None), "first in join order");
-        assert_eq!(rr(Some(99)), "next in join order after the teammate last chosen");
+        assert_eq!(
+            rr(Some(99)),
+            "next in join order after the teammate last chosen"
+        );
 
-        let ll = |team: &[Teammate]| route(&widget(RoutingMode::LightestLoad, &[], None), team, &[]);
+        let ll =
+            |team: &[Teammate]| route(&widget(RoutingMode::LightestLoad, &[], None), team, &[]);
         team[0].load = 3;
         team[1].load = 2;
         team[2].load = 5;
@@ -615,10 +620,16 @@ mod tests {
         team[1].last_assigned_at = Some(50);
         team[2].last_assigned_at = Some(10);
         let d = ll(&team);
-        assert_eq!((chosen(&d), d.rule.as_str()), (3, "tie on load: longest since last assignment"));
+        assert_eq!(
+            (chosen(&d), d.rule.as_str()),
+            (3, "tie on load: longest since last assignment")
+        );
         team[1].last_assigned_at = Some(10);
         let d = ll(&team);
-        assert_eq!((chosen(&d), d.rule.as_str()), (2, "tie on load and last assignment: lowest id"));
+        assert_eq!(
+            (chosen(&d), d.rule.as_str()),
+            (2, "tie on load and last assignment: lowest id")
+        );
 
         let away: Vec<Teammate> = (1..=2).map(|id| teammate(id, false, 0, None)).collect();
         let d = ll(&away);
@@ -632,7 +643,11 @@ mod tests {
         team[0].availability = Availability::Away;
         team[1].capacity = Some(2);
         team[3].active = false;
-        let d = route(&widget(RoutingMode::LightestLoad, &[1, 2, 3, 4], None), &team, &[3]);
+        let d = route(
+            &widget(RoutingMode::LightestLoad, &[1, 2, 3, 4], None),
+            &team,
+            &[3],
+        );
         assert_eq!(d.chosen_operator_id, None);
         let why: Vec<(Id, Exclusion)> = d.excluded.iter().map(|e| (e.operator_id, e.why)).collect();
         assert_eq!(

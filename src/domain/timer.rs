@@ -32,9 +32,18 @@ mod tests {
 
     #[test]
     fn the_note_counts_whole_minutes() {
-        assert_eq!(auto_close_note(60), "Closed after 1 minute without messages");
-        assert_eq!(auto_close_note(1800), "Closed after 30 minutes without messages");
-        assert_eq!(auto_close_note(90), "Closed after 2 minutes without messages");
+        assert_eq!(
+            auto_close_note(60),
+            "Closed after 1 minute without messages"
+        );
+        assert_eq!(
+            auto_close_note(1800),
+            "Closed after 30 minutes without messages"
+        );
+        assert_eq!(
+            auto_close_note(90),
+            "Closed after 2 minutes without messages"
+        );
         assert_eq!(auto_close_note(1), "Closed after 1 minute without messages");
     }
 }

@@ -4,9 +4,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::user_agent;
 use crate::domain::queue::Place;
 use crate::domain::routing::{Decision, Exclusion};
+use crate::domain::user_agent;
 use crate::domain::{
     AssignmentReason, Author, Availability, AvailabilityReason, Role, RoutingMode, Status,
     WaitingReason,

@@ -58,7 +58,9 @@ pub(super) async fn record_change(
     }
     let previous = conv.assignee_id;
     convs::set_assignee(tx.conn(), conv.id, to).await?;
-    let from_queue = routed.as_ref().is_some_and(|r| r.from_queue && to.is_some());
+    let from_queue = routed
+        .as_ref()
+        .is_some_and(|r| r.from_queue && to.is_some());
     let event = NewAssignmentEvent {
         conversation_id: conv.id,
         from_operator_id: previous,
@@ -89,7 +91,14 @@ pub(super) async fn record_change(
     timers::cancel(tx.conn(), TimerKind::Reassign, conv.id).await?;
     if let (Some(_), Some(after)) = (to, routed.as_ref().and_then(|r| r.reassign_after_secs)) {
         let due = effects.now + after * 1000;
-        timers::arm(tx.conn(), conv.workspace_id, TimerKind::Reassign, conv.id, due).await?;
+        timers::arm(
+            tx.conn(),
+            conv.workspace_id,
+            TimerKind::Reassign,
+            conv.id,
+            due,
+        )
+        .await?;
         effects.timers_armed = true;
     }
     if previous.is_some() {
@@ -320,12 +329,9 @@ async fn apply_routing(
         _ => RoutingOutcome::of(&decision),
     };
     effects.decisions.push((widget.routing_mode, outcome));
-    let chosen = decision.chosen_operator_id.and_then(|id| {
-        members
-            .iter()
-            .map(|m| &m.operator)
-            .find(|o| o.id == id)
-    });
+    let chosen = decision
+        .chosen_operator_id
+        .and_then(|id| members.iter().map(|m| &m.operator).find(|o| o.id == id));
     let reason = match purpose {
         Move::Fresh => decision.reason(),
         Move::Away(cause) => cause,
@@ -338,7 +344,16 @@ async fn apply_routing(
     };
     match chosen {
         Some(chosen) => {
-            record_change(tx, conv, Some(chosen), reason, actor_id, Some(routed), effects).await?;
+            record_change(
+                tx,
+                conv,
+                Some(chosen),
+                reason,
+                actor_id,
+                Some(routed),
+                effects,
+            )
+            .await?;
             if decision.mode == RoutingMode::RoundRobin {
                 widgets::set_rr_cursor(tx.conn(), widget.id, chosen.position()).await?;
             }
@@ -394,13 +409,24 @@ pub(super) async fn drain_queue(
             reassign_after_secs: widget.and_then(|w| w.widget.reassign_after_secs),
         };
         let reason = decision.reason();
-        record_change(tx, &mut conv, Some(&chosen.operator), reason, None, Some(routed), effects)
-            .await?;
+        record_change(
+            tx,
+            &mut conv,
+            Some(&chosen.operator),
+            reason,
+            None,
+            Some(routed),
+            effects,
+        )
+        .await?;
         effects
             .decisions
             .push((decision.mode, RoutingOutcome::Drained));
     }
-    for routing in routings.iter().filter(|r| r.mode == RoutingMode::RoundRobin) {
+    for routing in routings
+        .iter()
+        .filter(|r| r.mode == RoutingMode::RoundRobin)
+    {
         let before = all
             .iter()
             .find(|w| w.widget.id == routing.widget_id)

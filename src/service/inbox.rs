@@ -9,8 +9,7 @@ use super::{Service, ServiceError, ServiceResult, validate};
 use crate::domain::{AssignmentReason, Author, Id, Millis, Status, TimerKind};
 use crate::store::conversations::{self as convs, AssigneeFilter, InboxCounts, ListQuery};
 use crate::store::{
-    AssignmentEvent, Conversation, Message, Operator, Visitor, WriteTx, operators, timers,
-    visitors,
+    AssignmentEvent, Conversation, Message, Operator, Visitor, WriteTx, operators, timers, visitors,
 };
 use crate::timefmt::now_millis;
 
@@ -357,7 +356,10 @@ impl Service {
             Some(a) => match a.capacity {
                 Some(capacity) => {
                     let team = operators::list_with_loads(tx.conn(), conv.workspace_id).await?;
-                    let load = team.iter().find(|o| o.operator.id == a.id).map_or(0, |o| o.load);
+                    let load = team
+                        .iter()
+                        .find(|o| o.operator.id == a.id)
+                        .map_or(0, |o| o.load);
                     load as i64 > capacity
                 }
                 None => false,

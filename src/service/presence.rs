@@ -99,8 +99,14 @@ impl Service {
             && after.availability == Availability::Available
         {
             let due = effects.now + self.settings.presence_grace.as_millis() as i64;
-            timers::arm(tx.conn(), caller.workspace_id, TimerKind::Presence, caller.id, due)
-                .await?;
+            timers::arm(
+                tx.conn(),
+                caller.workspace_id,
+                TimerKind::Presence,
+                caller.id,
+                due,
+            )
+            .await?;
             effects.timers_armed = true;
         }
         self.commit(tx, effects).await

@@ -34,7 +34,11 @@ pub(super) async fn settle(tx: &mut WriteTx, effects: &mut Effects) -> ServiceRe
 
 /// Each visitor whose place in line differs from what they were told is told the new one
 /// (`queue.changed`), or that they are out of the queue.
-async fn tell_places(tx: &mut WriteTx, workspace_id: Id, effects: &mut Effects) -> ServiceResult<()> {
+async fn tell_places(
+    tx: &mut WriteTx,
+    workspace_id: Id,
+    effects: &mut Effects,
+) -> ServiceResult<()> {
     let rows = convs::in_line(tx.conn(), workspace_id).await?;
     if rows.is_empty() {
         return Ok(());
@@ -89,9 +93,8 @@ async fn places(
         else {
             continue;
         };
-        if !waits.contains_key(&widget_id) {
-            let recent = convs::recent_waits(conn, widget_id, ESTIMATE_SAMPLE).await?;
-            waits.insert(widget_id, recent);
+        if let std::collections::hash_map::Entry::Vacant(slot) = waits.entry(widget_id) {
+            slot.insert(convs::recent_waits(conn, widget_id, ESTIMATE_SAMPLE).await?);
         }
         let position = queue::position(chat, &line);
         let estimated_wait_secs = queue::estimated_wait_secs(&waits[&widget_id], position);

@@ -59,7 +59,9 @@ impl Service {
         let mut effects = Effects::new(now_millis());
         // A higher limit, or none, may make them a candidate for a queued chat.
         effects.drain = after.capacity != before.capacity
-            && after.capacity.is_none_or(|c| before.capacity.is_some_and(|b| c > b));
+            && after
+                .capacity
+                .is_none_or(|c| before.capacity.is_some_and(|b| c > b));
         if (&after.name, after.role, after.capacity) != (&before.name, before.role, before.capacity)
         {
             effects

@@ -107,8 +107,15 @@ impl Service {
                         effects.timers_armed = true;
                     } else {
                         let note = auto_close_note(after);
-                        add_message(&mut tx, &mut conv, Author::System, None, &note, &mut effects)
-                            .await?;
+                        add_message(
+                            &mut tx,
+                            &mut conv,
+                            Author::System,
+                            None,
+                            &note,
+                            &mut effects,
+                        )
+                        .await?;
                         change_status(&mut tx, &mut conv, Status::Closed, &mut effects).await?;
                     }
                 }
@@ -121,8 +128,7 @@ impl Service {
                     && operator.availability == Availability::Available
                 {
                     let (away, reason) = (Availability::Away, AvailabilityReason::NoOpenTab);
-                    operators::set_availability(tx.conn(), operator.id, away, reason, true)
-                        .await?;
+                    operators::set_availability(tx.conn(), operator.id, away, reason, true).await?;
                     let after = crate::store::Operator {
                         availability: away,
                         availability_reason: reason,

@@ -225,9 +225,15 @@ mod tests {
     #[test]
     fn capacities_are_bounded_or_unlimited() {
         assert_eq!(timer_secs("t", None, REASSIGN_SECS, false).unwrap(), None);
-        assert_eq!(timer_secs("t", Some(10), REASSIGN_SECS, false).unwrap(), Some(10));
+        assert_eq!(
+            timer_secs("t", Some(10), REASSIGN_SECS, false).unwrap(),
+            Some(10)
+        );
         assert!(timer_secs("t", Some(9), REASSIGN_SECS, false).is_err());
-        assert_eq!(timer_secs("t", Some(1), REASSIGN_SECS, true).unwrap(), Some(1));
+        assert_eq!(
+            timer_secs("t", Some(1), REASSIGN_SECS, true).unwrap(),
+            Some(1)
+        );
         assert!(timer_secs("t", Some(0), AUTO_CLOSE_SECS, true).is_err());
         assert!(timer_secs("t", Some(2_592_001), AUTO_CLOSE_SECS, true).is_err());
         assert_eq!(capacity(None).unwrap(), None);

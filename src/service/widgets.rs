@@ -118,7 +118,11 @@ impl Service {
     /// What routing would do with the widget's next chat now (SPEC 10, "Who is next"), without
     /// changing anything: the same pure decision a handover makes, on the same inputs. Any
     /// operator of the workspace may ask.
-    pub async fn routing_preview(&self, caller: &Operator, widget_id: Id) -> ServiceResult<Decision> {
+    pub async fn routing_preview(
+        &self,
+        caller: &Operator,
+        widget_id: Id,
+    ) -> ServiceResult<Decision> {
         let mut conn = self.store.read().await?;
         let widget = widgets::get(&mut conn, caller.workspace_id, widget_id)
             .await?

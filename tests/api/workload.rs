@@ -67,7 +67,11 @@ async fn capacity_limits_both_auto_modes_but_not_claims_or_picks(s: TestServer) 
         }
         let to = |id| got.iter().filter(|a| **a == Some(id)).count();
         assert_eq!((to(ana.id), to(bob.id)), (1, 2), "{mode}: {got:?}");
-        assert_eq!(got.iter().filter(|a| a.is_none()).count(), 1, "{mode}: one waits");
+        assert_eq!(
+            got.iter().filter(|a| a.is_none()).count(),
+            1,
+            "{mode}: one waits"
+        );
         // Free everyone for the next mode.
         let (_, all) = s.conversations(&ana, "?view=all").await;
         for conv in all["items"].as_array().unwrap() {
@@ -78,13 +82,18 @@ async fn capacity_limits_both_auto_modes_but_not_claims_or_picks(s: TestServer) 
     let first = handed_over(&s, &widget).await;
     let (status, body) = s.claim(&ana, first.id).await;
     assert_eq!(status, 200, "{body}");
-    assert!(body.get("over_capacity").is_none(), "at capacity, not over: {body}");
+    assert!(
+        body.get("over_capacity").is_none(),
+        "at capacity, not over: {body}"
+    );
     let second = handed_over(&s, &widget).await;
     let (status, body) = s.claim(&ana, second.id).await;
     assert_eq!(status, 200, "a claim may go over capacity: {body}");
     assert_eq!(body["over_capacity"], true, "{body}");
     let third = handed_over(&s, &widget).await;
-    let (status, body) = s.set_assignee(&bob, third.id, Some(ana.id), IfAssignee::Any).await;
+    let (status, body) = s
+        .set_assignee(&bob, third.id, Some(ana.id), IfAssignee::Any)
+        .await;
     assert_eq!(status, 200, "a pick may go over capacity: {body}");
     assert_eq!(body["over_capacity"], true, "{body}");
 }
@@ -116,7 +125,11 @@ async fn the_queue_drains_oldest_first_when_someone_turns_available(s: TestServe
     .await;
     assert!(started.elapsed() < Duration::from_secs(1));
     let third = s.conversation(&ana, chats[2].id).await;
-    assert_eq!(assignee(&third), None, "Bob is at capacity: the newest waits");
+    assert_eq!(
+        assignee(&third),
+        None,
+        "Bob is at capacity: the newest waits"
+    );
     for conv in [&first, &second] {
         let event = last_event(conv);
         assert_eq!(event["reason"], "lightest_load", "{event}");
@@ -141,7 +154,10 @@ async fn raising_capacity_and_changing_routing_drain_too(s: TestServer) {
     let widget = s.widget(&ana, "round_robin", &[]).await;
     let first = handed_over(&s, &widget).await;
     let second = handed_over(&s, &widget).await;
-    assert_eq!(assignee(&s.conversation(&ana, first.id).await), Some(ana.id));
+    assert_eq!(
+        assignee(&s.conversation(&ana, first.id).await),
+        Some(ana.id)
+    );
     assert_eq!(assignee(&s.conversation(&ana, second.id).await), None);
     set_capacity(&s, &ana, &ana, json!(3)).await;
     until(&s, &ana, second.id, Duration::from_secs(1), |c| {
@@ -174,9 +190,15 @@ async fn an_unanswered_chat_moves_to_someone_not_yet_given_it(s: TestServer) {
     .await;
     let event = last_event(&moved);
     assert_eq!(event["reason"], "unanswered", "{event}");
-    assert_eq!(event["from_operator_id"], ana.id, "one event from Ana to Bob");
+    assert_eq!(
+        event["from_operator_id"], ana.id,
+        "one event from Ana to Bob"
+    );
     let excluded = &event["decision"]["excluded"];
-    assert_eq!(excluded, &json!([{"operator_id": ana.id, "why": "already_given"}]));
+    assert_eq!(
+        excluded,
+        &json!([{"operator_id": ana.id, "why": "already_given"}])
+    );
     // Nobody left who was not given it: it stays with Bob.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let stayed = s.conversation(&ana, chat.id).await;
@@ -189,26 +211,44 @@ async fn an_unanswered_chat_moves_to_someone_not_yet_given_it(s: TestServer) {
     let holder_op = if holder == ana.id { &ana } else { &bob };
     s.reply(holder_op, answered.id, "On it").await;
     tokio::time::sleep(Duration::from_millis(2000)).await;
-    assert_eq!(assignee(&s.conversation(&ana, answered.id).await), Some(holder));
+    assert_eq!(
+        assignee(&s.conversation(&ana, answered.id).await),
+        Some(holder)
+    );
 }
 
 async fn a_silent_chat_closes_itself_and_frees_its_assignee(s: TestServer) {
     let ana = s.signup("Acme").await;
     let widget = s.widget(&ana, "round_robin", &[]).await;
     let (status, body) = s
-        .set_routing_with(&ana, widget.id, json!({"mode": "round_robin", "auto_close_after_secs": 1}))
+        .set_routing_with(
+            &ana,
+            widget.id,
+            json!({"mode": "round_robin", "auto_close_after_secs": 1}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let ai_only = s.start_chat(&widget, "hello").await;
     let chat = handed_over(&s, &widget).await;
     for id in [ai_only.id, chat.id] {
-        let closed = until(&s, &ana, id, Duration::from_secs(5), |c| c["status"] == "closed").await;
-        let last = closed["messages"].as_array().unwrap().last().unwrap().clone();
+        let closed = until(&s, &ana, id, Duration::from_secs(5), |c| {
+            c["status"] == "closed"
+        })
+        .await;
+        let last = closed["messages"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
         assert_eq!(last["author"], "system");
         assert_eq!(last["body"], "Closed after 1 minute without messages");
     }
     let (_, team) = s.operators(&ana).await;
-    assert_eq!(team["items"][0]["load"], 0, "the closed chat no longer counts");
+    assert_eq!(
+        team["items"][0]["load"], 0,
+        "the closed chat no longer counts"
+    );
 }
 
 async fn widget_timers_are_validated(s: TestServer) {
@@ -224,12 +264,21 @@ async fn widget_timers_are_validated(s: TestServer) {
         assert_eq!(status, 400, "{bad}: {body}");
     }
     let (_, body) = s.get_widget(&ana, widget.id).await;
-    assert_eq!(body["routing"]["reassign_after_secs"], Value::Null, "nothing changed");
+    assert_eq!(
+        body["routing"]["reassign_after_secs"],
+        Value::Null,
+        "nothing changed"
+    );
     let on = json!({"mode": "manual", "reassign_after_secs": 60, "auto_close_after_secs": 3600});
     let (status, body) = s.set_routing_with(&ana, widget.id, on).await;
     assert_eq!(status, 200, "{body}");
-    let (_, body) = s.set_routing_with(&ana, widget.id, json!({"mode": "manual"})).await;
-    assert_eq!(body["routing"]["auto_close_after_secs"], 3600, "absent = unchanged");
+    let (_, body) = s
+        .set_routing_with(&ana, widget.id, json!({"mode": "manual"}))
+        .await;
+    assert_eq!(
+        body["routing"]["auto_close_after_secs"], 3600,
+        "absent = unchanged"
+    );
     let off = json!({"mode": "manual", "auto_close_after_secs": null});
     let (_, body) = s.set_routing_with(&ana, widget.id, off).await;
     assert_eq!(body["routing"]["auto_close_after_secs"], Value::Null);
@@ -241,7 +290,10 @@ async fn away_with_hand_back_routes_open_chats_again(s: TestServer) {
     let bob = s.add_operator(&ana, "Bob").await;
     s.set_availability(&bob, "away").await;
     let widget = s.widget(&ana, "round_robin", &[]).await;
-    let chats = [handed_over(&s, &widget).await, handed_over(&s, &widget).await];
+    let chats = [
+        handed_over(&s, &widget).await,
+        handed_over(&s, &widget).await,
+    ];
     s.set_availability(&bob, "available").await;
     let (status, body) = s
         .set_availability_with(&ana, json!({"availability": "away", "hand_back": true}))
@@ -252,18 +304,27 @@ async fn away_with_hand_back_routes_open_chats_again(s: TestServer) {
         assert_eq!(assignee(&conv), Some(bob.id), "{conv}");
         let event = last_event(&conv);
         assert_eq!(event["reason"], "assignee_away");
-        assert_eq!(event["from_operator_id"], ana.id, "one event from Ana to Bob");
+        assert_eq!(
+            event["from_operator_id"], ana.id,
+            "one event from Ana to Bob"
+        );
     }
     // With nobody to take it: one event to nobody, and the chat is queued.
     let third = handed_over(&s, &widget).await;
-    assert_eq!(assignee(&s.conversation(&ana, third.id).await), Some(bob.id));
+    assert_eq!(
+        assignee(&s.conversation(&ana, third.id).await),
+        Some(bob.id)
+    );
     s.set_availability_with(&bob, json!({"availability": "away", "hand_back": true}))
         .await;
     let conv = s.conversation(&ana, third.id).await;
     assert_eq!(assignee(&conv), None);
     assert!(conv["queued_at"].is_string(), "{conv}");
     let event = last_event(&conv);
-    assert_eq!((event["reason"].clone(), event["to_operator_id"].clone()), (json!("assignee_away"), Value::Null));
+    assert_eq!(
+        (event["reason"].clone(), event["to_operator_id"].clone()),
+        (json!("assignee_away"), Value::Null)
+    );
 }
 
 async fn presence_follows_the_inbox_tabs(s: TestServer) {
@@ -283,9 +344,15 @@ async fn presence_follows_the_inbox_tabs(s: TestServer) {
         assert!(started.elapsed() < Duration::from_secs(5), "still {me}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(started.elapsed() >= Duration::from_millis(900), "not before the grace");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "not before the grace"
+    );
     let (_, me) = s.me(&api_client).await;
-    assert_eq!(me["availability"], "available", "never had a tab: unaffected");
+    assert_eq!(
+        me["availability"], "available",
+        "never had a tab: unaffected"
+    );
 
     let _tab = s.inbox_stream(&ana).await;
     let started = Instant::now();
@@ -302,7 +369,13 @@ async fn presence_follows_the_inbox_tabs(s: TestServer) {
     let _second = s.inbox_stream(&ana).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, me) = s.me(&ana).await;
-    assert_eq!((me["availability"].clone(), me["availability_reason"].clone()), (json!("away"), json!("manual")));
+    assert_eq!(
+        (
+            me["availability"].clone(),
+            me["availability_reason"].clone()
+        ),
+        (json!("away"), json!("manual"))
+    );
 }
 
 async fn decisions_say_why(s: TestServer) {
@@ -312,7 +385,9 @@ async fn decisions_say_why(s: TestServer) {
     let dee = s.add_operator(&ana, "Dee").await;
     s.set_availability(&cy, "away").await;
     set_capacity(&s, &ana, &bob, json!(1)).await;
-    let widget = s.widget(&ana, "round_robin", &[ana.id, bob.id, cy.id]).await;
+    let widget = s
+        .widget(&ana, "round_robin", &[ana.id, bob.id, cy.id])
+        .await;
     let first = handed_over(&s, &widget).await;
     let event = last_event(&s.conversation(&ana, first.id).await);
     let d = &event["decision"];
@@ -324,31 +399,47 @@ async fn decisions_say_why(s: TestServer) {
     let second = handed_over(&s, &widget).await;
     let d = last_event(&s.conversation(&ana, second.id).await)["decision"].clone();
     assert_eq!(d["chosen_operator_id"], bob.id);
-    assert_eq!(d["rule"], "next after Ana in join order");
-    assert_eq!((d["cursor_before"].clone(), d["cursor_after"].clone()), (json!(ana.id), json!(bob.id)));
+    assert_eq!(d["rule"], "next after Owner in join order");
+    assert_eq!(
+        (d["cursor_before"].clone(), d["cursor_after"].clone()),
+        (json!(ana.id), json!(bob.id))
+    );
     assert_eq!(
         d["excluded"],
         json!([{"operator_id": cy.id, "why": "away"}, {"operator_id": dee.id, "why": "not_eligible"}])
     );
-    let ids: Vec<i64> = d["candidates"].as_array().unwrap().iter().map(|c| c["operator_id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = d["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["operator_id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, [ana.id, bob.id]);
     assert_eq!(d["candidates"][1]["capacity"], 1);
     assert_eq!(d["candidates"][0]["load"], 1);
 
-    let lightest = s.widget(&ana, "lightest_load", &[ana.id, bob.id, cy.id]).await;
+    let lightest = s
+        .widget(&ana, "lightest_load", &[ana.id, bob.id, cy.id])
+        .await;
     let third = handed_over(&s, &lightest).await;
     let d = last_event(&s.conversation(&ana, third.id).await)["decision"].clone();
     assert_eq!(d["chosen_operator_id"], ana.id, "Bob is at capacity: {d}");
     assert_eq!(d["rule"], "fewest open chats (1)");
     assert!(
-        d["excluded"].as_array().unwrap().contains(&json!({"operator_id": bob.id, "why": "at_capacity"})),
+        d["excluded"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"operator_id": bob.id, "why": "at_capacity"})),
         "{d}"
     );
     // Manual events carry no decision.
     let manual = s.widget(&ana, "manual", &[]).await;
     let fourth = handed_over(&s, &manual).await;
     s.claim(&dee, fourth.id).await;
-    assert_eq!(last_event(&s.conversation(&ana, fourth.id).await)["decision"], Value::Null);
+    assert_eq!(
+        last_event(&s.conversation(&ana, fourth.id).await)["decision"],
+        Value::Null
+    );
 }
 
 async fn the_preview_is_what_the_next_handover_does(s: TestServer) {
@@ -384,7 +475,11 @@ async fn visitors_see_their_place_in_line(s: TestServer) {
     let mut stream = s.visitor_stream(&widget, &first).await;
     let second = handed_over(&s, &widget).await;
     let (_, view) = s.visitor_view(&widget, &first).await;
-    assert_eq!(view["queue"], json!({"position": 1, "estimated_wait_secs": null}), "{view}");
+    assert_eq!(
+        view["queue"],
+        json!({"position": 1, "estimated_wait_secs": null}),
+        "{view}"
+    );
     let (_, view) = s.visitor_view(&widget, &second).await;
     assert_eq!(view["queue"]["position"], 2, "{view}");
 
@@ -450,7 +545,11 @@ async fn a_timer_due_during_a_restart_fires_after_it(s: TestServer) {
         assignee(c) == Some(bob.id)
     })
     .await;
-    assert_eq!(moved["assignment_events"].as_array().unwrap().len(), 2, "fired once");
+    assert_eq!(
+        moved["assignment_events"].as_array().unwrap().len(),
+        2,
+        "fired once"
+    );
 }
 
 on_both!(a_timer_due_during_a_restart_fires_after_it);
@@ -528,14 +627,19 @@ async fn capacity_holds_under_concurrent_handovers_across_two_nodes() {
             assert_eq!(routed, expected_routed);
             let (_, team) = nodes[1].operators(&owner).await;
             for op in team["items"].as_array().unwrap() {
-                assert!(op["load"].as_i64().unwrap() <= op["capacity"].as_i64().unwrap(), "{op}");
+                assert!(
+                    op["load"].as_i64().unwrap() <= op["capacity"].as_i64().unwrap(),
+                    "{op}"
+                );
             }
         }
     };
     check(ops.len() * CAPACITY as usize).await;
     for op in &ops {
         let change = json!({"capacity": 100});
-        nodes[(op.id % 2) as usize].update_operator(&owner, op.id, change).await;
+        nodes[(op.id % 2) as usize]
+            .update_operator(&owner, op.id, change)
+            .await;
     }
     check(HANDOVERS).await;
     drop((a, b));
