@@ -22,6 +22,9 @@ pub(super) struct Routed<'a> {
     pub decision: &'a Decision,
     /// The drain took it from the queue.
     pub from_queue: bool,
+    /// It answers a handover (at once or from the queue), so its wait counts in the
+    /// estimates visitors are given; a move away from an assignee does not.
+    pub answers_handover: bool,
     /// The widget's `reassign_after_secs`: a routed assignment arms the reassign deadline.
     pub reassign_after_secs: Option<i64>,
 }
@@ -74,7 +77,7 @@ pub(super) async fn record_change(
         queued_at: conv.queued_at.filter(|_| from_queue),
         wait_ms: routed
             .as_ref()
-            .filter(|_| to.is_some())
+            .filter(|r| r.answers_handover && to.is_some())
             .map(|_| conv.queued_at.map_or(0, |q| (effects.now - q).max(0))),
     };
     let recorded = convs::insert_assignment_event(tx.conn(), &event).await?;
@@ -340,6 +343,7 @@ async fn apply_routing(
     let routed = Routed {
         decision: &decision,
         from_queue: false,
+        answers_handover: purpose == Move::Fresh,
         reassign_after_secs: widget.reassign_after_secs,
     };
     match chosen {
@@ -406,6 +410,7 @@ pub(super) async fn drain_queue(
         let routed = Routed {
             decision,
             from_queue: true,
+            answers_handover: true,
             reassign_after_secs: widget.and_then(|w| w.widget.reassign_after_secs),
         };
         let reason = decision.reason();

@@ -243,7 +243,7 @@ impl Service {
         timers::cancel(tx.conn(), TimerKind::Reassign, conv.id).await?;
         let status = conv.status.after_operator_action();
         change_status(&mut tx, &mut conv, status, &mut effects).await?;
-        self.finish(tx, conv, effects).await
+        self.finish_assignment(tx, conv, effects).await
     }
 
     /// Picks a teammate (anyone in the workspace, Available or Away; reason `manual`), or
@@ -293,7 +293,7 @@ impl Service {
             let status = conv.status.after_operator_action();
             change_status(&mut tx, &mut conv, status, &mut effects).await?;
         }
-        self.finish(tx, conv, effects).await
+        self.finish_assignment(tx, conv, effects).await
     }
 
     pub async fn close(&self, caller: &Operator, id: Id) -> ServiceResult<ConversationView> {
@@ -337,9 +337,30 @@ impl Service {
     /// Reads the assignee, commits and publishes.
     async fn finish(
         &self,
+        tx: WriteTx,
+        conv: Conversation,
+        effects: Effects,
+    ) -> ServiceResult<ConversationView> {
+        self.finish_with(tx, conv, effects, false).await
+    }
+
+    /// `finish` for a claim or a pick, which may go over the assignee's capacity: the answer
+    /// says when it did (routing never does).
+    async fn finish_assignment(
+        &self,
+        tx: WriteTx,
+        conv: Conversation,
+        effects: Effects,
+    ) -> ServiceResult<ConversationView> {
+        self.finish_with(tx, conv, effects, true).await
+    }
+
+    async fn finish_with(
+        &self,
         mut tx: WriteTx,
         conv: Conversation,
         effects: Effects,
+        check_capacity: bool,
     ) -> ServiceResult<ConversationView> {
         let assignee = match conv.assignee_id {
             Some(a) => operators::get(tx.conn(), conv.workspace_id, a).await?,
@@ -351,20 +372,19 @@ impl Service {
         let visitor = visitors::of_conversation(tx.conn(), conv.id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
-        // A claim or a pick may go over capacity; the answer says so (routing never does).
-        let over_capacity = match &assignee {
-            Some(a) => match a.capacity {
-                Some(capacity) => {
-                    let team = operators::list_with_loads(tx.conn(), conv.workspace_id).await?;
-                    let load = team
-                        .iter()
-                        .find(|o| o.operator.id == a.id)
-                        .map_or(0, |o| o.load);
-                    load as i64 > capacity
-                }
-                None => false,
-            },
-            None => false,
+        let over_capacity = match assignee
+            .as_ref()
+            .and_then(|a| a.capacity.map(|c| (a.id, c)))
+        {
+            Some((id, capacity)) if check_capacity => {
+                let team = operators::list_with_loads(tx.conn(), conv.workspace_id).await?;
+                let load = team
+                    .iter()
+                    .find(|o| o.operator.id == id)
+                    .map_or(0, |o| o.load);
+                load as i64 > capacity
+            }
+            _ => false,
         };
         self.commit(tx, effects).await?;
         Ok(ConversationView {
