@@ -42,6 +42,8 @@ pub enum StartError {
     Config(String),
     #[error("resuming the AI's pending turns: {0}")]
     Resume(#[source] crate::service::ServiceError),
+    #[error("closing the inbox tabs a stopped process left open: {0}")]
+    Tabs(#[source] crate::service::ServiceError),
 }
 
 impl App {
@@ -88,6 +90,7 @@ impl App {
             timer_wake: Arc::new(Notify::new()),
             presence_grace: Duration::from_secs(config.presence_grace_secs),
             allow_short_timers: config.allow_short_timers,
+            streams: tokio_util::task::TaskTracker::new(),
         };
         let worker = Worker {
             store: store.clone(),
@@ -103,6 +106,10 @@ impl App {
         tokio::spawn(worker.run());
         tokio::spawn(prune_events(service.clone(), shutdown.clone()));
         tokio::spawn(service.clone().sweep_owed_ai_turns());
+        service
+            .forget_stale_tabs()
+            .await
+            .map_err(StartError::Tabs)?;
         // Deadlines that came due while no node ran fire now, before requests are taken.
         if let Err(e) = service.fire_due_timers().await {
             tracing::warn!(error = %e, "firing the deadlines due at start-up failed; retrying");
@@ -171,6 +178,7 @@ impl App {
         .with_graceful_shutdown(stopping)
         .await?;
         self.shutdown.cancel();
+        self.service.settle_streams().await;
         self.service.store().close().await;
         Ok(())
     }

@@ -197,7 +197,7 @@ impl Metrics {
         );
         r.register(
             "switchboard_queue_oldest_wait_seconds",
-            "Age of the oldest queued chat (0 when the queue is empty)",
+            "How long the oldest queued chat has waited since it joined the queue (0 when it is empty)",
             self.queue_oldest_wait.clone(),
         );
         r.register(

@@ -154,6 +154,8 @@ pub struct Settings {
     pub presence_grace: std::time::Duration,
     /// Widget timers may be as short as 1 s (`--allow-short-timers`, for tests).
     pub allow_short_timers: bool,
+    /// The open inbox streams: a graceful stop waits for them to count their tabs closed.
+    pub streams: tokio_util::task::TaskTracker,
 }
 
 /// Everything the use cases need; cheap to clone.

@@ -10,6 +10,9 @@ use crate::domain::{AssignmentReason, Availability, AvailabilityReason, TimerKin
 use crate::store::{Operator, WriteTx, conversations as convs, operators, timers};
 use crate::timefmt::now_millis;
 
+/// How long a graceful stop waits for the open inbox streams to count their tabs closed.
+const STREAMS_SETTLE: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Service {
     /// Sets the caller's presence by hand (reason `manual`). Whether it changed is decided
     /// under the lock (not from the caller as read at sign-in), so the last
@@ -56,6 +59,32 @@ impl Service {
         }
         self.commit(tx, effects).await?;
         Ok(operator)
+    }
+
+    /// Held by an open inbox stream until it has counted its tab closed.
+    pub fn track_stream(&self) -> tokio_util::task::task_tracker::TaskTrackerToken {
+        self.settings.streams.token()
+    }
+
+    /// At a graceful stop: waits (a few seconds at most) for the open inbox streams, which the
+    /// shutdown signal closes, to count their tabs closed, so that the count stays true.
+    pub async fn settle_streams(&self) {
+        self.settings.streams.close();
+        let _ = tokio::time::timeout(STREAMS_SETTLE, self.settings.streams.wait()).await;
+    }
+
+    /// At start-up on SQLite, where this is the only node: tabs counted open are those of a
+    /// process that stopped without counting them closed (it died). They are closed now, and
+    /// their operators' grace starts.
+    pub async fn forget_stale_tabs(&self) -> ServiceResult<()> {
+        if self.store.backend() != crate::store::Backend::Sqlite {
+            return Ok(());
+        }
+        let mut tx = self.store.write().await?;
+        let due = now_millis() + self.settings.presence_grace.as_millis() as i64;
+        operators::forget_open_tabs(tx.conn(), due).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// One of the operator's inbox tabs opened (an inbox event stream, on this node). If they

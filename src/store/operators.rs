@@ -277,3 +277,21 @@ pub async fn active_owners(conn: &mut AnyConnection, workspace_id: Id) -> StoreR
     .await?;
     Ok(n.max(0) as u64)
 }
+
+/// Counts every open tab closed, arming the presence deadline (`due_at`) of each Available
+/// operator who had one open: for a single node starting after it died with tabs open.
+pub async fn forget_open_tabs(conn: &mut AnyConnection, due_at: Millis) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO timers (workspace_id, kind, subject_id, due_at) \
+         SELECT workspace_id, 'presence', id, $1 FROM operators \
+         WHERE open_tabs > 0 AND had_tab = 1 AND availability = 'available' AND deactivated_at IS NULL \
+         ON CONFLICT (kind, subject_id) DO UPDATE SET due_at = excluded.due_at",
+    )
+    .bind(due_at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE operators SET open_tabs = 0 WHERE open_tabs > 0")
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -172,6 +172,16 @@ async fn raising_capacity_and_changing_routing_drain_too(s: TestServer) {
         assignee(c) == Some(ana.id)
     })
     .await;
+
+    // A teammate joining is a candidate appearing.
+    s.set_availability(&ana, "away").await;
+    let queued = handed_over(&s, &widget).await;
+    assert_eq!(assignee(&s.conversation(&ana, queued.id).await), None);
+    let bob = s.add_operator(&ana, "Bob").await;
+    until(&s, &ana, queued.id, Duration::from_secs(1), |c| {
+        assignee(c) == Some(bob.id)
+    })
+    .await;
 }
 
 async fn an_unanswered_chat_moves_to_someone_not_yet_given_it(s: TestServer) {
@@ -469,26 +479,44 @@ async fn the_preview_is_what_the_next_handover_does(s: TestServer) {
 
 async fn visitors_see_their_place_in_line(s: TestServer) {
     let ana = s.signup("Acme").await;
-    s.set_availability(&ana, "away").await;
     let widget = s.widget(&ana, "round_robin", &[]).await;
+    // Five chats routed at once: the widget's estimate is their median wait, zero.
+    for _ in 0..5 {
+        let chat = handed_over(&s, &widget).await;
+        s.close(&ana, chat.id).await;
+    }
+    s.set_availability(&ana, "away").await;
     let first = handed_over(&s, &widget).await;
-    let mut stream = s.visitor_stream(&widget, &first).await;
     let second = handed_over(&s, &widget).await;
+    let mut stream = s.visitor_stream(&widget, &second).await;
+    let third = handed_over(&s, &widget).await;
     let (_, view) = s.visitor_view(&widget, &first).await;
     assert_eq!(
         view["queue"],
-        json!({"position": 1, "estimated_wait_secs": null}),
+        json!({"position": 1, "estimated_wait_secs": 0}),
         "{view}"
     );
-    let (_, view) = s.visitor_view(&widget, &second).await;
-    assert_eq!(view["queue"]["position"], 2, "{view}");
+    let (_, view) = s.visitor_view(&widget, &third).await;
+    assert_eq!(view["queue"]["position"], 3, "{view}");
 
+    // Ana takes one chat at a time: the line moves up by one, and the visitor is told.
+    set_capacity(&s, &ana, &ana, json!(1)).await;
     s.set_availability(&ana, "available").await;
     let changed = stream.next_of("queue.changed").await;
-    assert_eq!(changed["conversation_id"], first.id);
-    assert_eq!(changed["queue"], Value::Null, "out of the queue: {changed}");
-    let (_, view) = s.visitor_view(&widget, &second).await;
-    assert_eq!(view["queue"], Value::Null, "{view}");
+    assert_eq!(changed["conversation_id"], second.id);
+    assert_eq!(changed["queue"]["position"], 1, "{changed}");
+    let (_, view) = s.visitor_view(&widget, &first).await;
+    assert_eq!(
+        view["queue"],
+        Value::Null,
+        "routed: out of the queue: {view}"
+    );
+    let (_, view) = s.visitor_view(&widget, &third).await;
+    assert_eq!(view["queue"]["position"], 2, "{view}");
+
+    s.close(&ana, first.id).await;
+    let changed = stream.next_of("queue.changed").await;
+    assert_eq!(changed["queue"], Value::Null, "its turn came: {changed}");
 }
 
 on_both!(
@@ -504,6 +532,24 @@ on_both!(
     visitors_see_their_place_in_line,
 );
 
+/// A tab open when the server stops is a tab closed: after the restart, the grace runs out.
+async fn a_tab_closed_by_a_restart_counts(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    let _tab = s.inbox_stream(&ana).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let s = s.restart(|c| c.presence_grace_secs = 1).await;
+    let started = Instant::now();
+    loop {
+        let (_, me) = s.me(&ana).await;
+        if me["availability"] == "away" {
+            assert_eq!(me["availability_reason"], "no_open_tab", "{me}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "still {me}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Presence needs a short grace: each database with `--presence-grace-secs 1`.
 mod presence_grace {
     use super::*;
@@ -517,12 +563,18 @@ mod presence_grace {
         if let Some(s) = start(Db::Sqlite).await {
             presence_follows_the_inbox_tabs(s).await;
         }
+        if let Some(s) = start(Db::Sqlite).await {
+            a_tab_closed_by_a_restart_counts(s).await;
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
         if let Some(s) = start(Db::Postgres).await {
             presence_follows_the_inbox_tabs(s).await;
+        }
+        if let Some(s) = start(Db::Postgres).await {
+            a_tab_closed_by_a_restart_counts(s).await;
         }
     }
 }
