@@ -11,11 +11,15 @@
 //!    beside the round trip of a bare `GET /healthz`;
 //! 3. one event fanned out to 2,000 open inbox sockets;
 //! 4. growth: the handover run again with a large closed history;
-//! 5. memory: the server's RSS idle and with the sockets open.
+//! 5. memory: the server's RSS idle and with the sockets open;
+//! 6. the queue draining (SPEC 9): `--queued` chats wait while everyone is Away, then
+//!    `--drain-operators` teammates with capacity turn Available at once: the time until every
+//!    chat has someone, and that nobody went over capacity.
 //!
 //! Options (after `--`): `--operators N` (8), `--handovers N` (2000), `--concurrency N` (16),
 //! `--rate N` per second (100) for `--seconds N` (10), `--sockets N` (2000), `--fanouts N` (20),
-//! `--small-history N` (1000), `--large-history N` (1000000), `--json PATH`.
+//! `--small-history N` (1000), `--large-history N` (1000000), `--queued N` (2000),
+//! `--drain-operators N` (20), `--json PATH`.
 
 // The test kit, shared with the integration tests (tests/api).
 #[path = "../tests/kit/mod.rs"]
@@ -41,6 +45,8 @@ struct Options {
     fanouts: usize,
     small_history: u64,
     large_history: u64,
+    queued: usize,
+    drain_operators: usize,
     json: Option<String>,
 }
 
@@ -55,6 +61,8 @@ fn options() -> Options {
         fanouts: 20,
         small_history: 1000,
         large_history: 1_000_000,
+        queued: 2000,
+        drain_operators: 20,
         json: None,
     };
     let args: Vec<String> = std::env::args().collect();
@@ -76,6 +84,8 @@ fn options() -> Options {
             "--fanouts" => o.fanouts = number() as usize,
             "--small-history" => o.small_history = number(),
             "--large-history" => o.large_history = number(),
+            "--queued" => o.queued = number() as usize,
+            "--drain-operators" => o.drain_operators = number() as usize,
             "--json" => o.json = Some(value),
             // `cargo bench` passes `--bench`.
             _ => {
@@ -502,6 +512,73 @@ async fn fan_out(
     (stats(samples), rss)
 }
 
+#[derive(serde::Serialize)]
+struct DrainRun {
+    queued: usize,
+    operators: usize,
+    capacity: usize,
+    /// From the first toggle to Available until every chat had someone.
+    drain_ms: f64,
+    /// Teammates holding more open chats than their capacity at the end: must be 0.
+    over_capacity: usize,
+}
+
+/// `queued` chats wait while the whole team is Away; then `operators` teammates, whose
+/// capacities add up to exactly `queued`, turn Available at once and the queue drains.
+async fn drain_queue(o: &Options) -> DrainRun {
+    let database = fresh_database().await;
+    let server = Node::spawn_with(&database.url, &["--event-buffer", "8192"]).await;
+    let api = untimed_api(server.api.base.clone());
+    let owner = api.signup("Drain").await;
+    api.set_availability(&owner, "away").await;
+    let capacity = o.queued.div_ceil(o.drain_operators.max(1));
+    let mut team = Vec::new();
+    for i in 0..o.drain_operators {
+        let op = api.add_operator(&owner, &format!("Drain {i}")).await;
+        api.set_availability(&op, "away").await;
+        let (status, body) = api
+            .update_operator(&owner, op.id, json!({"capacity": capacity}))
+            .await;
+        assert_eq!(status, 200, "capacity: {body}");
+        team.push(op);
+    }
+    let widget = api.widget(&owner, "lightest_load", &[]).await;
+    for batch in (0..o.queued)
+        .collect::<Vec<_>>()
+        .chunks(o.concurrency.max(1))
+    {
+        let chats = join_all(batch.iter().map(|_| api.open_chat(&widget, "hello"))).await;
+        join_all(chats.iter().map(|chat| api.handover(&widget, chat))).await;
+    }
+    let started = Instant::now();
+    join_all(team.iter().map(|op| api.set_availability(op, "available"))).await;
+    let loads = loop {
+        let (_, listed) = api.operators(&owner).await;
+        let items = listed["items"].as_array().cloned().unwrap_or_default();
+        let held: u64 = items.iter().filter_map(|op| op["load"].as_u64()).sum();
+        if held as usize >= o.queued || started.elapsed() > Duration::from_secs(600) {
+            break items;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let drain_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let over_capacity = loads
+        .iter()
+        .filter(|op| match (op["load"].as_u64(), op["capacity"].as_u64()) {
+            (Some(load), Some(capacity)) => load > capacity,
+            _ => false,
+        })
+        .count();
+    drop(server);
+    DrainRun {
+        queued: o.queued,
+        operators: o.drain_operators,
+        capacity,
+        drain_ms,
+        over_capacity,
+    }
+}
+
 /// A server on a fresh database with `history` closed conversations, set up for the runs.
 async fn prepared(o: &Options, history: u64) -> (TestDb, Node, Api, Workspace) {
     let database = fresh_database().await;
@@ -565,6 +642,7 @@ async fn main() {
     let event_latency = handover_to_event(&api, &ws, o.rate, o.seconds).await;
     let (fanout, rss_sockets) = fan_out(&api, &server, &ws.owner, o.sockets, o.fanouts).await;
     drop(server);
+    let drain = drain_queue(&o).await;
 
     let row = |name: &str, t: &Throughput| {
         println!(
@@ -629,6 +707,10 @@ async fn main() {
         "memory: RSS idle {rss_idle:.1} MiB, with {} sockets {rss_sockets:.1} MiB",
         o.sockets
     );
+    println!(
+        "queue: {} chats drained to {} teammates (capacity {} each) in {:.0} ms; over capacity: {}",
+        drain.queued, drain.operators, drain.capacity, drain.drain_ms, drain.over_capacity
+    );
     println!("ratios: {ratios}");
     if let Some(path) = &o.json {
         let doc = json!({
@@ -645,6 +727,7 @@ async fn main() {
             "fanout": fanout,
             "rss_idle_mib": rss_idle,
             "rss_with_sockets_mib": rss_sockets,
+            "queue_drain": drain,
             "ratios": ratios,
         });
         std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap()).expect("write JSON");

@@ -42,6 +42,8 @@ pub enum StartError {
     Config(String),
     #[error("resuming the AI's pending turns: {0}")]
     Resume(#[source] crate::service::ServiceError),
+    #[error("closing the inbox tabs a stopped process left open: {0}")]
+    Tabs(#[source] crate::service::ServiceError),
 }
 
 impl App {
@@ -58,6 +60,14 @@ impl App {
             )),
             None => None,
         };
+        if config.presence_grace_secs < crate::config::MIN_PRESENCE_GRACE_SECS
+            && !config.allow_short_timers
+        {
+            return Err(StartError::Config(format!(
+                "--presence-grace-secs must be {} to 3600 (shorter only with --allow-short-timers)",
+                crate::config::MIN_PRESENCE_GRACE_SECS
+            )));
+        }
         let store = Store::connect(&config.database_url, config.database_max_connections).await?;
         store.migrate().await?;
         tracing::info!(backend = ?store.backend(), "database ready");
@@ -77,6 +87,10 @@ impl App {
             ai_turn_takeover: Duration::from_secs(config.ai_timeout_secs.max(1))
                 + AI_TURN_TAKEOVER_MARGIN,
             shutdown: shutdown.clone(),
+            timer_wake: Arc::new(Notify::new()),
+            presence_grace: Duration::from_secs(config.presence_grace_secs),
+            allow_short_timers: config.allow_short_timers,
+            streams: tokio_util::task::TaskTracker::new(),
         };
         let worker = Worker {
             store: store.clone(),
@@ -92,6 +106,15 @@ impl App {
         tokio::spawn(worker.run());
         tokio::spawn(prune_events(service.clone(), shutdown.clone()));
         tokio::spawn(service.clone().sweep_owed_ai_turns());
+        service
+            .forget_stale_tabs()
+            .await
+            .map_err(StartError::Tabs)?;
+        // Deadlines that came due while no node ran fire now, before requests are taken.
+        if let Err(e) = service.fire_due_timers().await {
+            tracing::warn!(error = %e, "firing the deadlines due at start-up failed; retrying");
+        }
+        tokio::spawn(service.clone().run_timers());
         let resumed = service
             .resume_ai_turns()
             .await
@@ -156,6 +179,7 @@ impl App {
         .with_graceful_shutdown(stopping)
         .await?;
         self.shutdown.cancel();
+        self.service.settle_streams().await;
         self.service.store().close().await;
         Ok(())
     }

@@ -125,11 +125,24 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub idle_timeout_secs: u64,
 
+    /// Seconds after an Available operator's last inbox tab closed (on every node) before they
+    /// turn Away (reason `no_open_tab`), unless a tab opens again meanwhile (5 to 3,600).
+    #[arg(long, env = "SWITCHBOARD_PRESENCE_GRACE_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub presence_grace_secs: u64,
+
+    /// For tests only: widget timers (`reassign_after_secs`, `auto_close_after_secs`) and
+    /// `--presence-grace-secs` accept 1 second and up instead of their stated minimums.
+    #[arg(long, env = "SWITCHBOARD_ALLOW_SHORT_TIMERS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_short_timers: bool,
+
     /// Most open connections (WebSocket streams included); beyond it new clients wait to be
     /// accepted. Default: the descriptor limit less 64.
     #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: Option<u64>,
 }
+
+/// The shortest `--presence-grace-secs` without `--allow-short-timers`.
+pub const MIN_PRESENCE_GRACE_SECS: u64 = 5;
 
 impl Config {
     pub fn vapid_subject(&self) -> String {

@@ -76,14 +76,20 @@ pub enum RoutingOutcome {
     Queued,
     /// The widget routes manually: it waits for someone to claim it.
     Unassigned,
+    /// Taken from the queue and given to a teammate when one could take it.
+    Drained,
+    /// Unanswered, moved to a teammate not yet given it.
+    Reassigned,
+    /// Unanswered, but nobody else could take it: it stays with its assignee.
+    Kept,
 }
 
 impl RoutingOutcome {
     pub fn of(decision: &Decision) -> RoutingOutcome {
-        match decision {
-            Decision::Assign { .. } => RoutingOutcome::Assigned,
-            Decision::Wait(WaitingReason::NoAvailableOperator) => RoutingOutcome::Queued,
-            Decision::Wait(WaitingReason::ManualMode) => RoutingOutcome::Unassigned,
+        match decision.waiting_reason() {
+            None => RoutingOutcome::Assigned,
+            Some(WaitingReason::NoAvailableOperator) => RoutingOutcome::Queued,
+            Some(WaitingReason::ManualMode) => RoutingOutcome::Unassigned,
         }
     }
 
@@ -92,6 +98,9 @@ impl RoutingOutcome {
             RoutingOutcome::Assigned => "assigned",
             RoutingOutcome::Queued => "queued",
             RoutingOutcome::Unassigned => "unassigned",
+            RoutingOutcome::Drained => "drained",
+            RoutingOutcome::Reassigned => "reassigned",
+            RoutingOutcome::Kept => "kept",
         }
     }
 }
@@ -188,7 +197,7 @@ impl Metrics {
         );
         r.register(
             "switchboard_queue_oldest_wait_seconds",
-            "Age of the oldest queued chat (0 when the queue is empty)",
+            "How long the oldest queued chat has waited since it joined the queue (0 when it is empty)",
             self.queue_oldest_wait.clone(),
         );
         r.register(

@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AssignmentReason, Author, Availability, Id, Status};
+use super::queue::Place;
+use super::routing::Decision;
+use super::{AssignmentReason, Author, Availability, AvailabilityReason, Id, Status};
 
 /// One event of a workspace: a flat JSON object with `type`, `workspace_id`, `at` and the
 /// subject's fields (plus `id`, its position in the log, once stored).
@@ -47,6 +49,12 @@ pub enum EventKind {
         reason: AssignmentReason,
         actor_id: Option<Id>,
         assignee_name: Option<String>,
+        /// Routing took the chat from the queue (SPEC 9).
+        #[serde(default)]
+        from_queue: bool,
+        /// Why routing chose as it did (SPEC 10); absent when no routing made the change.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        decision: Option<Box<Decision>>,
     },
     #[serde(rename = "message.created")]
     MessageCreated {
@@ -57,6 +65,8 @@ pub enum EventKind {
     OperatorAvailabilityChanged {
         operator_id: Id,
         availability: Availability,
+        #[serde(default = "manual")]
+        availability_reason: AvailabilityReason,
     },
     /// A teammate joined, or their name, role, capacity or active state changed: refetch the
     /// team.
@@ -74,6 +84,13 @@ pub enum EventKind {
         visitor_id: Id,
         merged_visitor_id: Option<Id>,
     },
+    /// The visitor's place in line changed (SPEC 10); `queue` is null once the chat is no
+    /// longer queued.
+    #[serde(rename = "queue.changed")]
+    QueueChanged {
+        conversation_id: Id,
+        queue: Option<Place>,
+    },
     /// Personal, to the new assignee only: someone or something else assigned them a chat.
     #[serde(rename = "widget.conversation_assigned")]
     AssignedToYou {
@@ -82,6 +99,11 @@ pub enum EventKind {
         reason: AssignmentReason,
         actor_id: Option<Id>,
     },
+}
+
+/// Events logged before availability had a reason were all set by hand.
+fn manual() -> AvailabilityReason {
+    AvailabilityReason::Manual
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

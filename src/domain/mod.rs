@@ -6,14 +6,17 @@ pub mod event;
 pub mod identity;
 pub mod notification;
 pub mod operator;
+pub mod queue;
 pub mod routing;
 pub mod sighting;
+pub mod timer;
 pub mod user_agent;
 pub mod visitor;
 
 pub use conversation::{Author, Status};
-pub use operator::{Availability, CAPACITY_RANGE, Role};
+pub use operator::{Availability, AvailabilityReason, CAPACITY_RANGE, Role};
 pub use routing::{AssignmentReason, RoutingMode, WaitingReason};
+pub use timer::TimerKind;
 
 /// An id of any stored row. Ids are database-generated integers, unique per table.
 pub type Id = i64;

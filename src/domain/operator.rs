@@ -60,6 +60,15 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// Why an operator's availability is what it is: they set it (`manual`), or their last
+    /// inbox tab closed and none opened again within the grace period (`no_open_tab`).
+    AvailabilityReason, "availability reason" {
+        Manual => "manual",
+        NoOpenTab => "no_open_tab",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,6 +53,10 @@ pub struct LoginRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct AvailabilityRequest {
     pub availability: Availability,
+    /// With `away`: their open `handed_off` chats are routed again (reason `assignee_away`),
+    /// oldest first. Default false.
+    #[serde(default)]
+    pub hand_back: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -191,7 +195,7 @@ pub async fn set_availability(
 ) -> ApiResult<Json<OperatorDto>> {
     let operator = state
         .service
-        .set_availability(&caller.operator, req.availability)
+        .set_availability(&caller.operator, req.availability, req.hand_back)
         .await?;
     Ok(Json(OperatorDto::from(&operator)))
 }

@@ -4,9 +4,12 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::queue::Place;
+use crate::domain::routing::{Decision, Exclusion};
 use crate::domain::user_agent;
 use crate::domain::{
-    AssignmentReason, Author, Availability, Role, RoutingMode, Status, WaitingReason,
+    AssignmentReason, Author, Availability, AvailabilityReason, Role, RoutingMode, Status,
+    WaitingReason,
 };
 use crate::service::{
     ConversationDetail, ConversationView, CreatedInvitation, Identified, InboxRow,
@@ -30,6 +33,9 @@ pub struct OperatorDto {
     pub email: String,
     pub role: Role,
     pub availability: Availability,
+    /// `no_open_tab` while they are Away because their last inbox tab closed; `manual`
+    /// otherwise.
+    pub availability_reason: AvailabilityReason,
     /// Open conversations assigned to them (in lists of teammates).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load: Option<u64>,
@@ -49,6 +55,7 @@ impl From<&Operator> for OperatorDto {
             email: o.email.clone(),
             role: o.role,
             availability: o.availability,
+            availability_reason: o.availability_reason,
             load: None,
             capacity: o.capacity,
             active: o.is_active(),
@@ -182,6 +189,11 @@ pub struct RoutingDto {
     pub mode: RoutingMode,
     /// Empty = everyone in the workspace.
     pub eligible_operator_ids: Vec<i64>,
+    /// A chat routed to someone who has not replied after this long is routed again among
+    /// the teammates not yet given it; null = off.
+    pub reassign_after_secs: Option<i64>,
+    /// A chat without any message for this long is closed; null = off.
+    pub auto_close_after_secs: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -213,6 +225,8 @@ impl From<&WidgetWithRouting> for WidgetDto {
             routing: RoutingDto {
                 mode: w.widget.routing_mode,
                 eligible_operator_ids: w.eligible_operator_ids.clone(),
+                reassign_after_secs: w.widget.reassign_after_secs,
+                auto_close_after_secs: w.widget.auto_close_after_secs,
             },
             allowed_origins: w.widget.allowed_origins(),
             greeting: w.widget.greeting().to_owned(),
@@ -252,6 +266,7 @@ pub struct AssigneeDto {
     pub id: i64,
     pub name: String,
     pub availability: Availability,
+    pub availability_reason: AvailabilityReason,
 }
 
 impl From<&Operator> for AssigneeDto {
@@ -260,6 +275,7 @@ impl From<&Operator> for AssigneeDto {
             id: o.id,
             name: o.name.clone(),
             availability: o.availability,
+            availability_reason: o.availability_reason,
         }
     }
 }
@@ -299,6 +315,12 @@ pub struct AssignmentEventDto {
     pub actor_id: Option<i64>,
     #[schema(format = DateTime)]
     pub at: String,
+    /// Routing took the chat from the queue, where it waited since `queued_at`.
+    pub from_queue: bool,
+    #[schema(format = DateTime)]
+    pub queued_at: Option<String>,
+    /// Why routing chose as it did ("Why?"); null when no routing made the change.
+    pub decision: Option<DecisionDto>,
 }
 
 impl From<&AssignmentEvent> for AssignmentEventDto {
@@ -310,6 +332,73 @@ impl From<&AssignmentEvent> for AssignmentEventDto {
             reason: e.reason,
             actor_id: e.actor_id,
             at: time(e.at),
+            from_queue: e.queued_at.is_some(),
+            queued_at: e.queued_at.map(time),
+            decision: e.decision().as_ref().map(DecisionDto::from),
+        }
+    }
+}
+
+/// A routing decision and what it was made from (SPEC 10).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionDto {
+    pub mode: RoutingMode,
+    /// Null when nobody would get (or got) the chat.
+    pub chosen_operator_id: Option<i64>,
+    /// What decided, in words: "next after Ben in join order", "fewest open chats (2)", "tie on
+    /// load: longest since last assignment".
+    pub rule: String,
+    /// The teammates who could take it, in join order.
+    pub candidates: Vec<CandidateDto>,
+    /// The others, with why: `away`, `at_capacity`, `not_eligible` or `already_given`.
+    pub excluded: Vec<ExcludedDto>,
+    /// The round-robin cursor (the operator last chosen) before and after.
+    pub cursor_before: Option<i64>,
+    pub cursor_after: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateDto {
+    pub operator_id: i64,
+    /// Their open chats when the decision was made.
+    pub load: u64,
+    pub capacity: Option<u64>,
+    #[schema(format = DateTime)]
+    pub last_assigned_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExcludedDto {
+    pub operator_id: i64,
+    pub why: Exclusion,
+}
+
+impl From<&Decision> for DecisionDto {
+    fn from(d: &Decision) -> DecisionDto {
+        DecisionDto {
+            mode: d.mode,
+            chosen_operator_id: d.chosen_operator_id,
+            rule: d.rule.clone(),
+            candidates: d
+                .candidates
+                .iter()
+                .map(|c| CandidateDto {
+                    operator_id: c.operator_id,
+                    load: c.load,
+                    capacity: c.capacity,
+                    last_assigned_at: c.last_assigned_at.map(time),
+                })
+                .collect(),
+            excluded: d
+                .excluded
+                .iter()
+                .map(|e| ExcludedDto {
+                    operator_id: e.operator_id,
+                    why: e.why,
+                })
+                .collect(),
+            cursor_before: d.cursor_before,
+            cursor_after: d.cursor_after,
         }
     }
 }
@@ -364,6 +453,13 @@ pub struct ConversationDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime, nullable)]
     pub waiting_since: Option<Option<String>>,
+    /// While it waits for a human: since when (SPEC 9).
+    #[schema(format = DateTime)]
+    pub queued_at: Option<String>,
+    /// Only in the answer to a claim or a pick that gave the assignee more open chats than
+    /// their capacity: true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub over_capacity: bool,
     /// Only on `GET /conversations/{id}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<MessageDto>>,
@@ -391,6 +487,8 @@ impl From<&ConversationView> for ConversationDto {
             last_message_at: time(c.last_message_at),
             unread: None,
             waiting_since: None,
+            queued_at: c.queued_at.map(time),
+            over_capacity: v.over_capacity,
             messages: None,
             assignment_events: None,
         }
@@ -456,6 +554,27 @@ pub struct VisitorConversationDto {
     pub messages: Vec<VisitorMessageDto>,
     #[schema(format = DateTime)]
     pub created_at: String,
+    /// While the chat waits in line for a person; null otherwise.
+    pub queue: Option<QueuePlaceDto>,
+}
+
+/// Where a waiting chat stands (SPEC 10).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuePlaceDto {
+    /// 1 = next: one more than the chats ahead of it that the same teammates could take.
+    pub position: u64,
+    /// The median wait of the widget's last 50 routed chats times the position; null while
+    /// fewer than 5 chats were routed.
+    pub estimated_wait_secs: Option<u64>,
+}
+
+impl From<&Place> for QueuePlaceDto {
+    fn from(p: &Place) -> QueuePlaceDto {
+        QueuePlaceDto {
+            position: p.position,
+            estimated_wait_secs: p.estimated_wait_secs,
+        }
+    }
 }
 
 impl From<&VisitorConversation> for VisitorConversationDto {
@@ -476,6 +595,7 @@ impl From<&VisitorConversation> for VisitorConversationDto {
                 })
                 .collect(),
             created_at: time(v.conversation.created_at),
+            queue: v.queue.as_ref().map(QueuePlaceDto::from),
         }
     }
 }

@@ -70,11 +70,22 @@ pub async fn inbox(
         .service
         .inbox_stream(&caller.operator, &caller.token, params.since)
         .await?;
-    Ok(run(
-        upgrade,
-        stream,
-        state.service.metrics().stream_opened(StreamKind::Inbox),
-    ))
+    let open = state.service.metrics().stream_opened(StreamKind::Inbox);
+    let (service, operator) = (state.service.clone(), caller.operator);
+    // An open inbox stream is an open tab: presence follows it (SPEC 9). Counted from the
+    // upgrade to the stream's end, so a failed upgrade counts no tab.
+    let tracked = service.track_stream();
+    Ok(lean(upgrade).on_upgrade(move |socket| async move {
+        let _tracked = tracked;
+        if let Err(e) = service.inbox_tab_opened(&operator).await {
+            tracing::warn!(error = %e, operator_id = operator.id, "could not count an opened inbox tab");
+        }
+        stream::run(socket, stream).await;
+        drop(open);
+        if let Err(e) = service.inbox_tab_closed(&operator).await {
+            tracing::warn!(error = %e, operator_id = operator.id, "could not count a closed inbox tab");
+        }
+    }))
 }
 
 /// The visitor's live stream: `message.created` (replies in their conversations),

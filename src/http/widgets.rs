@@ -9,11 +9,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::dto::{List, WidgetDto};
+use super::dto::{DecisionDto, List, WidgetDto};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, Caller, PathId, present};
 use crate::domain::{Id, RoutingMode};
-use crate::service::WidgetChange;
+use crate::service::{RoutingChange, WidgetChange};
 use crate::store::widgets::Article;
 
 /// Widgets, their settings and articles (under `/api/v1`, as every path below).
@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(get, update))
         .routes(routes!(set_routing))
+        .routes(routes!(routing_preview))
         .routes(routes!(set_allowed_origins))
         .routes(routes!(articles, add_article))
         .routes(routes!(update_article, delete_article))
@@ -40,6 +41,16 @@ pub struct RoutingRequest {
     /// Operators of this workspace; empty or absent = everyone.
     #[serde(default)]
     pub eligible_operator_ids: Vec<i64>,
+    /// Route a chat again, among teammates not yet given it, when its routed assignee has not
+    /// replied after this many seconds (10 to 86,400); null = off; absent = unchanged.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable)]
+    pub reassign_after_secs: Option<Option<i64>>,
+    /// Close a chat nobody wrote in for this many seconds (60 to 2,592,000); null = off;
+    /// absent = unchanged.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable)]
+    pub auto_close_after_secs: Option<Option<i64>>,
 }
 
 /// Creates a widget (owner/admin). It starts in `manual` routing.
@@ -137,11 +148,32 @@ pub async fn set_routing(
     PathId(id): PathId,
     ApiJson(req): ApiJson<RoutingRequest>,
 ) -> ApiResult<Json<WidgetDto>> {
+    let change = RoutingChange {
+        mode: req.mode,
+        eligible_operator_ids: &req.eligible_operator_ids,
+        reassign_after_secs: req.reassign_after_secs,
+        auto_close_after_secs: req.auto_close_after_secs,
+    };
     let widget = state
         .service
-        .set_routing(&caller.operator, id, req.mode, &req.eligible_operator_ids)
+        .set_routing(&caller.operator, id, change)
         .await?;
     Ok(Json(WidgetDto::from(&widget)))
+}
+
+/// Who the widget's next chat would go to now, and why, without changing anything (any
+/// operator of the workspace): the same decision the next handover makes if nothing changes in
+/// between. `chosen_operator_id` is null when nobody would get it.
+#[utoipa::path(get, path = "/widgets/{id}/routing/preview", tag = "widgets", params(("id" = i64, Path)),
+    responses((status = 200, body = DecisionDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn routing_preview(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> ApiResult<Json<DecisionDto>> {
+    let decision = state.service.routing_preview(&caller.operator, id).await?;
+    Ok(Json(DecisionDto::from(&decision)))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::domain::event::{Event, EventKind, EventMessage, StoredEvent};
+use crate::domain::queue::Place;
 use crate::domain::{AssignmentReason, Author, Id, Millis, Status};
 use crate::store::{Conversation, Message, Operator};
 use crate::timefmt::rfc3339;
@@ -52,8 +53,30 @@ impl Event {
             reason,
             actor_id,
             assignee_name: assignee.map(|a| a.name.clone()),
+            from_queue: false,
+            decision: None,
         };
         Event::about(conv, at, kind)
+    }
+
+    /// The chat's place in line changed; `None` once it is out of the queue.
+    pub fn queue_changed(
+        workspace_id: Id,
+        visitor_id: Id,
+        conversation_id: Id,
+        queue: Option<Place>,
+        at: Millis,
+    ) -> Event {
+        Event {
+            workspace_id,
+            visitor_id: Some(visitor_id),
+            recipient_id: None,
+            at: rfc3339::format(at),
+            kind: EventKind::QueueChanged {
+                conversation_id,
+                queue,
+            },
+        }
     }
 
     pub fn message_created(conv: &Conversation, m: &Message, operator_name: Option<&str>) -> Event {
@@ -151,6 +174,7 @@ impl Event {
             kind: EventKind::OperatorAvailabilityChanged {
                 operator_id: operator.id,
                 availability: operator.availability,
+                availability_reason: operator.availability_reason,
             },
         }
     }
@@ -185,6 +209,12 @@ enum VisitorView<'a> {
         conversation_id: Id,
         at: &'a str,
         assignee_name: Option<&'a str>,
+    },
+    #[serde(rename = "queue.changed")]
+    QueueChanged {
+        conversation_id: Id,
+        at: &'a str,
+        queue: Option<Place>,
     },
 }
 
@@ -243,6 +273,14 @@ impl StoredEvent {
                 at,
                 assignee_name: assignee_name.as_deref(),
             },
+            EventKind::QueueChanged {
+                conversation_id,
+                queue,
+            } => VisitorView::QueueChanged {
+                conversation_id: *conversation_id,
+                at,
+                queue: *queue,
+            },
             EventKind::ConversationCreated { .. }
             | EventKind::OperatorAvailabilityChanged { .. }
             | EventKind::OperatorUpdated { .. }
@@ -285,6 +323,8 @@ mod tests {
             reason: AssignmentReason::RoundRobin,
             actor_id: None,
             assignee_name: Some("Ana".into()),
+            from_queue: false,
+            decision: None,
         });
         let json: serde_json::Value = serde_json::from_str(&e.inbox_json()).unwrap();
         assert_eq!(json["type"], "conversation.assigned");

@@ -133,6 +133,7 @@ mod tests {
                 kind: EventKind::OperatorAvailabilityChanged {
                     operator_id: 1,
                     availability: Availability::Away,
+                    availability_reason: crate::domain::AvailabilityReason::Manual,
                 },
             },
         }

@@ -1,11 +1,10 @@
-//! Workspaces, operators, sessions and presence.
+//! Workspaces, operators and sessions.
 
 use super::effects::Effects;
 use super::sessions::start_session;
 use super::tokens::hash_token;
 use super::{Service, ServiceError, ServiceResult, validate};
-use crate::domain::event::Event;
-use crate::domain::{Availability, Id, Millis, Role};
+use crate::domain::{Id, Millis, Role};
 use crate::store::operators::NewOperator;
 use crate::store::{
     Operator, OperatorWithLoad, StoreError, Workspace, WriteTx, operators, sessions, workspaces,
@@ -158,35 +157,6 @@ impl Service {
             .ok_or(ServiceError::NotFound("workspace"))
     }
 
-    /// Sets the caller's presence. Serialised with routing, so a decision sees either the old
-    /// or the new availability, never a mix. Whether it changed is decided under the same lock
-    /// (not from the caller as read at sign-in), so the last `availability_changed` event for
-    /// an operator always matches what is stored, however toggles race across nodes.
-    pub async fn set_availability(
-        &self,
-        caller: &Operator,
-        availability: Availability,
-    ) -> ServiceResult<Operator> {
-        let mut tx = self.lock_workspace(caller.workspace_id).await?;
-        let before = operators::get(tx.conn(), caller.workspace_id, caller.id)
-            .await?
-            .ok_or(ServiceError::NotFound("operator"))?;
-        operators::set_availability(tx.conn(), caller.id, availability).await?;
-        let changed = before.availability != availability;
-        let operator = Operator {
-            availability,
-            ..before
-        };
-        let mut effects = Effects::new(now_millis());
-        if changed {
-            effects
-                .events
-                .push(Event::availability_changed(&operator, effects.now));
-        }
-        self.commit(tx, effects).await?;
-        Ok(operator)
-    }
-
     /// The caller's teammates (themselves included) in join order, with availability and load.
     pub async fn list_operators(&self, caller: &Operator) -> ServiceResult<Vec<OperatorWithLoad>> {
         Ok(operators::list_with_loads(&mut *self.store.read().await?, caller.workspace_id).await?)
@@ -217,10 +187,13 @@ impl Service {
             password_hash: &password_hash,
             role: input.role,
         };
-        let operator = operators::insert(tx.conn(), new, now_millis())
+        let mut effects = Effects::new(now_millis());
+        let operator = operators::insert(tx.conn(), new, effects.now)
             .await
             .map_err(email_taken)?;
-        tx.commit().await?;
+        // A new teammate starts Available: queued chats may go to them.
+        effects.drain = true;
+        self.commit(tx, effects).await?;
         Ok(operator)
     }
 

@@ -57,6 +57,13 @@ impl Admin {
             notify_wake: Arc::new(Notify::new()),
             ai_turn_takeover: Duration::ZERO,
             shutdown: never,
+            // The deadlines a command arms are in the database: the servers' timer tasks find
+            // them within their safety re-check (service/timers.rs).
+            timer_wake: Arc::new(Notify::new()),
+            // A command opens no inbox tabs, so no grace period ever starts here.
+            presence_grace: Duration::ZERO,
+            allow_short_timers: false,
+            streams: tokio_util::task::TaskTracker::new(),
         };
         let service = Service::new(
             store,

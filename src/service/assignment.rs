@@ -2,16 +2,32 @@
 //! workspace transaction. They update the conversation in place and collect the events and
 //! notifications it causes in the transaction's `Effects`.
 
+use sqlx::AnyConnection;
+
 use super::ServiceResult;
 use super::effects::{Effects, PendingNotice};
 use crate::domain::conversation::{AssigneeOnReopen, assignee_on_reopen};
-use crate::domain::event::Event;
+use crate::domain::event::{Event, EventKind};
 use crate::domain::notification::recipient_of_assignment;
-use crate::domain::routing::{self, Decision, Teammate};
-use crate::domain::{AssignmentReason, Author, Id, Status};
+use crate::domain::routing::{self, Decision, Teammate, WidgetRouting};
+use crate::domain::{AssignmentReason, Author, Id, Millis, RoutingMode, Status, TimerKind};
 use crate::metrics::RoutingOutcome;
 use crate::store::conversations::{self as convs, NewAssignmentEvent};
-use crate::store::{Conversation, Operator, WriteTx, operators, widgets};
+use crate::store::{
+    Conversation, Operator, OperatorWithLoad, Widget, WriteTx, operators, timers, widgets,
+};
+
+/// What routing decided about a change of assignee, when routing made it.
+pub(super) struct Routed<'a> {
+    pub decision: &'a Decision,
+    /// The drain took it from the queue.
+    pub from_queue: bool,
+    /// It answers a handover (at once or from the queue), so its wait counts in the
+    /// estimates visitors are given; a move away from an assignee does not.
+    pub answers_handover: bool,
+    /// The widget's `reassign_after_secs`: a routed assignment arms the reassign deadline.
+    pub reassign_after_secs: Option<i64>,
+}
 
 /// Sets the assignee (None = unassign) and records the assignment event. A no-op when the
 /// assignee does not change.
@@ -23,12 +39,31 @@ pub(super) async fn change_assignee(
     actor_id: Option<Id>,
     effects: &mut Effects,
 ) -> ServiceResult<()> {
+    record_change(tx, conv, assignee, reason, actor_id, None, effects).await
+}
+
+/// `change_assignee`, with the decision when routing made the change. Keeps the queue and the
+/// reassign deadline in step: an assigned chat leaves the queue, one left without anyone while
+/// it needs a human joins it; any change of assignee ends the old deadline and a routed one
+/// starts the widget's. A chat taken from someone frees a place: the queue drains.
+pub(super) async fn record_change(
+    tx: &mut WriteTx,
+    conv: &mut Conversation,
+    assignee: Option<&Operator>,
+    reason: AssignmentReason,
+    actor_id: Option<Id>,
+    routed: Option<Routed<'_>>,
+    effects: &mut Effects,
+) -> ServiceResult<()> {
     let to = assignee.map(|a| a.id);
     if conv.assignee_id == to {
         return Ok(());
     }
     let previous = conv.assignee_id;
     convs::set_assignee(tx.conn(), conv.id, to).await?;
+    let from_queue = routed
+        .as_ref()
+        .is_some_and(|r| r.from_queue && to.is_some());
     let event = NewAssignmentEvent {
         conversation_id: conv.id,
         from_operator_id: previous,
@@ -36,20 +71,53 @@ pub(super) async fn change_assignee(
         reason,
         actor_id,
         at: effects.now,
+        decision: routed
+            .as_ref()
+            .and_then(|r| serde_json::to_string(r.decision).ok()),
+        queued_at: conv.queued_at.filter(|_| from_queue),
+        wait_ms: routed
+            .as_ref()
+            .filter(|r| r.answers_handover && to.is_some())
+            .map(|_| conv.queued_at.map_or(0, |q| (effects.now - q).max(0))),
     };
     let recorded = convs::insert_assignment_event(tx.conn(), &event).await?;
     if let Some(operator_id) = to {
         operators::set_last_assigned(tx.conn(), operator_id, effects.now).await?;
     }
     conv.assignee_id = to;
-    effects.events.push(Event::assigned(
-        conv,
-        assignee,
-        previous,
-        reason,
-        actor_id,
-        effects.now,
-    ));
+    let queued_at = match to {
+        Some(_) => None,
+        None if conv.status == Status::HandedOff => Some(effects.now),
+        None => None,
+    };
+    set_queued(tx, conv, queued_at, effects).await?;
+    timers::cancel(tx.conn(), TimerKind::Reassign, conv.id).await?;
+    if let (Some(_), Some(after)) = (to, routed.as_ref().and_then(|r| r.reassign_after_secs)) {
+        let due = effects.now + after * 1000;
+        timers::arm(
+            tx.conn(),
+            conv.workspace_id,
+            TimerKind::Reassign,
+            conv.id,
+            due,
+        )
+        .await?;
+        effects.timers_armed = true;
+    }
+    if previous.is_some() {
+        effects.drain = true;
+    }
+    let mut assigned = Event::assigned(conv, assignee, previous, reason, actor_id, effects.now);
+    if let EventKind::ConversationAssigned {
+        from_queue: queued,
+        decision,
+        ..
+    } = &mut assigned.kind
+    {
+        *queued = from_queue;
+        *decision = routed.as_ref().map(|r| Box::new(r.decision.clone()));
+    }
+    effects.events.push(assigned);
     if let Some(recipient) =
         assignee.filter(|a| recipient_of_assignment(Some(a.id), actor_id).is_some())
     {
@@ -70,6 +138,25 @@ pub(super) async fn change_assignee(
     Ok(())
 }
 
+/// Puts the conversation in the queue or takes it out; one already queued keeps its place.
+async fn set_queued(
+    tx: &mut WriteTx,
+    conv: &mut Conversation,
+    queued_at: Option<Millis>,
+    effects: &mut Effects,
+) -> ServiceResult<()> {
+    let queued_at = match (queued_at, conv.queued_at) {
+        (Some(_), Some(already)) => Some(already),
+        (wanted, _) => wanted,
+    };
+    if queued_at != conv.queued_at {
+        convs::set_queued_at(tx.conn(), conv.id, queued_at).await?;
+        conv.queued_at = queued_at;
+        effects.queue_changed = true;
+    }
+    Ok(())
+}
+
 /// Moves the conversation to `status`; a no-op when it is already there.
 pub(super) async fn change_status(
     tx: &mut WriteTx,
@@ -83,6 +170,20 @@ pub(super) async fn change_status(
     let previous = conv.status;
     convs::set_status(tx.conn(), conv.id, status).await?;
     conv.status = status;
+    match status {
+        Status::Closed => {
+            set_queued(tx, conv, None, effects).await?;
+            timers::cancel(tx.conn(), TimerKind::Reassign, conv.id).await?;
+            if conv.assignee_id.is_some() {
+                effects.drain = true;
+            }
+        }
+        Status::HandedOff | Status::Active => {}
+    }
+    if previous == Status::Closed {
+        timers::arm_auto_close(tx.conn(), conv.id).await?;
+        effects.timers_armed = true;
+    }
     effects
         .events
         .push(Event::status_changed(conv, previous, effects.now));
@@ -113,8 +214,8 @@ pub(super) async fn add_message(
 /// Applies the widget's routing mode to an unassigned conversation: reads the team, loads and
 /// cursor inside this transaction (so no concurrent decision can see the same ones), lets the
 /// pure rules decide, and writes the decision and the moved cursor back. A conversation that
-/// cannot be assigned keeps the reason it waits. `actor_id` is the operator whose action
-/// started the routing (a Take over), None when the visitor or the AI did.
+/// cannot be assigned keeps the reason it waits, in the queue. `actor_id` is the operator whose
+/// action started the routing (a Take over), None when the visitor or the AI did.
 pub(super) async fn route(
     tx: &mut WriteTx,
     conv: &mut Conversation,
@@ -124,7 +225,7 @@ pub(super) async fn route(
     if conv.assignee_id.is_some() {
         return Ok(());
     }
-    apply_routing(tx, conv, None, actor_id, effects).await
+    apply_routing(tx, conv, Move::Fresh, actor_id, effects).await
 }
 
 /// Moves a conversation away from its assignee in one decision (SPEC 9, "Reasons on the
@@ -139,62 +240,204 @@ pub(super) async fn move_away(
     effects: &mut Effects,
 ) -> ServiceResult<()> {
     if conv.status == Status::HandedOff {
-        apply_routing(tx, conv, Some(cause), actor_id, effects).await
+        apply_routing(tx, conv, Move::Away(cause), actor_id, effects).await
     } else {
         change_assignee(tx, conv, None, cause, actor_id, effects).await
     }
 }
 
-/// The routing decision for `conv`, written: the assignment is recorded with the mode's reason,
-/// or with `cause` when the chat moves away from its assignee (who is then unassigned if
-/// nobody can take it).
+/// The routed chat was not answered in time (SPEC 9): it moves to a candidate it was not yet
+/// given to (reason `unanswered`), or stays where it is if there is none.
+pub(super) async fn reassign_unanswered(
+    tx: &mut WriteTx,
+    conv: &mut Conversation,
+    effects: &mut Effects,
+) -> ServiceResult<()> {
+    apply_routing(tx, conv, Move::Unanswered, None, effects).await
+}
+
+/// What a routing decision is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Move {
+    /// An unassigned chat: the reason is the widget's mode.
+    Fresh,
+    /// Away from its assignee for this cause; to nobody if nobody can take it.
+    Away(AssignmentReason),
+    /// Away from an assignee who did not answer, to someone not yet given it; else it stays.
+    Unanswered,
+}
+
+/// Routing's view of the team.
+pub(super) fn teammates(members: &[OperatorWithLoad]) -> Vec<Teammate> {
+    members
+        .iter()
+        .map(|o| Teammate {
+            position: o.operator.position(),
+            name: o.operator.name.clone(),
+            active: o.operator.is_active(),
+            availability: o.operator.availability,
+            load: o.load,
+            capacity: o.operator.capacity.map(|c| c.max(0) as u64),
+            last_assigned_at: o.operator.last_assigned_at,
+        })
+        .collect()
+}
+
+/// A widget's routing settings as the rules read them.
+pub(super) fn widget_routing(widget: &Widget, eligible: Vec<Id>) -> WidgetRouting {
+    WidgetRouting {
+        widget_id: widget.id,
+        mode: widget.routing_mode,
+        eligible,
+        cursor: widget.rr_cursor(),
+    }
+}
+
+/// The decision for the next chat of `widget`, from the state this connection reads: what
+/// routing would do now (the preview), and what it does inside a locked transaction.
+pub(super) async fn decide(
+    conn: &mut AnyConnection,
+    widget: &Widget,
+    already_given: &[Id],
+) -> ServiceResult<(Decision, Vec<OperatorWithLoad>)> {
+    let eligible = widgets::eligible_operator_ids(conn, widget.id).await?;
+    let members = operators::list_with_loads(conn, widget.workspace_id).await?;
+    let decision = routing::route(
+        &widget_routing(widget, eligible),
+        &teammates(&members),
+        already_given,
+    );
+    Ok((decision, members))
+}
+
+/// The routing decision for `conv`, written with the assignment it makes (see `Move`).
 async fn apply_routing(
     tx: &mut WriteTx,
     conv: &mut Conversation,
-    cause: Option<AssignmentReason>,
+    purpose: Move,
     actor_id: Option<Id>,
     effects: &mut Effects,
 ) -> ServiceResult<()> {
     let widget = widgets::get(tx.conn(), conv.workspace_id, conv.widget_id)
         .await?
         .ok_or(super::ServiceError::NotFound("widget"))?;
-    let eligible = widgets::eligible_operator_ids(tx.conn(), widget.id).await?;
-    let members = operators::list_with_loads(tx.conn(), conv.workspace_id).await?;
-    let team: Vec<Teammate> = members
-        .iter()
-        .map(|o| Teammate {
-            position: o.operator.position(),
-            active: o.operator.is_active(),
-            availability: o.operator.availability,
-            load: o.load,
-            last_assigned_at: o.operator.last_assigned_at,
-        })
-        .collect();
-    let decision = routing::route(widget.routing_mode, &team, &eligible, widget.rr_cursor());
-    effects
-        .decisions
-        .push((widget.routing_mode, RoutingOutcome::of(&decision)));
-    match decision {
-        Decision::Assign {
-            operator_id,
-            reason,
-        } => {
-            let chosen = members
-                .iter()
-                .map(|m| &m.operator)
-                .find(|o| o.id == operator_id)
-                .ok_or(super::ServiceError::NotFound("operator"))?;
-            let recorded = cause.unwrap_or(reason);
-            change_assignee(tx, conv, Some(chosen), recorded, actor_id, effects).await?;
-            if reason == AssignmentReason::RoundRobin {
+    let already_given = match purpose {
+        Move::Unanswered => convs::given_to(tx.conn(), conv.id).await?,
+        Move::Fresh | Move::Away(_) => Vec::new(),
+    };
+    let (decision, members) = decide(tx.conn(), &widget, &already_given).await?;
+    let outcome = match (purpose, decision.chosen_operator_id) {
+        (Move::Unanswered, Some(_)) => RoutingOutcome::Reassigned,
+        (Move::Unanswered, None) => RoutingOutcome::Kept,
+        _ => RoutingOutcome::of(&decision),
+    };
+    effects.decisions.push((widget.routing_mode, outcome));
+    let chosen = decision
+        .chosen_operator_id
+        .and_then(|id| members.iter().map(|m| &m.operator).find(|o| o.id == id));
+    let reason = match purpose {
+        Move::Fresh => decision.reason(),
+        Move::Away(cause) => cause,
+        Move::Unanswered => AssignmentReason::Unanswered,
+    };
+    let routed = Routed {
+        decision: &decision,
+        from_queue: false,
+        answers_handover: purpose == Move::Fresh,
+        reassign_after_secs: widget.reassign_after_secs,
+    };
+    match chosen {
+        Some(chosen) => {
+            record_change(
+                tx,
+                conv,
+                Some(chosen),
+                reason,
+                actor_id,
+                Some(routed),
+                effects,
+            )
+            .await?;
+            if decision.mode == RoutingMode::RoundRobin {
                 widgets::set_rr_cursor(tx.conn(), widget.id, chosen.position()).await?;
             }
         }
-        Decision::Wait(reason) => {
-            if let Some(cause) = cause {
-                change_assignee(tx, conv, None, cause, actor_id, effects).await?;
+        None if purpose == Move::Unanswered => {}
+        None => {
+            if matches!(purpose, Move::Away(_)) {
+                record_change(tx, conv, None, reason, actor_id, Some(routed), effects).await?;
             }
-            convs::set_waiting_reason(tx.conn(), conv.id, Some(reason)).await?
+            // Nobody took it: it waits in the queue from now (or keeps its place).
+            set_queued(tx, conv, Some(effects.now), effects).await?;
+            convs::set_waiting_reason(tx.conn(), conv.id, decision.waiting_reason()).await?
+        }
+    }
+    Ok(())
+}
+
+/// Drains the workspace's queue (SPEC 9): queued chats are routed oldest first, each by its
+/// widget's mode, until none has a candidate (`routing::drain`). Runs inside the workspace's
+/// locked transaction, so it is serialised with every other routing decision of the
+/// workspace, on this node and on every other.
+pub(super) async fn drain_queue(
+    tx: &mut WriteTx,
+    workspace_id: Id,
+    effects: &mut Effects,
+) -> ServiceResult<()> {
+    let queue = convs::queued(tx.conn(), workspace_id).await?;
+    if queue.is_empty() {
+        return Ok(());
+    }
+    let members = operators::list_with_loads(tx.conn(), workspace_id).await?;
+    let mut team = teammates(&members);
+    let all = widgets::list(tx.conn(), workspace_id).await?;
+    let mut routings: Vec<WidgetRouting> = all
+        .iter()
+        .filter(|w| queue.iter().any(|c| c.widget_id == w.widget.id))
+        .map(|w| widget_routing(&w.widget, w.eligible_operator_ids.clone()))
+        .collect();
+    let routed = routing::drain(&queue, &mut routings, &mut team, effects.now);
+    for (conversation_id, decision) in &routed {
+        let (Some(mut conv), Some(chosen)) = (
+            convs::get(tx.conn(), workspace_id, *conversation_id).await?,
+            decision
+                .chosen_operator_id
+                .and_then(|id| members.iter().find(|m| m.operator.id == id)),
+        ) else {
+            continue;
+        };
+        let widget = all.iter().find(|w| w.widget.id == conv.widget_id);
+        let routed = Routed {
+            decision,
+            from_queue: true,
+            answers_handover: true,
+            reassign_after_secs: widget.and_then(|w| w.widget.reassign_after_secs),
+        };
+        let reason = decision.reason();
+        record_change(
+            tx,
+            &mut conv,
+            Some(&chosen.operator),
+            reason,
+            None,
+            Some(routed),
+            effects,
+        )
+        .await?;
+        effects
+            .decisions
+            .push((decision.mode, RoutingOutcome::Drained));
+    }
+    for routing in routings
+        .iter()
+        .filter(|r| r.mode == RoutingMode::RoundRobin)
+    {
+        let before = all
+            .iter()
+            .find(|w| w.widget.id == routing.widget_id)
+            .and_then(|w| w.widget.rr_cursor());
+        if let Some(cursor) = routing.cursor.filter(|c| Some(*c) != before) {
+            widgets::set_rr_cursor(tx.conn(), routing.widget_id, cursor).await?;
         }
     }
     Ok(())

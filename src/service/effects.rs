@@ -17,6 +17,12 @@ pub(super) struct Effects {
     pub mails: Vec<PendingMail>,
     /// The routing decisions made, counted in the metrics once the transaction commits.
     pub decisions: Vec<(RoutingMode, RoutingOutcome)>,
+    /// A candidate may have appeared (SPEC 9): the workspace's queue drains before commit.
+    pub drain: bool,
+    /// The queue may have changed: visitors whose place in line moved are told before commit.
+    pub queue_changed: bool,
+    /// A deadline was armed: the timer task is woken after commit to look again.
+    pub timers_armed: bool,
 }
 
 /// An "assigned to you" notification to queue with the transaction.
@@ -49,6 +55,9 @@ impl Effects {
             notices: Vec::new(),
             mails: Vec::new(),
             decisions: Vec::new(),
+            drain: false,
+            queue_changed: false,
+            timers_armed: false,
         }
     }
 }

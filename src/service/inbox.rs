@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use super::assignment::{add_message, change_assignee, change_status, hand_over, move_away};
 use super::effects::Effects;
 use super::{Service, ServiceError, ServiceResult, validate};
-use crate::domain::{AssignmentReason, Author, Id, Millis, Status};
+use crate::domain::{AssignmentReason, Author, Id, Millis, Status, TimerKind};
 use crate::store::conversations::{self as convs, AssigneeFilter, InboxCounts, ListQuery};
 use crate::store::reads::RowMarks;
 use crate::store::{
-    AssignmentEvent, Conversation, Message, Operator, Visitor, WriteTx, operators, reads, visitors,
+    AssignmentEvent, Conversation, Message, Operator, Visitor, WriteTx, operators, reads, timers,
+    visitors,
 };
 use crate::timefmt::now_millis;
 
@@ -20,6 +21,8 @@ pub struct ConversationView {
     pub conversation: Conversation,
     pub assignee: Option<Operator>,
     pub visitor: Visitor,
+    /// A claim or pick gave the assignee more open chats than their capacity (SPEC 9).
+    pub over_capacity: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +129,7 @@ impl Service {
                     conversation,
                     assignee,
                     visitor,
+                    over_capacity: false,
                 },
             });
         }
@@ -182,6 +186,7 @@ impl Service {
                 conversation,
                 assignee,
                 visitor,
+                over_capacity: false,
             },
         })
     }
@@ -212,6 +217,8 @@ impl Service {
             )
             .await?;
         }
+        // Answered: the chat no longer moves on for want of a reply (SPEC 9).
+        timers::cancel(tx.conn(), TimerKind::Reassign, conv.id).await?;
         let status = conv.status.after_operator_action();
         change_status(&mut tx, &mut conv, status, &mut effects).await?;
         self.commit(tx, effects).await?;
@@ -268,9 +275,10 @@ impl Service {
             &mut effects,
         )
         .await?;
+        timers::cancel(tx.conn(), TimerKind::Reassign, conv.id).await?;
         let status = conv.status.after_operator_action();
         change_status(&mut tx, &mut conv, status, &mut effects).await?;
-        self.finish(tx, conv, effects).await
+        self.finish_assignment(tx, conv, effects).await
     }
 
     /// Picks a teammate (anyone in the workspace, Available or Away; reason `manual`), or
@@ -315,11 +323,12 @@ impl Service {
             &mut effects,
         )
         .await?;
+        timers::cancel(tx.conn(), TimerKind::Reassign, conv.id).await?;
         if operator_id.is_some() {
             let status = conv.status.after_operator_action();
             change_status(&mut tx, &mut conv, status, &mut effects).await?;
         }
-        self.finish(tx, conv, effects).await
+        self.finish_assignment(tx, conv, effects).await
     }
 
     pub async fn close(&self, caller: &Operator, id: Id) -> ServiceResult<ConversationView> {
@@ -363,9 +372,30 @@ impl Service {
     /// Reads the assignee, commits and publishes.
     async fn finish(
         &self,
+        tx: WriteTx,
+        conv: Conversation,
+        effects: Effects,
+    ) -> ServiceResult<ConversationView> {
+        self.finish_with(tx, conv, effects, false).await
+    }
+
+    /// `finish` for a claim or a pick, which may go over the assignee's capacity: the answer
+    /// says when it did (routing never does).
+    async fn finish_assignment(
+        &self,
+        tx: WriteTx,
+        conv: Conversation,
+        effects: Effects,
+    ) -> ServiceResult<ConversationView> {
+        self.finish_with(tx, conv, effects, true).await
+    }
+
+    async fn finish_with(
+        &self,
         mut tx: WriteTx,
         conv: Conversation,
         effects: Effects,
+        check_capacity: bool,
     ) -> ServiceResult<ConversationView> {
         let assignee = match conv.assignee_id {
             Some(a) => operators::get(tx.conn(), conv.workspace_id, a).await?,
@@ -377,11 +407,26 @@ impl Service {
         let visitor = visitors::of_conversation(tx.conn(), conv.id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
+        let over_capacity = match assignee
+            .as_ref()
+            .and_then(|a| a.capacity.map(|c| (a.id, c)))
+        {
+            Some((id, capacity)) if check_capacity => {
+                let team = operators::list_with_loads(tx.conn(), conv.workspace_id).await?;
+                let load = team
+                    .iter()
+                    .find(|o| o.operator.id == id)
+                    .map_or(0, |o| o.load);
+                load as i64 > capacity
+            }
+            _ => false,
+        };
         self.commit(tx, effects).await?;
         Ok(ConversationView {
             conversation,
             assignee,
             visitor,
+            over_capacity,
         })
     }
 }

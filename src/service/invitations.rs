@@ -196,6 +196,8 @@ impl Service {
         effects
             .events
             .push(Event::operator_updated(&operator, effects.now));
+        // A new teammate starts Available: queued chats may go to them.
+        effects.drain = true;
         self.commit(tx, effects).await?;
         Ok(SignedIn {
             token,

@@ -13,9 +13,12 @@ mod invitations;
 mod notifications;
 mod own_account;
 mod passwords;
+mod presence;
+mod queue;
 mod sessions;
 mod streams;
 mod teammates;
+mod timers;
 mod tokens;
 mod validate;
 mod visitor_records;
@@ -38,7 +41,7 @@ pub use teammates::TeammateChange;
 pub use tokens::hash_token;
 pub use visitor_records::VisitorDetail;
 pub use visitors::{NewChat, StartedConversation, VisitorConversation, VisitorMessage, sighting};
-pub use widgets::WidgetChange;
+pub use widgets::{RoutingChange, WidgetChange};
 
 use self::effects::Effects;
 use self::passwords::Passwords;
@@ -147,6 +150,14 @@ pub struct Settings {
     pub ai_turn_takeover: std::time::Duration,
     /// The process's shutdown signal, for work that retries until it is done.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Woken when a deadline was armed, so the timer task looks at the next one again.
+    pub timer_wake: Arc<Notify>,
+    /// How long after an operator's last inbox tab closed they turn Away (SPEC 9).
+    pub presence_grace: std::time::Duration,
+    /// Widget timers may be as short as 1 s (`--allow-short-timers`, for tests).
+    pub allow_short_timers: bool,
+    /// The open inbox streams: a graceful stop waits for them to count their tabs closed.
+    pub streams: tokio_util::task::TaskTracker,
 }
 
 /// Everything the use cases need; cheap to clone.
@@ -199,7 +210,8 @@ impl Service {
     /// appended in it, and the events are delivered after the commit, never before
     /// (`EventSink::commit`), so an assignment, its events and its notifications commit or roll
     /// back together. Then the notification worker is woken.
-    async fn commit(&self, mut tx: WriteTx, effects: Effects) -> ServiceResult<()> {
+    async fn commit(&self, mut tx: WriteTx, mut effects: Effects) -> ServiceResult<()> {
+        queue::settle(&mut tx, &mut effects).await?;
         let queued = self
             .queue_notices(&mut tx, &effects.notices, effects.now)
             .await?
@@ -212,6 +224,9 @@ impl Service {
         }
         if queued > 0 {
             self.settings.notify_wake.notify_one();
+        }
+        if effects.timers_armed {
+            self.settings.timer_wake.notify_one();
         }
         Ok(())
     }

@@ -57,6 +57,11 @@ impl Service {
         };
         operators::set_profile(tx.conn(), id, &after.name, after.role, after.capacity).await?;
         let mut effects = Effects::new(now_millis());
+        // A higher limit, or none, may make them a candidate for a queued chat.
+        effects.drain = after.capacity != before.capacity
+            && after
+                .capacity
+                .is_none_or(|c| before.capacity.is_some_and(|b| c > b));
         if (&after.name, after.role, after.capacity) != (&before.name, before.role, before.capacity)
         {
             effects
@@ -105,7 +110,8 @@ impl Service {
         let id = before.id;
         operators::set_deactivated(tx.conn(), id, after.deactivated_at).await?;
         if before.availability != Availability::Away {
-            operators::set_availability(tx.conn(), id, Availability::Away).await?;
+            let reason = crate::domain::AvailabilityReason::Manual;
+            operators::set_availability(tx.conn(), id, Availability::Away, reason, false).await?;
             effects
                 .events
                 .push(Event::availability_changed(&after, effects.now));
@@ -141,6 +147,7 @@ impl Service {
         effects
             .events
             .push(Event::operator_updated(&after, effects.now));
+        effects.drain = true;
         self.commit(tx, effects).await?;
         Ok(after)
     }

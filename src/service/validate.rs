@@ -53,6 +53,31 @@ pub fn password(value: &str) -> ServiceResult<()> {
     Ok(())
 }
 
+/// Seconds a widget timer may be: `reassign_after_secs` 10 s to a day, `auto_close_after_secs`
+/// a minute to 30 days (SPEC 9). With `--allow-short-timers` (tests), either may be 1 s.
+pub const REASSIGN_SECS: std::ops::RangeInclusive<i64> = 10..=86_400;
+pub const AUTO_CLOSE_SECS: std::ops::RangeInclusive<i64> = 60..=2_592_000;
+
+/// A widget timer: within `range` (its lower end 1 with `allow_short`), or None for off.
+pub fn timer_secs(
+    field: &str,
+    value: Option<i64>,
+    range: std::ops::RangeInclusive<i64>,
+    allow_short: bool,
+) -> ServiceResult<Option<i64>> {
+    let lowest = if allow_short { 1 } else { *range.start() };
+    match value {
+        Some(n) if n < lowest || n > *range.end() => Err(ServiceError::invalid(
+            "invalid_timer",
+            format!(
+                "{field} must be {lowest} to {} seconds, or null for off",
+                range.end()
+            ),
+        )),
+        other => Ok(other),
+    }
+}
+
 /// A capacity: 1 to 1000 open chats, or None for no limit.
 pub fn capacity(value: Option<i64>) -> ServiceResult<Option<i64>> {
     match value {
@@ -199,6 +224,18 @@ mod tests {
 
     #[test]
     fn capacities_are_bounded_or_unlimited() {
+        assert_eq!(timer_secs("t", None, REASSIGN_SECS, false).unwrap(), None);
+        assert_eq!(
+            timer_secs("t", Some(10), REASSIGN_SECS, false).unwrap(),
+            Some(10)
+        );
+        assert!(timer_secs("t", Some(9), REASSIGN_SECS, false).is_err());
+        assert_eq!(
+            timer_secs("t", Some(1), REASSIGN_SECS, true).unwrap(),
+            Some(1)
+        );
+        assert!(timer_secs("t", Some(0), AUTO_CLOSE_SECS, true).is_err());
+        assert!(timer_secs("t", Some(2_592_001), AUTO_CLOSE_SECS, true).is_err());
         assert_eq!(capacity(None).unwrap(), None);
         assert_eq!(capacity(Some(1)).unwrap(), Some(1));
         assert_eq!(capacity(Some(1000)).unwrap(), Some(1000));

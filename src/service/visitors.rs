@@ -13,7 +13,9 @@ use crate::domain::event::Event;
 use crate::domain::sighting::{Page, Sighting};
 use crate::domain::{Author, Id, Millis, Status};
 use crate::store::conversations as convs;
-use crate::store::{Conversation, Message, Visitor, Widget, WriteTx, operators, visitors, widgets};
+use crate::store::{
+    Conversation, Message, Visitor, Widget, WriteTx, operators, timers, visitors, widgets,
+};
 use crate::timefmt::now_millis;
 
 pub struct StartedConversation {
@@ -38,6 +40,8 @@ pub struct VisitorConversation {
     pub conversation: Conversation,
     pub assignee_name: Option<String>,
     pub messages: Vec<VisitorMessage>,
+    /// Where it stands in line, while it is queued.
+    pub queue: Option<crate::domain::queue::Place>,
 }
 
 pub struct VisitorMessage {
@@ -113,6 +117,10 @@ impl Service {
         let mut conv =
             convs::insert(tx.conn(), widget.workspace_id, widget.id, visitor.id, now).await?;
         effects.events.push(Event::conversation_created(&conv, now));
+        if widget.auto_close_after_secs.is_some() {
+            timers::arm_auto_close(tx.conn(), conv.id).await?;
+            effects.timers_armed = true;
+        }
         add_message(
             &mut tx,
             &mut conv,
@@ -221,6 +229,9 @@ impl Service {
                 message,
             })
             .collect();
+        let queue = self
+            .place_in_line(&mut conn, widget.workspace_id, conversation.id)
+            .await?;
         drop(conn);
         self.note_sighting_of(widget.id, visitor_token, sighting)
             .await?;
@@ -228,6 +239,7 @@ impl Service {
             assignee_name: name_of(conversation.assignee_id),
             conversation,
             messages,
+            queue,
         })
     }
 

@@ -1,10 +1,13 @@
 //! Widgets and their routing settings.
 
+use super::assignment::decide;
+use super::effects::Effects;
 use super::tokens::{new_secret, new_token};
 use super::{Service, ServiceError, ServiceResult, validate};
+use crate::domain::routing::Decision;
 use crate::domain::{Id, RoutingMode};
 use crate::store::widgets::Article;
-use crate::store::{Operator, WidgetWithRouting, operators, widgets};
+use crate::store::{Operator, WidgetWithRouting, operators, timers, widgets};
 use crate::timefmt::now_millis;
 
 impl Service {
@@ -49,17 +52,29 @@ impl Service {
 
     /// Replaces a widget's routing settings. Every eligible id must be an operator of the
     /// caller's workspace (400 otherwise); duplicates are ignored. Serialised with routing so
-    /// no decision mixes old and new settings.
+    /// no decision mixes old and new settings. New settings may give queued chats a
+    /// candidate, so the queue drains; a new auto-close time applies to the open chats at once.
     pub async fn set_routing(
         &self,
         caller: &Operator,
         widget_id: Id,
-        mode: RoutingMode,
-        eligible_operator_ids: &[Id],
+        change: RoutingChange<'_>,
     ) -> ServiceResult<WidgetWithRouting> {
         self.require_manager_of(caller, widget_id, None, "change routing")
             .await?;
-        let mut eligible = eligible_operator_ids.to_vec();
+        let short = self.settings.allow_short_timers;
+        let reassign = change
+            .reassign_after_secs
+            .map(|v| validate::timer_secs("reassign_after_secs", v, validate::REASSIGN_SECS, short))
+            .transpose()?;
+        let auto_close = change
+            .auto_close_after_secs
+            .map(|v| {
+                validate::timer_secs("auto_close_after_secs", v, validate::AUTO_CLOSE_SECS, short)
+            })
+            .transpose()?;
+        let mode = change.mode;
+        let mut eligible = change.eligible_operator_ids.to_vec();
         eligible.sort_unstable();
         eligible.dedup();
 
@@ -76,15 +91,53 @@ impl Service {
             ));
         }
         widgets::set_routing(tx.conn(), widget.id, mode, &eligible).await?;
+        let reassign = reassign.unwrap_or(widget.reassign_after_secs);
+        let auto_close = auto_close.unwrap_or(widget.auto_close_after_secs);
+        widgets::set_timers(tx.conn(), widget.id, reassign, auto_close).await?;
+        let mut effects = Effects::new(now_millis());
+        if auto_close != widget.auto_close_after_secs {
+            match auto_close {
+                Some(after) => {
+                    timers::arm_auto_close_of_widget(tx.conn(), widget.id, after).await?;
+                    effects.timers_armed = true;
+                }
+                None => timers::cancel_auto_close_of_widget(tx.conn(), widget.id).await?,
+            }
+        }
         let updated = widgets::get(tx.conn(), caller.workspace_id, widget.id)
             .await?
             .ok_or(ServiceError::NotFound("widget"))?;
-        tx.commit().await?;
+        effects.drain = true;
+        self.commit(tx, effects).await?;
         Ok(WidgetWithRouting {
             widget: updated,
             eligible_operator_ids: eligible,
         })
     }
+
+    /// What routing would do with the widget's next chat now (SPEC 10, "Who is next"), without
+    /// changing anything: the same pure decision a handover makes, on the same inputs. Any
+    /// operator of the workspace may ask.
+    pub async fn routing_preview(
+        &self,
+        caller: &Operator,
+        widget_id: Id,
+    ) -> ServiceResult<Decision> {
+        let mut conn = self.store.read().await?;
+        let widget = widgets::get(&mut conn, caller.workspace_id, widget_id)
+            .await?
+            .ok_or(ServiceError::NotFound("widget"))?;
+        Ok(decide(&mut conn, &widget, &[]).await?.0)
+    }
+}
+
+/// New routing settings for a widget. A timer left `None` stays as it is; `Some(None)` turns it
+/// off.
+pub struct RoutingChange<'a> {
+    pub mode: RoutingMode,
+    pub eligible_operator_ids: &'a [Id],
+    pub reassign_after_secs: Option<Option<i64>>,
+    pub auto_close_after_secs: Option<Option<i64>>,
 }
 
 /// A change to a widget's profile: each field given replaces the stored one.

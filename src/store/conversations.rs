@@ -3,12 +3,13 @@
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 use super::{AssignmentEvent, Conversation, Message, StoreResult};
+use crate::domain::routing::QueuedChat;
 use crate::domain::{AssignmentReason, Author, Id, Millis, Status, WaitingReason};
 
 macro_rules! conversation_columns {
     () => {
         "id, workspace_id, widget_id, visitor_id, status, assignee_id, waiting_reason, \
-                       last_message_preview, created_at, last_message_at"
+                       last_message_preview, created_at, last_message_at, queued_at"
     };
 }
 
@@ -378,6 +379,12 @@ pub struct NewAssignmentEvent {
     pub reason: AssignmentReason,
     pub actor_id: Option<Id>,
     pub at: Millis,
+    /// The routing decision that made it (JSON), when routing did.
+    pub decision: Option<String>,
+    /// When the chat had been queued since, when routing took it from the queue.
+    pub queued_at: Option<Millis>,
+    /// How long the chat waited for this routed assignment.
+    pub wait_ms: Option<i64>,
 }
 
 pub async fn insert_assignment_event(
@@ -385,9 +392,9 @@ pub async fn insert_assignment_event(
     e: &NewAssignmentEvent,
 ) -> StoreResult<AssignmentEvent> {
     Ok(sqlx::query_as(
-        "INSERT INTO assignment_events (conversation_id, from_operator_id, to_operator_id, reason, actor_id, at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         RETURNING id, conversation_id, from_operator_id, to_operator_id, reason, actor_id, at",
+        "INSERT INTO assignment_events (conversation_id, from_operator_id, to_operator_id, reason, actor_id, at, \
+         decision, queued_at, wait_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING id, conversation_id, from_operator_id, to_operator_id, reason, actor_id, at, decision, queued_at",
     )
     .bind(e.conversation_id)
     .bind(e.from_operator_id)
@@ -395,6 +402,9 @@ pub async fn insert_assignment_event(
     .bind(e.reason.as_str())
     .bind(e.actor_id)
     .bind(e.at)
+    .bind(e.decision.as_deref())
+    .bind(e.queued_at)
+    .bind(e.wait_ms)
     .fetch_one(conn)
     .await?)
 }
@@ -404,10 +414,136 @@ pub async fn assignment_events(
     conversation_id: Id,
 ) -> StoreResult<Vec<AssignmentEvent>> {
     Ok(sqlx::query_as(
-        "SELECT id, conversation_id, from_operator_id, to_operator_id, reason, actor_id, at \
-         FROM assignment_events WHERE conversation_id = $1 ORDER BY id",
+        "SELECT id, conversation_id, from_operator_id, to_operator_id, reason, actor_id, at, \
+         decision, queued_at FROM assignment_events WHERE conversation_id = $1 ORDER BY id",
     )
     .bind(conversation_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Puts the conversation in the queue (`Some(when)`) or takes it out (`None`).
+pub async fn set_queued_at(
+    conn: &mut AnyConnection,
+    id: Id,
+    queued_at: Option<Millis>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE conversations SET queued_at = $1 WHERE id = $2")
+        .bind(queued_at)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The workspace's queue (SPEC 9): `handed_off`, unassigned chats of widgets that route
+/// automatically, oldest `queued_at` first, through the `conversations_queue` index.
+pub async fn queued(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<Vec<QueuedChat>> {
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT c.id, c.widget_id, c.queued_at FROM conversations c \
+         JOIN widgets w ON w.id = c.widget_id AND w.routing_mode <> 'manual' \
+         WHERE c.workspace_id = $1 AND c.queued_at IS NOT NULL AND c.status = 'handed_off' \
+         AND c.assignee_id IS NULL ORDER BY c.queued_at, c.id",
+    )
+    .bind(workspace_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(conversation_id, widget_id, queued_at)| QueuedChat {
+            conversation_id,
+            widget_id,
+            queued_at,
+        })
+        .collect())
+}
+
+/// Everyone the conversation was ever given to.
+pub async fn given_to(conn: &mut AnyConnection, conversation_id: Id) -> StoreResult<Vec<Id>> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT DISTINCT to_operator_id FROM assignment_events \
+         WHERE conversation_id = $1 AND to_operator_id IS NOT NULL",
+    )
+    .bind(conversation_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// How long the widget's last `limit` routed chats waited for their assignment, newest first.
+pub async fn recent_waits(
+    conn: &mut AnyConnection,
+    widget_id: Id,
+    limit: u32,
+) -> StoreResult<Vec<i64>> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT e.wait_ms FROM assignment_events e JOIN conversations c ON c.id = e.conversation_id \
+         WHERE c.widget_id = $1 AND e.wait_ms IS NOT NULL ORDER BY e.id DESC LIMIT $2",
+    )
+    .bind(widget_id)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(w,)| w).collect())
+}
+
+pub async fn set_queue_position(
+    conn: &mut AnyConnection,
+    id: Id,
+    position: Option<i64>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE conversations SET queue_position = $1 WHERE id = $2")
+        .bind(position)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The `handed_off` conversations assigned to the operator, oldest first.
+pub async fn handed_off_assigned_to(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    operator_id: Id,
+) -> StoreResult<Vec<Conversation>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        conversation_columns!(),
+        " FROM conversations WHERE workspace_id = $1 AND assignee_id = $2 \
+         AND status = 'handed_off' ORDER BY created_at, id"
+    ))
+    .bind(workspace_id)
+    .bind(operator_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A conversation in line, or one whose visitor was told a place in line and may need telling
+/// it is over.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InLineRow {
+    pub id: Id,
+    pub visitor_id: Id,
+    pub widget_id: Id,
+    /// None when it is no longer queued.
+    pub queued_at: Option<Millis>,
+    /// What its visitor was last told.
+    pub queue_position: Option<i64>,
+}
+
+/// The workspace's queued conversations and those whose visitors were last told a place.
+pub async fn in_line(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<Vec<InLineRow>> {
+    // Two partial indexes, one per half: the queue, and those told a place.
+    Ok(sqlx::query_as(
+        "SELECT c.id, c.visitor_id, c.widget_id, \
+         CASE WHEN c.status = 'handed_off' AND c.assignee_id IS NULL AND w.routing_mode <> 'manual' \
+              THEN c.queued_at END AS queued_at, c.queue_position \
+         FROM conversations c JOIN widgets w ON w.id = c.widget_id \
+         WHERE c.id IN (SELECT id FROM conversations WHERE workspace_id = $1 AND queued_at IS NOT NULL \
+                        UNION SELECT id FROM conversations WHERE workspace_id = $1 AND queue_position IS NOT NULL) \
+         ORDER BY c.id",
+    )
+    .bind(workspace_id)
     .fetch_all(conn)
     .await?)
 }

@@ -8,17 +8,17 @@ use crate::domain::Millis;
 
 pub struct Queue {
     pub length: i64,
-    /// When the oldest queued chat started. Its wait is counted from there until SPEC 9's
-    /// `queued_at` (when it last became unassigned while needing a human) is stored.
+    /// When the oldest queued chat joined the queue (`queued_at`: when it last became
+    /// unassigned while needing a human).
     pub oldest_since: Option<Millis>,
 }
 
 /// The queued chats: `handed_off`, unassigned, on a widget that routes automatically. Driven
-/// from the workspaces, so each workspace's part is read through `conversations_open_load`.
+/// from the workspaces, so each workspace's part is read through `conversations_queue`.
 pub async fn queue(conn: &mut AnyConnection) -> StoreResult<Queue> {
     let (length, oldest_since): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(c.created_at) FROM workspaces ws \
-         JOIN conversations c ON c.workspace_id = ws.id \
+        "SELECT COUNT(*), MIN(c.queued_at) FROM workspaces ws \
+         JOIN conversations c ON c.workspace_id = ws.id AND c.queued_at IS NOT NULL \
              AND c.status = 'handed_off' AND c.assignee_id IS NULL \
          JOIN widgets w ON w.id = c.widget_id AND w.routing_mode <> 'manual'",
     )

@@ -15,6 +15,7 @@ pub mod password_resets;
 pub mod reads;
 pub mod records;
 pub mod sessions;
+pub mod timers;
 pub mod visitors;
 pub mod widgets;
 pub mod workspaces;
@@ -123,6 +124,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = migrations![
     6 "AI turn lease" "0006_ai_turn_lease.sql",
     7 "team" "0007_team.sql",
     8 "visitors" "0008_visitors.sql",
+    9 "workload" "0009_workload.sql",
     10 "inbox: read markers, email delay" "0010_inbox.sql",
 ];
 
@@ -296,6 +298,7 @@ impl Store {
             tx,
             backend: self.backend,
             guard,
+            locked: None,
         })
     }
 
@@ -360,6 +363,8 @@ pub struct WriteTx {
     tx: Transaction<'static, Any>,
     backend: Backend,
     guard: Option<OwnedMutexGuard<()>>,
+    /// The workspace `lock_workspace` locked, if it did.
+    locked: Option<Id>,
 }
 
 /// A committed write. On SQLite it keeps this process's writer slot until dropped, so what the
@@ -389,7 +394,16 @@ impl WriteTx {
             .bind(workspace_id)
             .execute(&mut *self.tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let locked = done.rows_affected() == 1;
+        if locked {
+            self.locked = Some(workspace_id);
+        }
+        Ok(locked)
+    }
+
+    /// The workspace this transaction holds the lock of, if any.
+    pub fn locked_workspace(&self) -> Option<Id> {
+        self.locked
     }
 
     pub async fn commit(self) -> StoreResult<Committed> {

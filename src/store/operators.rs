@@ -1,13 +1,13 @@
 use sqlx::AnyConnection;
 
 use super::{Operator, OperatorWithLoad, StoreResult};
-use crate::domain::{Availability, Id, Millis, Role};
+use crate::domain::{Availability, AvailabilityReason, Id, Millis, Role};
 
 /// The columns of an `Operator`, for every query that reads one.
 macro_rules! operator_columns {
     () => {
         "id, workspace_id, name, email, role, availability, last_assigned_at, created_at, \
-         capacity, deactivated_at"
+         capacity, deactivated_at, availability_reason, open_tabs, had_tab"
     };
 }
 pub(super) use operator_columns;
@@ -134,16 +134,36 @@ pub async fn existing_in_workspace(
         .collect())
 }
 
+/// Sets presence and why; `had_tab` says whether they have had an inbox tab open since.
 pub async fn set_availability(
     conn: &mut AnyConnection,
     id: Id,
     availability: Availability,
+    reason: AvailabilityReason,
+    had_tab: bool,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE operators SET availability = $1 WHERE id = $2")
-        .bind(availability.as_str())
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE operators SET availability = $1, availability_reason = $2, had_tab = $3 WHERE id = $4",
+    )
+    .bind(availability.as_str())
+    .bind(reason.as_str())
+    .bind(i64::from(had_tab))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Counts an inbox tab opened (`+1`) or closed (`-1`), never below zero.
+pub async fn count_tab(conn: &mut AnyConnection, id: Id, delta: i64) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE operators SET open_tabs = CASE WHEN open_tabs + $1 < 0 THEN 0 ELSE open_tabs + $1 END, \
+         had_tab = CASE WHEN $1 > 0 THEN 1 ELSE had_tab END WHERE id = $2",
+    )
+    .bind(delta)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -256,4 +276,22 @@ pub async fn active_owners(conn: &mut AnyConnection, workspace_id: Id) -> StoreR
     .fetch_one(conn)
     .await?;
     Ok(n.max(0) as u64)
+}
+
+/// Counts every open tab closed, arming the presence deadline (`due_at`) of each Available
+/// operator who had one open: for a single node starting after it died with tabs open.
+pub async fn forget_open_tabs(conn: &mut AnyConnection, due_at: Millis) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO timers (workspace_id, kind, subject_id, due_at) \
+         SELECT workspace_id, 'presence', id, $1 FROM operators \
+         WHERE open_tabs > 0 AND had_tab = 1 AND availability = 'available' AND deactivated_at IS NULL \
+         ON CONFLICT (kind, subject_id) DO UPDATE SET due_at = excluded.due_at",
+    )
+    .bind(due_at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE operators SET open_tabs = 0 WHERE open_tabs > 0")
+        .execute(conn)
+        .await?;
+    Ok(())
 }

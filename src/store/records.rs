@@ -4,7 +4,8 @@ use crate::domain::routing::JoinPosition;
 use crate::domain::sighting::LastSeen;
 use crate::domain::visitor;
 use crate::domain::{
-    AssignmentReason, Author, Availability, Id, Millis, Role, RoutingMode, Status, WaitingReason,
+    AssignmentReason, Author, Availability, AvailabilityReason, Id, Millis, Role, RoutingMode,
+    Status, WaitingReason,
 };
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -29,6 +30,13 @@ pub struct Operator {
     /// The most open chats auto-routing may give them; None = no limit.
     pub capacity: Option<i64>,
     pub deactivated_at: Option<Millis>,
+    #[sqlx(try_from = "String")]
+    pub availability_reason: AvailabilityReason,
+    /// Inbox event streams open now, on every node.
+    pub open_tabs: i64,
+    /// 1 once they opened an inbox tab since they last turned Available: only then does
+    /// closing their last tab turn them Away.
+    pub had_tab: i64,
 }
 
 impl Operator {
@@ -82,6 +90,10 @@ pub struct Widget {
     /// one else, visitors least of all.
     pub identity_secret: String,
     greeting: Option<String>,
+    /// Route an unanswered routed chat again after this long; None = off.
+    pub reassign_after_secs: Option<i64>,
+    /// Close a chat without messages for this long; None = off.
+    pub auto_close_after_secs: Option<i64>,
 }
 
 /// What a widget says when it opens, until a manager writes their own.
@@ -175,6 +187,8 @@ pub struct Conversation {
     pub last_message_preview: String,
     pub created_at: Millis,
     pub last_message_at: Millis,
+    /// When it last became unassigned while needing a human (SPEC 9); None otherwise.
+    pub queued_at: Option<Millis>,
 }
 
 impl Conversation {
@@ -209,4 +223,14 @@ pub struct AssignmentEvent {
     pub reason: AssignmentReason,
     pub actor_id: Option<Id>,
     pub at: Millis,
+    /// The routing decision behind it, as stored (JSON); None when no routing made it.
+    decision: Option<String>,
+    /// Set when routing took the chat from the queue: when it had been queued since.
+    pub queued_at: Option<Millis>,
+}
+
+impl AssignmentEvent {
+    pub fn decision(&self) -> Option<crate::domain::routing::Decision> {
+        serde_json::from_str(self.decision.as_deref()?).ok()
+    }
 }

@@ -7,7 +7,8 @@ use crate::domain::{Id, Millis, RoutingMode};
 macro_rules! widget_columns {
     () => {
         "id, workspace_id, name, public_key, routing_mode, rr_cursor_joined_at, \
-                       rr_cursor_operator_id, created_at, allowed_origins, identity_secret, greeting"
+                       rr_cursor_operator_id, created_at, allowed_origins, identity_secret, greeting, \
+                       reassign_after_secs, auto_close_after_secs"
     };
 }
 
@@ -146,6 +147,24 @@ pub async fn set_routing(
         .execute(&mut *conn)
         .await?;
     }
+    Ok(())
+}
+
+/// Sets the widget's timers (None = off), in seconds.
+pub async fn set_timers(
+    conn: &mut AnyConnection,
+    widget_id: Id,
+    reassign_after_secs: Option<i64>,
+    auto_close_after_secs: Option<i64>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE widgets SET reassign_after_secs = $1, auto_close_after_secs = $2 WHERE id = $3",
+    )
+    .bind(reassign_after_secs)
+    .bind(auto_close_after_secs)
+    .bind(widget_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -62,6 +62,8 @@ pub fn config(database_url: &str, listen: SocketAddr) -> Config {
         header_timeout_secs: 10,
         idle_timeout_secs: 60,
         max_connections: None,
+        presence_grace_secs: 120,
+        allow_short_timers: true,
     }
 }
 

@@ -323,6 +323,11 @@ fn probes(target: &Tenant, caller: &Tenant) -> Vec<(Method, &'static str, Probe)
             )),
         ),
         (
+            Method::GET,
+            "/api/v1/widgets/{id}/routing/preview",
+            Foreign(None),
+        ),
+        (
             Method::PUT,
             "/api/v1/widgets/{id}/allowed-origins",
             Foreign(Some(json!({"allowed_origins": ["https://shop.example"]}))),

@@ -38,3 +38,4 @@ mod team;
 mod tenancy;
 mod visitors;
 mod widget;
+mod workload;

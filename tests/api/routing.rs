@@ -257,7 +257,8 @@ async fn routing_settings_are_validated(s: TestServer) {
     assert_eq!(status, 200);
     assert_eq!(
         body["routing"],
-        json!({"mode": "lightest_load", "eligible_operator_ids": [bob.id]})
+        json!({"mode": "lightest_load", "eligible_operator_ids": [bob.id],
+               "reassign_after_secs": null, "auto_close_after_secs": null})
     );
     let (_, fetched) = s.get_widget(&ana, widget.id).await;
     assert_eq!(fetched["routing"], body["routing"]);

@@ -58,6 +58,11 @@ impl Api {
         assert_eq!(status, 200, "availability: {body}");
     }
 
+    /// Sets presence with the whole body (`{availability, hand_back?}`).
+    pub async fn set_availability_with(&self, op: &Op, body: Value) -> (u16, Value) {
+        self.put(op, paths::AVAILABILITY, body).await
+    }
+
     /// The team, with each one's presence and load.
     pub async fn operators(&self, op: &Op) -> (u16, Value) {
         self.get(op, paths::OPERATORS).await

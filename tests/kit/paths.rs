@@ -51,6 +51,11 @@ pub fn routing(widget_id: i64) -> String {
     format!("{}/routing", widget(widget_id))
 }
 
+/// What routing would do with the widget's next chat.
+pub fn routing_preview(widget_id: i64) -> String {
+    format!("{}/preview", routing(widget_id))
+}
+
 pub fn allowed_origins(widget_id: i64) -> String {
     format!("{}/allowed-origins", widget(widget_id))
 }

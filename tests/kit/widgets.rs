@@ -60,6 +60,17 @@ impl Api {
         self.put(admin, &paths::routing(widget), routing).await
     }
 
+    /// Puts the whole routing body (`{mode, eligible_operator_ids, reassign_after_secs?,
+    /// auto_close_after_secs?}`).
+    pub async fn set_routing_with(&self, admin: &Op, widget: i64, routing: Value) -> (u16, Value) {
+        self.put(admin, &paths::routing(widget), routing).await
+    }
+
+    /// Who the widget's next chat would go to, and why.
+    pub async fn routing_preview(&self, op: &Op, widget: i64) -> (u16, Value) {
+        self.get(op, &paths::routing_preview(widget)).await
+    }
+
     pub async fn set_allowed_origins(
         &self,
         admin: &Op,
