@@ -17,7 +17,7 @@ use super::extract::{ApiQuery, Caller, UserAgent};
 use crate::domain::Id;
 use crate::metrics::{OpenStream, StreamKind};
 use crate::realtime::stream;
-use crate::service::sighting;
+use crate::service::{ServiceError, sighting};
 
 /// The operators' stream (under `/api/v1`, as every path below).
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -78,12 +78,12 @@ pub async fn inbox(
     Ok(lean(upgrade).on_upgrade(move |socket| async move {
         let _tracked = tracked;
         if let Err(e) = service.inbox_tab_opened(&operator).await {
-            tracing::warn!(error = %e, operator_id = operator.id, "could not count an opened inbox tab");
+            uncounted(&e, operator.id, "opened");
         }
         stream::run(socket, stream).await;
         drop(open);
         if let Err(e) = service.inbox_tab_closed(&operator).await {
-            tracing::warn!(error = %e, operator_id = operator.id, "could not count a closed inbox tab");
+            uncounted(&e, operator.id, "closed");
         }
     }))
 }
@@ -129,6 +129,16 @@ fn run(upgrade: WebSocketUpgrade, stream: stream::Stream, open: OpenStream) -> R
         stream::run(socket, stream).await;
         drop(open);
     })
+}
+
+/// A tab whose opening or closing could not be counted. During an outage (which the store
+/// tells once) that is expected; anything else is worth a warning.
+fn uncounted(e: &ServiceError, operator_id: Id, what: &str) {
+    if matches!(e, ServiceError::Unavailable(_)) {
+        tracing::debug!(error = %e, operator_id, "could not count an inbox tab {what}");
+    } else {
+        tracing::warn!(error = %e, operator_id, "could not count an inbox tab {what}");
+    }
 }
 
 /// A plain HTTP request to a stream gets the JSON error model like every other endpoint.

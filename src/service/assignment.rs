@@ -44,7 +44,7 @@ pub(super) async fn change_assignee(
 
 /// `change_assignee`, with the decision when routing made the change. Keeps the queue and the
 /// reassign deadline in step: an assigned chat leaves the queue, one left without anyone while
-/// it needs a human joins it; any change of assignee ends the old deadline and a routed one
+/// it needs a human joins it (unless unassigned by hand); any change of assignee ends the old deadline and a routed one
 /// starts the widget's. A chat taken from someone frees a place: the queue drains.
 pub(super) async fn record_change(
     tx: &mut WriteTx,
@@ -85,10 +85,13 @@ pub(super) async fn record_change(
         operators::set_last_assigned(tx.conn(), operator_id, effects.now).await?;
     }
     conv.assignee_id = to;
+    // Unassigned by hand, a chat waits for a person to claim it: the drain giving it straight
+    // back out would undo the unassign. Left by its assignee for any other cause, it queues.
     let queued_at = match to {
-        Some(_) => None,
-        None if conv.status == Status::HandedOff => Some(effects.now),
-        None => None,
+        None if conv.status == Status::HandedOff && reason != AssignmentReason::Unassign => {
+            Some(effects.now)
+        }
+        _ => None,
     };
     set_queued(tx, conv, queued_at, effects).await?;
     timers::cancel(tx.conn(), TimerKind::Reassign, conv.id).await?;

@@ -40,6 +40,11 @@ impl Service {
                         RETRY
                     }
                 },
+                // An outage is told once, by the store; the deadlines wait for it to end.
+                Err(e @ ServiceError::Unavailable(_)) => {
+                    tracing::debug!(error = %e, "firing deadlines failed; retrying");
+                    RETRY
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "firing deadlines failed; retrying");
                     RETRY

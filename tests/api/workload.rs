@@ -144,6 +144,19 @@ async fn the_queue_drains_oldest_first_when_someone_turns_available(s: TestServe
         assignee(c) == Some(bob.id)
     })
     .await;
+
+    // Unassigned by hand, a chat waits for a claim: the drain does not give it straight back.
+    let (status, body) = s
+        .set_assignee(&bob, chats[1].id, None, IfAssignee::Any)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let conv = s.conversation(&ana, chats[1].id).await;
+    assert_eq!(
+        (assignee(&conv), conv["queued_at"].clone()),
+        (None, Value::Null),
+        "{conv}"
+    );
 }
 
 async fn raising_capacity_and_changing_routing_drain_too(s: TestServer) {
