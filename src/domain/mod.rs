@@ -6,6 +6,7 @@ pub mod event;
 pub mod identity;
 pub mod notification;
 pub mod operator;
+pub mod report;
 pub mod routing;
 pub mod sighting;
 pub mod user_agent;

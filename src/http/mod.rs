@@ -17,6 +17,7 @@ mod openapi;
 mod pages;
 mod passwords;
 mod rate_limit;
+mod reports;
 mod team;
 mod visitor_records;
 mod visitors;
@@ -149,6 +150,7 @@ fn all_routes(
         .merge(visitor_records::routes())
         .merge(events::routes())
         .merge(notifications::routes())
+        .merge(reports::routes())
         .merge(guard_widget(widget_origin::with_preflights(widget_public)));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))

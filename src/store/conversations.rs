@@ -215,12 +215,23 @@ pub async fn open_assigned_to(
     .await?)
 }
 
-pub async fn set_status(conn: &mut AnyConnection, id: Id, status: Status) -> StoreResult<()> {
-    sqlx::query("UPDATE conversations SET status = $1 WHERE id = $2")
-        .bind(status.as_str())
-        .bind(id)
-        .execute(conn)
-        .await?;
+/// Sets the status; becoming `handed_off` at `now` is the chat's handover, which the routing
+/// report measures waits from.
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    id: Id,
+    status: Status,
+    now: Millis,
+) -> StoreResult<()> {
+    let handed_off_at = (status == Status::HandedOff).then_some(now);
+    sqlx::query(
+        "UPDATE conversations SET status = $1, handed_off_at = COALESCE($2, handed_off_at) WHERE id = $3",
+    )
+    .bind(status.as_str())
+    .bind(handed_off_at)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -379,8 +390,8 @@ pub async fn insert_assignment_event(
     e: &NewAssignmentEvent,
 ) -> StoreResult<AssignmentEvent> {
     Ok(sqlx::query_as(
-        "INSERT INTO assignment_events (conversation_id, from_operator_id, to_operator_id, reason, actor_id, at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
+        "INSERT INTO assignment_events (conversation_id, from_operator_id, to_operator_id, reason, actor_id, at, handed_off_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, (SELECT handed_off_at FROM conversations WHERE id = $1)) \
          RETURNING id, conversation_id, from_operator_id, to_operator_id, reason, actor_id, at",
     )
     .bind(e.conversation_id)

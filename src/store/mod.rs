@@ -13,6 +13,7 @@ pub mod operators;
 mod outage;
 pub mod password_resets;
 pub mod records;
+pub mod reports;
 pub mod sessions;
 pub mod visitors;
 pub mod widgets;
@@ -122,6 +123,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = migrations![
     6 "AI turn lease" "0006_ai_turn_lease.sql",
     7 "team" "0007_team.sql",
     8 "visitors" "0008_visitors.sql",
+    11 "reaching visitors, routing report" "0011_reach.sql",
 ];
 
 /// A migration that manages its own transaction (SQLite's table rebuilds turn foreign keys off,

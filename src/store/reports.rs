@@ -1,0 +1,88 @@
+//! What the routing report reads: one workspace's assignments in a window, its operators'
+//! moves away as unanswered, and its queue now. Each reads through an index that starts with
+//! the operator (`assignment_events_to`, `assignment_events_from`) or the workspace
+//! (`conversations_open_load`), so other workspaces' history costs nothing.
+
+use sqlx::AnyConnection;
+
+use super::StoreResult;
+use crate::domain::report::{Assignment, Window};
+use crate::domain::{Id, Millis};
+
+/// Every assignment to an operator of the workspace in the window, with the handover it ended
+/// (when it took the chat from nobody) and the assignee's first reply after it.
+pub async fn assignments(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    window: Window,
+) -> StoreResult<Vec<Assignment>> {
+    let rows: Vec<(Id, String, Millis, Option<Millis>, Option<Millis>)> = sqlx::query_as(
+        "SELECT a.to_operator_id, a.reason, a.at, \
+             CASE WHEN a.from_operator_id IS NULL THEN a.handed_off_at END, \
+             (SELECT MIN(m.created_at) FROM messages m \
+              WHERE m.conversation_id = a.conversation_id AND m.operator_id = a.to_operator_id \
+                AND m.created_at >= a.at) \
+         FROM operators o JOIN assignment_events a ON a.to_operator_id = o.id \
+         WHERE o.workspace_id = $1 AND a.at >= $2 AND a.at < $3",
+    )
+    .bind(workspace_id)
+    .bind(window.from)
+    .bind(window.to)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(operator_id, reason, at, waiting_since, first_reply_at)| Assignment {
+                operator_id,
+                reason,
+                at,
+                waiting_since,
+                first_reply_at,
+            },
+        )
+        .collect())
+}
+
+/// Per operator of the workspace, how many chats routing moved away from them in the window
+/// because they left them unanswered (SPEC 9's reason `unanswered`).
+pub async fn unanswered_moves(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    window: Window,
+) -> StoreResult<Vec<(Id, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT a.from_operator_id, COUNT(*) \
+         FROM operators o JOIN assignment_events a ON a.from_operator_id = o.id \
+         WHERE o.workspace_id = $1 AND a.at >= $2 AND a.at < $3 AND a.reason = 'unanswered' \
+         GROUP BY a.from_operator_id",
+    )
+    .bind(workspace_id)
+    .bind(window.from)
+    .bind(window.to)
+    .fetch_all(conn)
+    .await?)
+}
+
+pub struct Queue {
+    pub length: i64,
+    /// When the chat waiting longest was handed to the team.
+    pub oldest_since: Option<Millis>,
+}
+
+/// The workspace's queued chats now: `handed_off`, unassigned, on a widget that routes
+/// automatically (a manual widget's chats wait by design, not in a queue).
+pub async fn queue(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<Queue> {
+    let (length, oldest_since): (i64, Option<Millis>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(COALESCE(c.handed_off_at, c.created_at)) FROM conversations c \
+         JOIN widgets w ON w.id = c.widget_id AND w.routing_mode <> 'manual' \
+         WHERE c.workspace_id = $1 AND c.status = 'handed_off' AND c.assignee_id IS NULL",
+    )
+    .bind(workspace_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(Queue {
+        length,
+        oldest_since,
+    })
+}
