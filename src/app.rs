@@ -17,7 +17,7 @@ use crate::notify::Worker;
 use crate::notify::email::Mailer;
 use crate::notify::push::{Pusher, Vapid};
 use crate::realtime::{EventSink, Hub};
-use crate::service::{Service, Settings};
+use crate::service::{Service, Settings, beat, new_node_id};
 use crate::store::{Store, StoreError, notifications};
 
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
@@ -77,7 +77,12 @@ impl App {
             ai_turn_takeover: Duration::from_secs(config.ai_timeout_secs.max(1))
                 + AI_TURN_TAKEOVER_MARGIN,
             shutdown: shutdown.clone(),
+            visitor_email_delay: Duration::from_secs(config.visitor_email_delay_secs),
+            node_id: new_node_id(),
+            unclosed_streams: Arc::default(),
         };
+        // Alive before any visitor stream names this node.
+        beat(&store, &settings.node_id).await?;
         let worker = Worker {
             store: store.clone(),
             mailer,
@@ -92,6 +97,7 @@ impl App {
         tokio::spawn(worker.run());
         tokio::spawn(prune_events(service.clone(), shutdown.clone()));
         tokio::spawn(service.clone().sweep_owed_ai_turns());
+        tokio::spawn(service.clone().keep_node_alive());
         let resumed = service
             .resume_ai_turns()
             .await

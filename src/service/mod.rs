@@ -6,13 +6,16 @@ mod accounts;
 mod admin;
 mod ai_turns;
 mod assignment;
+mod chat_links;
 mod effects;
 mod identity;
 mod inbox;
 mod invitations;
+mod missed_replies;
 mod notifications;
 mod own_account;
 mod passwords;
+mod presence;
 mod reports;
 mod sessions;
 mod streams;
@@ -28,10 +31,12 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use accounts::{Credentials, NewTeammate, SignedIn, Signup};
+pub use chat_links::LinkedChat;
 pub use admin::{Admin, WorkspaceSummary};
 pub use identity::{Identified, Identity};
 pub use inbox::{ConversationDetail, ConversationPage, ConversationView, InboxQuery, View};
 pub use invitations::{CreatedInvitation, InvitationPreview, NewInvitation};
+pub use presence::{VisitorPresence, beat, new_node_id};
 pub use reports::{OperatorReport, RoutingReport, report_window};
 pub use sessions::SESSION_LIFETIME_MS;
 pub use teammates::TeammateChange;
@@ -147,6 +152,12 @@ pub struct Settings {
     pub ai_turn_takeover: std::time::Duration,
     /// The process's shutdown signal, for work that retries until it is done.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// How long a reply to a visitor with no widget open waits before it is emailed.
+    pub visitor_email_delay: std::time::Duration,
+    /// This process's id among the nodes holding visitor streams (`presence`).
+    pub node_id: String,
+    /// Ended visitor streams not yet forgotten in the database (it was unreachable).
+    pub unclosed_streams: Arc<std::sync::Mutex<Vec<Id>>>,
 }
 
 /// Everything the use cases need; cheap to clone.

@@ -138,12 +138,13 @@ impl Service {
                     operator_id: Some(recipient.id),
                     email: None,
                     kind: OutboxKind::Assignment,
+                    conversation_id: None,
                     channel: "email",
                     push_subscription_id: None,
                     idempotency_key: &format!("{key}-email"),
                     payload: &payload,
                 };
-                notifications::enqueue(tx.conn(), &row, now).await?;
+                notifications::enqueue(tx.conn(), &row, now, now).await?;
                 queued += 1;
             }
             for subscription in &subscriptions {
@@ -151,12 +152,13 @@ impl Service {
                     operator_id: Some(recipient.id),
                     email: None,
                     kind: OutboxKind::Assignment,
+                    conversation_id: None,
                     channel: "push",
                     push_subscription_id: Some(subscription.id),
                     idempotency_key: &format!("{key}-push-{}", subscription.id),
                     payload: &payload,
                 };
-                notifications::enqueue(tx.conn(), &row, now).await?;
+                notifications::enqueue(tx.conn(), &row, now, now).await?;
                 queued += 1;
             }
         }
@@ -176,12 +178,13 @@ impl Service {
                 operator_id: mail.operator_id,
                 email: Some(&mail.to),
                 kind: mail.kind,
+                conversation_id: None,
                 channel: "email",
                 push_subscription_id: None,
                 idempotency_key: &mail.idempotency_key,
                 payload: &mail.payload,
             };
-            notifications::enqueue(tx.conn(), &row, now).await?;
+            notifications::enqueue(tx.conn(), &row, now, now).await?;
         }
         Ok(mails.len())
     }

@@ -11,6 +11,7 @@ macro_rules! conversation_columns {
                        last_message_preview, created_at, last_message_at"
     };
 }
+pub(super) use conversation_columns;
 
 /// Longest preview of the last message kept on the inbox row, in characters.
 const PREVIEW_CHARS: usize = 140;

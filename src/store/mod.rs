@@ -4,6 +4,7 @@
 //! Where the backends must differ, this file says so: the migrations, the connection setup,
 //! the errors that mean "unavailable", and the SQL clauses on `Backend`.
 
+pub mod chat_links;
 pub mod conversations;
 pub mod events;
 pub mod gauges;
@@ -15,6 +16,7 @@ pub mod password_resets;
 pub mod records;
 pub mod reports;
 pub mod sessions;
+pub mod visitor_streams;
 pub mod visitors;
 pub mod widgets;
 pub mod workspaces;
