@@ -32,10 +32,12 @@ CREATE TABLE stream_nodes (
     id TEXT PRIMARY KEY,
     alive_until BIGINT NOT NULL
 );
--- A visitor's open widget stream, on the node holding it: open while that node is alive.
+-- A visitor's open stream, on the node holding it: open while that node is alive. A widget's
+-- follows all their chats; a chat link's page (`conversation_id`) only that one.
 CREATE TABLE visitor_streams (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     visitor_id BIGINT NOT NULL REFERENCES visitors(id) ON DELETE CASCADE,
+    conversation_id BIGINT REFERENCES conversations(id) ON DELETE CASCADE,
     node_id TEXT NOT NULL,
     opened_at BIGINT NOT NULL
 );

@@ -3,7 +3,8 @@
 //! strict Content-Security-Policy as the inbox, and told to keep the link out of referrers.
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -27,8 +28,13 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     response
 }
 
-async fn page() -> Response {
+/// The page, or the same page answered 404 for a link that opens nothing (its script then says
+/// so in the visitor's words).
+async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let mut response = asset("text/html; charset=utf-8", include_str!("../web/chat.html"));
+    if !state.service.chat_link_opens(&token).await {
+        *response.status_mut() = StatusCode::NOT_FOUND;
+    }
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,

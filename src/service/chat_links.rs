@@ -36,6 +36,15 @@ impl Service {
         Ok(LinkedChat { team_name, view })
     }
 
+    /// Whether the link opens a conversation (a page answered with a 404 says it does not; the
+    /// database being unreachable is left for the page's own requests to tell).
+    pub async fn chat_link_opens(&self, token: &str) -> bool {
+        !matches!(
+            self.chat_by_link(token).await,
+            Err(ServiceError::NotFound(_))
+        )
+    }
+
     /// The visitor writes from the link's page, as from the widget.
     pub async fn message_by_link(&self, token: &str, body: &str) -> ServiceResult<Message> {
         validate::message_body(body)?;
@@ -62,7 +71,11 @@ impl Service {
             .open_stream(conversation.workspace_id, audience, since)
             .await?;
         let presence = self
-            .visitor_is_here(conversation.workspace_id, conversation.visitor_id)
+            .visitor_is_here(
+                conversation.workspace_id,
+                conversation.visitor_id,
+                Some(conversation.id),
+            )
             .await?;
         Ok((stream, presence))
     }

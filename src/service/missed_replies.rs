@@ -66,7 +66,7 @@ impl Service {
         let Some(address) = visitor.email.as_deref() else {
             return Ok(());
         };
-        if visitor_streams::any_open(tx.conn(), visitor.id, now).await? {
+        if visitor_streams::any_open(tx.conn(), visitor.id, conv.id, now).await? {
             return Ok(());
         }
         let missed = MissedReply {

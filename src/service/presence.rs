@@ -49,18 +49,22 @@ pub async fn beat(store: &Store, node_id: &str) -> StoreResult<()> {
 }
 
 impl Service {
-    /// Records the visitor's new stream and drops the emails of replies still waiting for them,
-    /// in the workspace's lock: a reply committed before is dropped, one committed after sees
-    /// the stream, so a visitor who is back is never emailed what they can read.
+    /// Records the visitor's new stream, following all their chats (the widget) or one
+    /// (`conversation_id`, a chat link's page), and drops the emails of replies still waiting
+    /// for what it follows, in the workspace's lock: a reply committed before is dropped, one
+    /// committed after sees the stream, so a visitor who is back is never emailed what they can
+    /// read.
     pub(super) async fn visitor_is_here(
         &self,
         workspace_id: Id,
         visitor_id: Id,
+        conversation_id: Option<Id>,
     ) -> ServiceResult<VisitorPresence> {
         let mut tx = self.lock_workspace(workspace_id).await?;
         let now = now_millis();
-        let id = visitor_streams::open(tx.conn(), visitor_id, &self.settings.node_id, now).await?;
-        notifications::cancel_visitor_replies(tx.conn(), visitor_id).await?;
+        let node = &self.settings.node_id;
+        let id = visitor_streams::open(tx.conn(), visitor_id, conversation_id, node, now).await?;
+        notifications::cancel_visitor_replies(tx.conn(), visitor_id, conversation_id).await?;
         tx.commit().await?;
         Ok(VisitorPresence {
             service: self.clone(),

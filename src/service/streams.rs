@@ -70,7 +70,7 @@ impl Service {
             .open_stream(widget.workspace_id, Audience::Visitor(visitor.id), since)
             .await?;
         let presence = self
-            .visitor_is_here(widget.workspace_id, visitor.id)
+            .visitor_is_here(widget.workspace_id, visitor.id, None)
             .await?;
         Ok((stream, presence))
     }

@@ -212,13 +212,19 @@ pub async fn set_payload(conn: &mut AnyConnection, id: Id, payload: &str) -> Sto
     Ok(())
 }
 
-/// Drops the emails of missed replies still waiting for a visitor who came back.
-pub async fn cancel_visitor_replies(conn: &mut AnyConnection, visitor_id: Id) -> StoreResult<()> {
+/// Drops the emails of missed replies still waiting for a visitor who came back, to all their
+/// chats or to `conversation_id` only.
+pub async fn cancel_visitor_replies(
+    conn: &mut AnyConnection,
+    visitor_id: Id,
+    conversation_id: Option<Id>,
+) -> StoreResult<()> {
     sqlx::query(
         "DELETE FROM notification_outbox WHERE kind = 'visitor_replies' AND sent_at IS NULL AND failed_at IS NULL \
-         AND conversation_id IN (SELECT id FROM conversations WHERE visitor_id = $1)",
+         AND conversation_id IN (SELECT id FROM conversations WHERE visitor_id = $1 AND ($2 IS NULL OR id = $2))",
     )
     .bind(visitor_id)
+    .bind(conversation_id)
     .execute(conn)
     .await?;
     Ok(())

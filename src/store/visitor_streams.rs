@@ -11,17 +11,21 @@ use crate::domain::{Id, Millis};
 /// A dead node's rows are cleared this long after it stopped beating.
 const CLEAR_AFTER_MS: Millis = 60 * 60 * 1000;
 
-/// Records a stream of the visitor opened on `node_id`; returns its row's id.
+/// Records a stream of the visitor opened on `node_id`, following all their chats or only
+/// `conversation_id`; returns its row's id.
 pub async fn open(
     conn: &mut AnyConnection,
     visitor_id: Id,
+    conversation_id: Option<Id>,
     node_id: &str,
     now: Millis,
 ) -> StoreResult<Id> {
     let (id,): (Id,) = sqlx::query_as(
-        "INSERT INTO visitor_streams (visitor_id, node_id, opened_at) VALUES ($1, $2, $3) RETURNING id",
+        "INSERT INTO visitor_streams (visitor_id, conversation_id, node_id, opened_at) \
+         VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(visitor_id)
+    .bind(conversation_id)
     .bind(node_id)
     .bind(now)
     .fetch_one(conn)
@@ -37,13 +41,20 @@ pub async fn close(conn: &mut AnyConnection, id: Id) -> StoreResult<()> {
     Ok(())
 }
 
-/// Whether the visitor has a stream open on a node that is alive.
-pub async fn any_open(conn: &mut AnyConnection, visitor_id: Id, now: Millis) -> StoreResult<bool> {
+/// Whether the visitor follows the conversation on a stream open on a node that is alive.
+pub async fn any_open(
+    conn: &mut AnyConnection,
+    visitor_id: Id,
+    conversation_id: Id,
+    now: Millis,
+) -> StoreResult<bool> {
     let row: Option<(i64,)> = sqlx::query_as(
         "SELECT 1 FROM visitor_streams s JOIN stream_nodes n ON n.id = s.node_id \
-         WHERE s.visitor_id = $1 AND n.alive_until > $2 LIMIT 1",
+         WHERE s.visitor_id = $1 AND (s.conversation_id IS NULL OR s.conversation_id = $2) \
+         AND n.alive_until > $3 LIMIT 1",
     )
     .bind(visitor_id)
+    .bind(conversation_id)
     .bind(now)
     .fetch_optional(conn)
     .await?;
