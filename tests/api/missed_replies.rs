@@ -148,9 +148,18 @@ async fn a_visitor_who_comes_back_is_not_emailed(db: Db) {
 
     // Gone: a reply waits to be emailed; back before the delay: it is not sent.
     s.reply(&ana, chat.id, "Are you still there?").await;
-    let _back = s.visitor_stream(&widget, &chat).await;
+    let back = s.visitor_stream(&widget, &chat).await;
     tokio::time::sleep(DELAY + Duration::from_secs(2)).await;
     assert!(smtp.messages().is_empty(), "{:?}", smtp.messages());
+
+    // Gone again, for good: only what they missed since is emailed.
+    drop(back);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.reply(&ana, chat.id, "I'll email you the details.").await;
+    let mails = smtp.wait_for(1).await;
+    let text = mails[0]["text"].as_str().unwrap();
+    assert!(text.contains("> I'll email you the details."), "{text}");
+    assert!(!text.contains("Are you still there?"), "{text}");
 }
 
 mod emails_replies_with_a_link {
