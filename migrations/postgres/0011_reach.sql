@@ -1,5 +1,5 @@
 -- Reaching the visitor who left, and the routing report (SPEC 10): when each chat was handed
--- to the team and which handover each assignment answered (for the waits), the visitor streams
+-- to the team, which handover each assignment answered and the assignee's first reply after it, the visitor streams
 -- open on every node (so a reply is emailed only to a visitor who is not there), the links
 -- that open one chat from an email, an outbox row kind for those emails, and the indexes the
 -- report reads through.
@@ -20,12 +20,20 @@ UPDATE assignment_events SET handed_off_at = (
         SELECT c.handed_off_at FROM conversations c
         WHERE c.id = assignment_events.conversation_id AND c.handed_off_at <= assignment_events.at);
 
--- The report counts assignments to and moves away from each operator in a window, and the
--- first reply of the assignee after each assignment.
-CREATE INDEX assignment_events_to ON assignment_events(to_operator_id, at);
+-- The assignee's first reply after the assignment, for the report's reply times; history gets
+-- it from the messages.
+ALTER TABLE assignment_events ADD COLUMN first_reply_at BIGINT;
+UPDATE assignment_events SET first_reply_at = (
+        SELECT MIN(m.created_at) FROM messages m
+        WHERE m.conversation_id = assignment_events.conversation_id
+          AND m.operator_id = assignment_events.to_operator_id AND m.created_at >= assignment_events.at)
+    WHERE to_operator_id IS NOT NULL;
+
+-- The report reads each operator's assignments in a window from this index alone, and the
+-- moves away from them from the second.
+CREATE INDEX assignment_events_to ON assignment_events(to_operator_id, at, reason, from_operator_id,
+    handed_off_at, first_reply_at);
 CREATE INDEX assignment_events_from ON assignment_events(from_operator_id, at);
-CREATE INDEX messages_operator_reply ON messages(conversation_id, operator_id, created_at)
-    WHERE operator_id IS NOT NULL;
 
 -- Each serving process, alive while it keeps `alive_until` ahead of the clock.
 CREATE TABLE stream_nodes (

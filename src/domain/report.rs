@@ -40,7 +40,7 @@ pub struct Assignment {
     /// When the wait this assignment ended began (the chat's handover), for an assignment
     /// that took the chat from nobody after its handover; None otherwise.
     pub waiting_since: Option<Millis>,
-    /// The assignee's first reply in the chat at or after the assignment, if any.
+    /// The assignee's first reply in the chat after the assignment, if any.
     pub first_reply_at: Option<Millis>,
 }
 

@@ -405,6 +405,26 @@ pub async fn insert_assignment_event(
     .await?)
 }
 
+/// The operator replied at `now`: the first reply after each of their assignments to the chat
+/// that had none yet (what the report measures reply times by).
+pub async fn note_first_reply(
+    conn: &mut AnyConnection,
+    conversation_id: Id,
+    operator_id: Id,
+    now: Millis,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE assignment_events SET first_reply_at = $1 \
+         WHERE conversation_id = $2 AND to_operator_id = $3 AND first_reply_at IS NULL AND at <= $1",
+    )
+    .bind(now)
+    .bind(conversation_id)
+    .bind(operator_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn assignment_events(
     conn: &mut AnyConnection,
     conversation_id: Id,

@@ -1,7 +1,8 @@
 //! What the routing report reads: one workspace's assignments in a window, its operators'
 //! moves away as unanswered, and its queue now. Each reads through an index that starts with
-//! the operator (`assignment_events_to`, `assignment_events_from`) or the workspace
-//! (`conversations_open_load`), so other workspaces' history costs nothing.
+//! the operator (`assignment_events_to`, which holds every column read, and
+//! `assignment_events_from`) or the workspace (`conversations_open_load`), so other
+//! workspaces' history costs nothing and a window is one range per operator.
 
 use sqlx::AnyConnection;
 
@@ -18,10 +19,7 @@ pub async fn assignments(
 ) -> StoreResult<Vec<Assignment>> {
     let rows: Vec<(Id, String, Millis, Option<Millis>, Option<Millis>)> = sqlx::query_as(
         "SELECT a.to_operator_id, a.reason, a.at, \
-             CASE WHEN a.from_operator_id IS NULL THEN a.handed_off_at END, \
-             (SELECT MIN(m.created_at) FROM messages m \
-              WHERE m.conversation_id = a.conversation_id AND m.operator_id = a.to_operator_id \
-                AND m.created_at >= a.at) \
+             CASE WHEN a.from_operator_id IS NULL THEN a.handed_off_at END, a.first_reply_at \
          FROM operators o JOIN assignment_events a ON a.to_operator_id = o.id \
          WHERE o.workspace_id = $1 AND a.at >= $2 AND a.at < $3",
     )

@@ -60,9 +60,9 @@
     failed: "Something went wrong on our side. Please try again in a moment.",
     person: "Tell us what you need, and a person from our team will answer.",
     closed: "This chat was closed.",
-    manual: "A person from our team will reply here soon.",
+    manual: "A person will reply here soon.",
     nobody: "Everyone on our team is away right now. A person will reply here as soon as they're back.",
-    offer: "Leave your email and we'll send you the reply if you've left by then.",
+    offer: "Not staying? Leave your email and we'll send you the reply.",
     badEmail: "Please enter an email address like name@example.com.",
   };
 
@@ -77,7 +77,7 @@
   }
 
   function emailSavedText(email) {
-    return `We'll email the reply to ${email} if you've left by then.`;
+    return `We'll email the reply to ${email} if you're not here.`;
   }
 
   /** What to tell the visitor about a failed request: never the server's words, which are
@@ -291,7 +291,7 @@
     list.replaceChildren();
     seen.clear();
     if (greeting) addItem("greeting", null, greeting);
-    if (state.wantsPerson) addItem("system", null, TEXT.person);
+    if (state.wantsPerson) addItem("system hint", null, TEXT.person);
   }
 
   function draw() {
@@ -576,6 +576,8 @@
         state.reportedUrl = request.page ? request.page.url : null;
         state.status = state.wantsPerson ? "handed_off" : "active";
         state.wantsPerson = false;
+        // The invitation to write was for before the chat; the team's own note follows.
+        for (const hint of list.querySelectorAll("li.hint")) hint.remove();
         save();
         connect();
         await load();

@@ -45,12 +45,33 @@ fn assigned_at(chat: i64, to: i64, handover: i64, at: i64) -> (&'static str, Vec
     )
 }
 
-/// The operator replies of the chat, at `at` ms after T.
+/// The assignee's first reply in the chat, at `at` ms after T.
 fn replied_at(chat: i64, at: i64) -> (&'static str, Vec<i64>) {
     (
-        "UPDATE messages SET created_at = $1 WHERE conversation_id = $2 AND author = 'operator'",
+        "UPDATE assignment_events SET first_reply_at = $1 WHERE conversation_id = $2 AND first_reply_at IS NOT NULL",
         vec![T + at, chat],
     )
+}
+
+/// Whether each chat's assignment has its first reply recorded, as the API's replies left it.
+async fn first_replies_recorded(s: &TestServer, chats: &[i64]) -> Vec<bool> {
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(s.database_url())
+        .await
+        .unwrap();
+    let mut recorded = Vec::new();
+    for chat in chats {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(first_reply_at) FROM assignment_events WHERE conversation_id = $1",
+        )
+        .bind(*chat)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+        recorded.push(n > 0);
+    }
+    db.close().await.unwrap();
+    recorded
 }
 
 fn row<'a>(report: &'a Value, name: &str) -> &'a Value {
@@ -87,6 +108,11 @@ async fn the_report_adds_up_a_scripted_history(s: TestServer) {
     // One Bob claimed exactly at the window's end: outside it.
     let late = handed_over(&s, &manual, "late").await;
     s.claim(&bob, late).await;
+    assert_eq!(
+        first_replies_recorded(&s, &[chats[0], chats[1], chats[2], four, late]).await,
+        [true, true, false, true, false],
+        "each assignee's first reply is recorded with the assignment"
+    );
     // Chat three moved on from Bob to Cleo as unanswered (SPEC 9's reason).
     let moved = (
         "INSERT INTO assignment_events (conversation_id, from_operator_id, to_operator_id, reason, actor_id, at) \

@@ -354,11 +354,11 @@ async fn the_widget_offers_to_email_the_reply_and_the_link_continues_the_chat() 
     until(
         &browser,
         "a person will reply, and the offer",
-        &format!("{WIDGET}.querySelector('.waiting .why')?.textContent == 'A person from our team will reply here soon.' && !{WIDGET}.querySelector('.email-offer').hidden"),
+        &format!("{WIDGET}.querySelector('.waiting .why')?.textContent == 'A person will reply here soon.' && !{WIDGET}.querySelector('.email-offer').hidden"),
     )
     .await;
     let label = in_widget(&browser, "r.querySelector('.email-offer label').textContent").await;
-    assert_eq!(label, "Leave your email and we'll send you the reply if you've left by then.");
+    assert_eq!(label, "Not staying? Leave your email and we'll send you the reply.");
     screenshot(&browser, "widget-desktop-email-offer").await;
 
     let leave = |email: &str| {
