@@ -66,9 +66,18 @@ mod tests {
     #[test]
     fn parses_instants_with_any_offset() {
         assert_eq!(parse("2025-11-24T16:00:00.500Z"), Some(1_764_000_000_500));
-        assert_eq!(parse("2025-11-24T17:00:00.500+01:00"), Some(1_764_000_000_500));
+        assert_eq!(
+            parse("2025-11-24T17:00:00.500+01:00"),
+            Some(1_764_000_000_500)
+        );
         assert_eq!(parse("2025-11-24T16:00:00z"), Some(1_764_000_000_000));
-        for bad in ["2025-11-24", "2025-11-24T16:00:00", "yesterday", "", "2025-13-01T00:00:00Z"] {
+        for bad in [
+            "2025-11-24",
+            "2025-11-24T16:00:00",
+            "yesterday",
+            "",
+            "2025-13-01T00:00:00Z",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

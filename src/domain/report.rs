@@ -163,7 +163,10 @@ mod tests {
         );
         let bob = &out[&2];
         assert_eq!(bob.assigned["manual"], 1);
-        assert_eq!((bob.median_wait_secs, bob.median_first_reply_secs), (None, None));
+        assert_eq!(
+            (bob.median_wait_secs, bob.median_first_reply_secs),
+            (None, None)
+        );
     }
 
     proptest! {

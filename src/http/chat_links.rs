@@ -106,10 +106,7 @@ pub async fn events(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let upgrade = websocket(upgrade)?;
-    let (stream, presence) = state
-        .service
-        .stream_by_link(&token, params.since)
-        .await?;
+    let (stream, presence) = state.service.stream_by_link(&token, params.since).await?;
     let open = state.service.metrics().stream_opened(StreamKind::Visitor);
     Ok(run(upgrade, stream, (open, presence)))
 }

@@ -45,7 +45,10 @@ async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Respo
         HeaderValue::from_static("nosniff"),
     );
     // The path is the credential: no other site may see it.
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

@@ -82,7 +82,10 @@ mod tests {
         .email("dana@example.com");
         assert_eq!(mail.to, "dana@example.com");
         assert_eq!(mail.subject, "Acme replied to your chat");
-        assert!(mail.text.starts_with("Hi Dana,\n\nYou have new replies in your chat with Acme:"));
+        assert!(
+            mail.text
+                .starts_with("Hi Dana,\n\nYou have new replies in your chat with Acme:")
+        );
         assert!(
             mail.text
                 .contains("Ana wrote:\n> Your parcel left today.\n> Tracking: 123\n\nBob wrote:\n> <b>Anything else?</b>\n")

@@ -31,8 +31,8 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use accounts::{Credentials, NewTeammate, SignedIn, Signup};
-pub use chat_links::LinkedChat;
 pub use admin::{Admin, WorkspaceSummary};
+pub use chat_links::LinkedChat;
 pub use identity::{Identified, Identity};
 pub use inbox::{ConversationDetail, ConversationPage, ConversationView, InboxQuery, View};
 pub use invitations::{CreatedInvitation, InvitationPreview, NewInvitation};

@@ -34,7 +34,9 @@ pub fn report_window(from: &str, to: &str) -> ServiceResult<Window> {
         rfc3339::parse(text).ok_or_else(|| {
             ServiceError::invalid(
                 "invalid_window",
-                format!("{name} must be an ISO 8601 instant with an offset, like 2026-01-05T00:00:00Z"),
+                format!(
+                    "{name} must be an ISO 8601 instant with an offset, like 2026-01-05T00:00:00Z"
+                ),
             )
         })
     };

@@ -17,9 +17,10 @@ pub async fn assignments(
     workspace_id: Id,
     window: Window,
 ) -> StoreResult<Vec<Assignment>> {
-    let rows: Vec<(Id, String, Millis, Option<Millis>, Option<Millis>)> = sqlx::query_as(
-        "SELECT a.to_operator_id, a.reason, a.at, \
-             CASE WHEN a.from_operator_id IS NULL THEN a.handed_off_at END, a.first_reply_at \
+    let rows: Vec<AssignmentRow> = sqlx::query_as(
+        "SELECT a.to_operator_id AS operator_id, a.reason, a.at, \
+             CASE WHEN a.from_operator_id IS NULL THEN a.handed_off_at END AS waiting_since, \
+             a.first_reply_at \
          FROM operators o JOIN assignment_events a ON a.to_operator_id = o.id \
          WHERE o.workspace_id = $1 AND a.at >= $2 AND a.at < $3",
     )
@@ -30,16 +31,23 @@ pub async fn assignments(
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(operator_id, reason, at, waiting_since, first_reply_at)| Assignment {
-                operator_id,
-                reason,
-                at,
-                waiting_since,
-                first_reply_at,
-            },
-        )
+        .map(|r| Assignment {
+            operator_id: r.operator_id,
+            reason: r.reason,
+            at: r.at,
+            waiting_since: r.waiting_since,
+            first_reply_at: r.first_reply_at,
+        })
         .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct AssignmentRow {
+    operator_id: Id,
+    reason: String,
+    at: Millis,
+    waiting_since: Option<Millis>,
+    first_reply_at: Option<Millis>,
 }
 
 /// Per operator of the workspace, how many chats routing moved away from them in the window

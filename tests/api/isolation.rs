@@ -437,7 +437,9 @@ fn probes(target: &Tenant, caller: &Tenant) -> Vec<(Method, &'static str, Probe)
         (
             Method::PUT,
             "/api/v1/widget/{key}/conversations/{id}/visitor",
-            VisitorChat(Some(json!({"email": format!("visitor@{}.test", caller.slug)}))),
+            VisitorChat(Some(
+                json!({"email": format!("visitor@{}.test", caller.slug)}),
+            )),
         ),
         (Method::GET, "/api/v1/me/notifications", Read(&[""])),
         (

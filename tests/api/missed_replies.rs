@@ -46,24 +46,33 @@ async fn replies_a_visitor_misses_are_emailed_together_with_a_link_to_the_chat(d
 
     // The email they leave: checked, theirs only.
     let (status, body) = s.leave_email(&widget, &chat, "not an address").await;
-    assert_eq!((status, &body["error"]["code"]), (400, &json!("invalid_email")), "{body}");
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("invalid_email")),
+        "{body}"
+    );
     let other = s.start_chat(&widget, "Another visitor").await;
     let someone_else = crate::common::Chat {
         id: chat.id,
         token: other.token.clone(),
     };
-    let (status, _) = s.leave_email(&widget, &someone_else, "eve@example.com").await;
+    let (status, _) = s
+        .leave_email(&widget, &someone_else, "eve@example.com")
+        .await;
     assert_eq!(status, 404, "another visitor's chat");
     let (status, body) = s.leave_email(&widget, &chat, " Dana@Example.com ").await;
     assert_eq!(status, 204, "{body}");
     let (_, view) = s.visitor_view(&widget, &chat).await;
     assert_eq!(view["email"], "dana@example.com");
-    let visitor = s.conversation(&ana, chat.id).await["visitor_id"].as_i64().unwrap();
+    let visitor = s.conversation(&ana, chat.id).await["visitor_id"]
+        .as_i64()
+        .unwrap();
     let (_, record) = s.visitor_record(&ana, visitor).await;
     assert_eq!(record["email"], "dana@example.com", "{record}");
 
     // Two replies while no widget is open: one email, after the delay, with both.
-    s.reply(&ana, chat.id, "Yes, we have it in size 38 and 39.").await;
+    s.reply(&ana, chat.id, "Yes, we have it in size 38 and 39.")
+        .await;
     s.reply(&ana, chat.id, "Shall I keep one for you?").await;
     assert!(smtp.messages().is_empty(), "not before the delay");
     let mails = smtp.wait_for(1).await;
@@ -71,8 +80,14 @@ async fn replies_a_visitor_misses_are_emailed_together_with_a_link_to_the_chat(d
     assert_eq!(mail["to"], "dana@example.com");
     assert_eq!(mail["subject"], "Acme replied to your chat");
     let text = mail["text"].as_str().unwrap();
-    assert!(text.contains("Owner wrote:\n> Yes, we have it in size 38 and 39."), "{text}");
-    assert!(text.contains("Owner wrote:\n> Shall I keep one for you?"), "{text}");
+    assert!(
+        text.contains("Owner wrote:\n> Yes, we have it in size 38 and 39."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Owner wrote:\n> Shall I keep one for you?"),
+        "{text}"
+    );
     tokio::time::sleep(DELAY).await;
     assert_eq!(smtp.messages().len(), 1, "one email for both replies");
 
@@ -90,18 +105,39 @@ async fn replies_a_visitor_misses_are_emailed_together_with_a_link_to_the_chat(d
         .collect();
     assert!(bodies.contains(&"Shall I keep one for you?"), "{bodies:?}");
     assert!(!bodies.contains(&"Another visitor"), "{bodies:?}");
-    let page = s.client.get(s.url(&paths::chat_page(&token))).send().await.unwrap();
+    let page = s
+        .client
+        .get(s.url(&paths::chat_page(&token)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
     assert_eq!(page.headers()["referrer-policy"], "no-referrer");
     let wrong = format!("{}x", &token[..token.len() - 1]);
     assert_eq!(s.linked_chat(&wrong).await.0, 404);
     assert_eq!(s.linked_chat_says(&wrong, "hi").await.0, 404);
-    let page = s.client.get(s.url(&paths::chat_page(&wrong))).send().await.unwrap();
+    let page = s
+        .client
+        .get(s.url(&paths::chat_page(&wrong)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 404);
 
     // The visitor answers from the page, and follows only that chat live.
-    let second = s.visitor_start(&widget, json!({"body": "And a second question", "visitor_token": chat.token})).await.1;
+    let second = s
+        .visitor_start(
+            &widget,
+            json!({"body": "And a second question", "visitor_token": chat.token}),
+        )
+        .await
+        .1;
     let second = second["conversation_id"].as_i64().unwrap();
     let mut live = s.chat_link_stream(&token).await;
     let (status, written) = s.linked_chat_says(&token, "Yes please, size 38!").await;
@@ -112,7 +148,10 @@ async fn replies_a_visitor_misses_are_emailed_together_with_a_link_to_the_chat(d
     let mut seen = Vec::new();
     while seen.len() < 2 {
         let event = live.next_of("message.created").await;
-        assert_eq!(event["conversation_id"], chat.id, "only the linked chat: {event}");
+        assert_eq!(
+            event["conversation_id"], chat.id,
+            "only the linked chat: {event}"
+        );
         seen.push(event["message"]["body"].as_str().unwrap().to_owned());
     }
     assert_eq!(seen, ["Yes please, size 38!", "Done, it's yours."]);
@@ -126,7 +165,12 @@ async fn replies_a_visitor_misses_are_emailed_together_with_a_link_to_the_chat(d
     tokio::time::sleep(DELAY + Duration::from_secs(1)).await;
     let mails = smtp.messages();
     assert_eq!(mails.len(), 2, "the second chat's reply only: {mails:?}");
-    assert!(mails.iter().any(|m| m["text"].as_str().unwrap().contains("About your second question")));
+    assert!(mails.iter().any(|m| {
+        m["text"]
+            .as_str()
+            .unwrap()
+            .contains("About your second question")
+    }));
 }
 
 async fn a_visitor_who_comes_back_is_not_emailed(db: Db) {
@@ -137,12 +181,18 @@ async fn a_visitor_who_comes_back_is_not_emailed(db: Db) {
     let widget = s.widget(&ana, "manual", &[]).await;
     let chat = s.start_chat(&widget, "Hello?").await;
     s.handover(&widget, &chat).await;
-    assert_eq!(s.leave_email(&widget, &chat, "dana@example.com").await.0, 204);
+    assert_eq!(
+        s.leave_email(&widget, &chat, "dana@example.com").await.0,
+        204
+    );
 
     // The widget is open: the reply arrives live, and no email is due.
     let mut widget_open = s.visitor_stream(&widget, &chat).await;
     s.reply(&ana, chat.id, "Hi Dana, I'm here.").await;
-    assert_eq!(widget_open.next_of("message.created").await["message"]["body"], "Hi Dana, I'm here.");
+    assert_eq!(
+        widget_open.next_of("message.created").await["message"]["body"],
+        "Hi Dana, I'm here."
+    );
     drop(widget_open);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -165,11 +215,17 @@ async fn a_visitor_who_comes_back_is_not_emailed(db: Db) {
 mod emails_replies_with_a_link {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
-        super::replies_a_visitor_misses_are_emailed_together_with_a_link_to_the_chat(crate::common::Db::Sqlite).await;
+        super::replies_a_visitor_misses_are_emailed_together_with_a_link_to_the_chat(
+            crate::common::Db::Sqlite,
+        )
+        .await;
     }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
-        super::replies_a_visitor_misses_are_emailed_together_with_a_link_to_the_chat(crate::common::Db::Postgres).await;
+        super::replies_a_visitor_misses_are_emailed_together_with_a_link_to_the_chat(
+            crate::common::Db::Postgres,
+        )
+        .await;
     }
 }
 

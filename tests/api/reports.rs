@@ -176,9 +176,15 @@ async fn the_report_adds_up_a_scripted_history(s: TestServer) {
         c["median_wait_secs"], 120.0,
         "a move from Bob ended no wait: {c}"
     );
-    assert_eq!(c["median_first_reply_secs"], 0.0, "a reply that claims: {c}");
+    assert_eq!(
+        c["median_first_reply_secs"], 0.0,
+        "a reply that claims: {c}"
+    );
     assert_eq!(c["unanswered_moves"], 0);
-    assert_eq!((c["load"].clone(), c["capacity"].clone()), (json!(1), json!(5)));
+    assert_eq!(
+        (c["load"].clone(), c["capacity"].clone()),
+        (json!(1), json!(5))
+    );
     let owner = row(&report, "Owner");
     assert_eq!(owner["assigned"], json!({}));
     assert_eq!(owner["median_wait_secs"], Value::Null);
@@ -194,9 +200,7 @@ async fn the_report_adds_up_a_scripted_history(s: TestServer) {
         .routing_report(&ana, "2026-01-05T01:00:00%2B01:00", TO)
         .await;
     assert_eq!((status, &same["operators"]), (200, &report["operators"]));
-    let (_, before) = s
-        .routing_report(&ana, "2026-01-04T00:00:00Z", FROM)
-        .await;
+    let (_, before) = s.routing_report(&ana, "2026-01-04T00:00:00Z", FROM).await;
     assert_eq!(row(&before, "Bob")["assigned"], json!({}));
 
     // Owners and admins only; another workspace sees only its own.
@@ -217,7 +221,11 @@ async fn bad_windows_are_refused_with_what_is_wrong(s: TestServer) {
     for (from, to, says) in [
         ("yesterday", TO, "from must be an ISO 8601 instant"),
         (FROM, "2026-01-05", "to must be an ISO 8601 instant"),
-        (FROM, "2026-01-05T01:00:00", "to must be an ISO 8601 instant"),
+        (
+            FROM,
+            "2026-01-05T01:00:00",
+            "to must be an ISO 8601 instant",
+        ),
         (TO, FROM, "from must not be after to"),
         (
             "2025-01-01T00:00:00Z",
@@ -231,9 +239,7 @@ async fn bad_windows_are_refused_with_what_is_wrong(s: TestServer) {
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains(says), "{from}..{to}: {message}");
     }
-    let (status, body) = s
-        .get(&ana, crate::common::paths::ROUTING_REPORT)
-        .await;
+    let (status, body) = s.get(&ana, crate::common::paths::ROUTING_REPORT).await;
     assert_eq!(status, 400, "from and to are required: {body}");
     let (status, _) = s
         .routing_report(&ana, "2025-01-01T00:00:00Z", "2026-01-02T00:00:00Z")

@@ -295,7 +295,11 @@ async fn the_visitor_view_says_why_a_chat_waits(s: TestServer) {
     assert_eq!(view["waiting_reason"], "manual_mode", "{view}");
     s.claim(&ana, chat.id).await;
     let (_, view) = s.visitor_view(&manual, &chat).await;
-    assert_eq!(view["waiting_reason"], Value::Null, "someone has it: {view}");
+    assert_eq!(
+        view["waiting_reason"],
+        Value::Null,
+        "someone has it: {view}"
+    );
 
     s.set_availability(&ana, "away").await;
     let routed = s.widget(&ana, "round_robin", &[]).await;
@@ -345,7 +349,12 @@ async fn the_widget_offers_to_email_the_reply_and_the_link_continues_the_chat() 
     let browser = driver.session().await;
     at_size(&browser, DESKTOP).await;
     browser.goto(&shop).await.unwrap();
-    until(&browser, "the launcher", &format!("{WIDGET}?.querySelector('.launcher svg')")).await;
+    until(
+        &browser,
+        "the launcher",
+        &format!("{WIDGET}?.querySelector('.launcher svg')"),
+    )
+    .await;
     browser
         .execute(&format!("{WIDGET}.querySelector('.launcher').click(); {WIDGET}.querySelector('button.handover').click();"), vec![])
         .await
@@ -357,8 +366,15 @@ async fn the_widget_offers_to_email_the_reply_and_the_link_continues_the_chat() 
         &format!("{WIDGET}.querySelector('.waiting .why')?.textContent == 'A person will reply here soon.' && !{WIDGET}.querySelector('.email-offer').hidden"),
     )
     .await;
-    let label = in_widget(&browser, "r.querySelector('.email-offer label').textContent").await;
-    assert_eq!(label, "Not staying? Leave your email and we'll send you the reply.");
+    let label = in_widget(
+        &browser,
+        "r.querySelector('.email-offer label').textContent",
+    )
+    .await;
+    assert_eq!(
+        label,
+        "Not staying? Leave your email and we'll send you the reply."
+    );
     screenshot(&browser, "widget-desktop-email-offer").await;
 
     let leave = |email: &str| {
@@ -368,7 +384,10 @@ async fn the_widget_offers_to_email_the_reply_and_the_link_continues_the_chat() 
     };
     browser.execute(&leave("dana@"), vec![]).await.unwrap();
     until(&browser, "the address refused", &format!("{WIDGET}.querySelector('.email-error').textContent == 'Please enter an email address like name@example.com.' && !{WIDGET}.querySelector('.email-error').hidden")).await;
-    browser.execute(&leave("Dana@Example.com"), vec![]).await.unwrap();
+    browser
+        .execute(&leave("Dana@Example.com"), vec![])
+        .await
+        .unwrap();
     until(
         &browser,
         "the address kept",
@@ -384,16 +403,31 @@ async fn the_widget_offers_to_email_the_reply_and_the_link_continues_the_chat() 
     // On a phone the chat comes back with the address remembered.
     at_size(&browser, PHONE).await;
     browser.goto(&shop).await.unwrap();
-    until(&browser, "the launcher", &format!("{WIDGET}?.querySelector('.launcher svg')")).await;
-    browser.execute(&format!("{WIDGET}.querySelector('.launcher').click()"), vec![]).await.unwrap();
+    until(
+        &browser,
+        "the launcher",
+        &format!("{WIDGET}?.querySelector('.launcher svg')"),
+    )
+    .await;
+    browser
+        .execute(
+            &format!("{WIDGET}.querySelector('.launcher').click()"),
+            vec![],
+        )
+        .await
+        .unwrap();
     until(&browser, "the restored chat", &format!("{WIDGET}.querySelector('.email-saved')?.offsetParent !== null && [...{WIDGET}.querySelectorAll('li.visitor')].length == 1")).await;
     screenshot(&browser, "widget-phone-email-saved").await;
 
     // The visitor leaves the shop; the reply is emailed, and its link opens the chat.
     browser.goto("about:blank").await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    s.reply(&ana, chat, "Hi Dana! Yes, size 44 is in stock. Shall I put a pair aside for you?")
-        .await;
+    s.reply(
+        &ana,
+        chat,
+        "Hi Dana! Yes, size 44 is in stock. Shall I put a pair aside for you?",
+    )
+    .await;
     let mails = smtp.wait_for(1).await;
     let text = mails[0]["text"].as_str().unwrap();
     let link = text
@@ -413,7 +447,8 @@ async fn the_widget_offers_to_email_the_reply_and_the_link_continues_the_chat() 
         .await
         .unwrap();
     until(&browser, "the visitor's answer", "[...document.querySelectorAll('li.visitor')].some(li => li.textContent.includes('Friday')) && document.querySelector('textarea').value == ''").await;
-    s.reply(&ana, chat, "Done, they're waiting for you at the counter.").await;
+    s.reply(&ana, chat, "Done, they're waiting for you at the counter.")
+        .await;
     until(&browser, "the reply, live", "[...document.querySelectorAll('li.operator')].some(li => li.textContent.includes('counter'))").await;
     at_size(&browser, DESKTOP).await;
     screenshot(&browser, "chat-link-desktop").await;
@@ -424,11 +459,21 @@ async fn the_widget_offers_to_email_the_reply_and_the_link_continues_the_chat() 
         .iter()
         .map(|m| m["body"].as_str().unwrap())
         .collect();
-    assert!(bodies.contains(&"Yes please, I will pick them up on Friday."), "{bodies:?}");
-    assert_eq!(smtp.messages().len(), 1, "the page was open: no second email");
+    assert!(
+        bodies.contains(&"Yes please, I will pick them up on Friday."),
+        "{bodies:?}"
+    );
+    assert_eq!(
+        smtp.messages().len(),
+        1,
+        "the page was open: no second email"
+    );
 
     // A link that opens nothing says so in the visitor's words.
-    browser.goto(&format!("{}/chat/not-a-real-link", s.base)).await.unwrap();
+    browser
+        .goto(&format!("{}/chat/not-a-real-link", s.base))
+        .await
+        .unwrap();
     until(&browser, "the dead link", "document.querySelector('#error').textContent.includes('This link no longer works') && document.querySelector('#reply').hidden").await;
     browser.close().await.unwrap();
 }

@@ -171,8 +171,14 @@ impl Api {
 
     /// The visitor leaves an email for the replies they miss.
     pub async fn leave_email(&self, widget: &Widget, chat: &Chat, email: &str) -> (u16, Value) {
-        self.visitor(widget, chat, Method::PUT, "/visitor", Some(json!({"email": email})))
-            .await
+        self.visitor(
+            widget,
+            chat,
+            Method::PUT,
+            "/visitor",
+            Some(json!({"email": email})),
+        )
+        .await
     }
 
     /// A visitor's record, as an operator reads it.
