@@ -391,7 +391,7 @@ async fn the_widget_offers_to_email_the_reply_and_the_link_continues_the_chat() 
     until(
         &browser,
         "the address kept",
-        &format!("{WIDGET}.querySelector('.email-saved').textContent == \"We'll email the reply to dana@example.com if you've left by then.\" && {WIDGET}.querySelector('.email-offer').hidden"),
+        &format!("{WIDGET}.querySelector('.email-saved').textContent == \"We'll email the reply to dana@example.com if you're not here.\" && {WIDGET}.querySelector('.email-offer').hidden"),
     )
     .await;
     screenshot(&browser, "widget-desktop-email-saved").await;
