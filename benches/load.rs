@@ -14,12 +14,14 @@
 //! 5. memory: the server's RSS idle and with the sockets open;
 //! 6. the queue draining (SPEC 9): `--queued` chats wait while everyone is Away, then
 //!    `--drain-operators` teammates with capacity turn Available at once: the time until every
-//!    chat has someone, and that nobody went over capacity.
+//!    chat has someone, and that nobody went over capacity;
+//! 7. the routing report of the last 30 days over a year of routed, answered and closed chats
+//!    (the target: under 200 ms).
 //!
 //! Options (after `--`): `--operators N` (8), `--handovers N` (2000), `--concurrency N` (16),
 //! `--rate N` per second (100) for `--seconds N` (10), `--sockets N` (2000), `--fanouts N` (20),
 //! `--small-history N` (1000), `--large-history N` (1000000), `--queued N` (2000),
-//! `--drain-operators N` (20), `--json PATH`.
+//! `--drain-operators N` (20), `--report-history N` (1000000), `--json PATH`.
 
 // The test kit, shared with the integration tests (tests/api).
 #[path = "../tests/kit/mod.rs"]
@@ -47,6 +49,7 @@ struct Options {
     large_history: u64,
     queued: usize,
     drain_operators: usize,
+    report_history: u64,
     json: Option<String>,
 }
 
@@ -63,6 +66,7 @@ fn options() -> Options {
         large_history: 1_000_000,
         queued: 2000,
         drain_operators: 20,
+        report_history: 1_000_000,
         json: None,
     };
     let args: Vec<String> = std::env::args().collect();
@@ -86,6 +90,7 @@ fn options() -> Options {
             "--large-history" => o.large_history = number(),
             "--queued" => o.queued = number() as usize,
             "--drain-operators" => o.drain_operators = number() as usize,
+            "--report-history" => o.report_history = number(),
             "--json" => o.json = Some(value),
             // `cargo bench` passes `--bench`.
             _ => {
@@ -347,13 +352,11 @@ async fn seed_history(database_url: &str, count: u64) {
         .expect("database");
     let postgres = database_url.starts_with("postgres");
     let now = 1_700_000_000_000i64;
-    sqlx::query(
-        "INSERT INTO visitors (widget_id, token_hash, created_at) VALUES (3, 'bench-history', $1)",
-    )
-    .bind(now)
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    sqlx::query("INSERT INTO visitors (widget_id, first_seen_at, last_seen_at) VALUES (3, $1, $1)")
+        .bind(now)
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let numbers = if postgres {
         format!("SELECT n FROM generate_series(1, {count}) AS n")
     } else {
@@ -364,7 +367,7 @@ async fn seed_history(database_url: &str, count: u64) {
     let sql = format!(
         "INSERT INTO conversations (workspace_id, widget_id, visitor_id, status, assignee_id, last_message_preview, \
          created_at, last_message_at) \
-         SELECT 1, 3, (SELECT id FROM visitors WHERE token_hash = 'bench-history'), 'closed', 1 + (n % 4), 'old chat', \
+         SELECT 1, 3, (SELECT MAX(id) FROM visitors WHERE widget_id = 3), 'closed', 1 + (n % 4), 'old chat', \
          {now} - n * 1000, {now} - n * 1000 FROM ({numbers}) AS numbers"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -382,7 +385,77 @@ async fn seed_history(database_url: &str, count: u64) {
     }
 }
 
+/// The instant the routed history ends at, and the report's window: its last 30 days.
+const REPORT_NOW: i64 = 1_800_000_000_000;
+const REPORT_FROM: &str = "2026-12-16T08:00:00Z";
+const REPORT_TO: &str = "2027-01-15T08:00:00Z";
+
+/// Writes `count` closed chats spread over the year before `REPORT_NOW` into the workspace's
+/// round-robin widget, each routed to one of its `operators` after a wait of up to two
+/// minutes and answered up to five minutes later (a visitor message, an assignment, a
+/// reply), straight into the database.
+async fn seed_routed_history(database_url: &str, count: u64, operators: usize) {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(database_url)
+        .await
+        .expect("database");
+    let postgres = database_url.starts_with("postgres");
+    let numbers = if postgres {
+        format!("SELECT n FROM generate_series(1, {count}) AS n")
+    } else {
+        format!(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {count}) SELECT n FROM seq"
+        )
+    };
+    let year_ms: i64 = 365 * 24 * 60 * 60 * 1000;
+    let step = year_ms / count.max(1) as i64;
+    let statements = [
+        format!("INSERT INTO visitors (widget_id, first_seen_at, last_seen_at) VALUES (1, {REPORT_NOW}, {REPORT_NOW})"),
+        format!(
+            "INSERT INTO conversations (workspace_id, widget_id, visitor_id, status, assignee_id, last_message_preview, \
+             created_at, last_message_at, handed_off_at) \
+             SELECT 1, 1, (SELECT MAX(id) FROM visitors WHERE widget_id = 1), 'closed', 1 + (n % {operators}), 'routed chat', \
+             {REPORT_NOW} - n * {step}, {REPORT_NOW} - n * {step}, {REPORT_NOW} - n * {step} + 5000 FROM ({numbers}) AS numbers"
+        ),
+        "INSERT INTO assignment_events (conversation_id, from_operator_id, to_operator_id, reason, actor_id, at, \
+         handed_off_at, first_reply_at) \
+         SELECT id, NULL, assignee_id, 'round_robin', NULL, handed_off_at + (id % 120) * 1000, handed_off_at, \
+         handed_off_at + (id % 120) * 1000 + (id % 300) * 1000 FROM conversations WHERE widget_id = 1 AND status = 'closed'"
+            .to_owned(),
+        "INSERT INTO messages (conversation_id, author, body, created_at) \
+         SELECT id, 'visitor', 'a question', created_at FROM conversations WHERE widget_id = 1 AND status = 'closed'"
+            .to_owned(),
+        "INSERT INTO messages (conversation_id, author, operator_id, body, created_at) \
+         SELECT conversation_id, 'operator', to_operator_id, 'an answer', first_reply_at FROM assignment_events"
+            .to_owned(),
+    ];
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    if !postgres {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
 // ---------- measurements ----------
+
+/// `n` sequential routing reports of the last 30 days, as the owner.
+async fn report_latency(api: &Api, owner: &Op, n: usize) -> Stats {
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let (status, body) = api.routing_report(owner, REPORT_FROM, REPORT_TO).await;
+        samples.push(t0.elapsed());
+        assert_eq!(status, 200, "{body}");
+    }
+    stats(samples)
+}
 
 async fn handover_throughput(
     api: &Api,
@@ -643,6 +716,12 @@ async fn main() {
     let (fanout, rss_sockets) = fan_out(&api, &server, &ws.owner, o.sockets, o.fanouts).await;
     drop(server);
     let drain = drain_queue(&o).await;
+    let (db_report, server_report, api_report, ws_report) = prepared(&o, 0).await;
+    seed_routed_history(&db_report.url, o.report_history, o.operators).await;
+    report_latency(&api_report, &ws_report.owner, 3).await;
+    let report = report_latency(&api_report, &ws_report.owner, 20).await;
+    drop(server_report);
+    drop(db_report);
 
     let row = |name: &str, t: &Throughput| {
         println!(
@@ -690,6 +769,10 @@ async fn main() {
             &format!("one event → each of {} sockets", o.sockets)[..],
             fanout,
         ),
+        (
+            &format!("routing report, 30 of 365 days, {} chats", o.report_history)[..],
+            report,
+        ),
     ] {
         println!(
             "{name:<52} {:>9.2} {:>9.2} {:>9.2}",
@@ -725,6 +808,7 @@ async fn main() {
             "floor_write_sized_round_trip": floor_write_sized,
             "handover_to_event": event_latency,
             "fanout": fanout,
+            "routing_report_30_days": report,
             "rss_idle_mib": rss_idle,
             "rss_with_sockets_mib": rss_sockets,
             "queue_drain": drain,

@@ -17,7 +17,7 @@ use crate::notify::Worker;
 use crate::notify::email::Mailer;
 use crate::notify::push::{Pusher, Vapid};
 use crate::realtime::{EventSink, Hub};
-use crate::service::{Service, Settings};
+use crate::service::{Service, Settings, beat, new_node_id};
 use crate::store::{Store, StoreError, notifications};
 
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
@@ -91,7 +91,12 @@ impl App {
             presence_grace: Duration::from_secs(config.presence_grace_secs),
             allow_short_timers: config.allow_short_timers,
             streams: tokio_util::task::TaskTracker::new(),
+            visitor_email_delay: Duration::from_secs(config.visitor_email_delay_secs),
+            node_id: new_node_id(),
+            unclosed_streams: Arc::default(),
         };
+        // Alive before any visitor stream names this node.
+        beat(&store, &settings.node_id).await?;
         let worker = Worker {
             store: store.clone(),
             mailer,
@@ -115,6 +120,7 @@ impl App {
             tracing::warn!(error = %e, "firing the deadlines due at start-up failed; retrying");
         }
         tokio::spawn(service.clone().run_timers());
+        tokio::spawn(service.clone().keep_node_alive());
         let resumed = service
             .resume_ai_turns()
             .await

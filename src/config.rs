@@ -106,6 +106,11 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_WIDGET_RATE_LIMIT", default_value_t = 60)]
     pub widget_rate_limit: u32,
 
+    /// Seconds an operator's reply to a visitor who has no widget open waits before it is
+    /// emailed to them (with every reply written meanwhile), unless they come back first.
+    #[arg(long, env = "SWITCHBOARD_VISITOR_EMAIL_DELAY_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub visitor_email_delay_secs: u64,
+
     /// Allow `POST /api/v1/signup` even when workspaces exist (it is always allowed while the
     /// server has none).
     #[arg(long, env = "SWITCHBOARD_ALLOW_SIGNUP", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]

@@ -117,6 +117,34 @@ pub struct EventMessage {
 }
 
 impl Event {
+    /// The conversation the event is about, if it is about one.
+    pub fn conversation_id(&self) -> Option<Id> {
+        match &self.kind {
+            EventKind::ConversationCreated {
+                conversation_id, ..
+            }
+            | EventKind::ConversationStatusChanged {
+                conversation_id, ..
+            }
+            | EventKind::ConversationAssigned {
+                conversation_id, ..
+            }
+            | EventKind::MessageCreated {
+                conversation_id, ..
+            }
+            | EventKind::AssignedToYou {
+                conversation_id, ..
+            }
+            | EventKind::QueueChanged {
+                conversation_id, ..
+            } => Some(*conversation_id),
+            EventKind::OperatorAvailabilityChanged { .. }
+            | EventKind::OperatorUpdated { .. }
+            | EventKind::SessionsEnded { .. }
+            | EventKind::VisitorUpdated { .. } => None,
+        }
+    }
+
     /// The operator whose streams must check that their session still holds, for a
     /// `SessionsEnded` event.
     pub fn sessions_ended_of(&self) -> Option<Id> {

@@ -7,6 +7,7 @@ pub mod identity;
 pub mod notification;
 pub mod operator;
 pub mod queue;
+pub mod report;
 pub mod routing;
 pub mod sighting;
 pub mod timer;

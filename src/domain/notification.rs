@@ -7,12 +7,14 @@ use super::{Id, Millis, text_enum};
 
 text_enum!(
     /// What an outbox row's payload is: an "assigned to you" notice (email or push, to an
-    /// operator), an invitation to join a workspace (email, to an address) or a password reset
-    /// link (email, to an operator's address).
+    /// operator), an invitation to join a workspace (email, to an address), a password reset
+    /// link (email, to an operator's address) or the replies a visitor missed (email, to the
+    /// address they left, with a link to the chat).
     OutboxKind, "outbox kind" {
         Assignment => "assignment",
         Invitation => "invitation",
         PasswordReset => "password_reset",
+        VisitorReplies => "visitor_replies",
     }
 );
 

@@ -551,6 +551,11 @@ pub struct VisitorConversationDto {
     pub status: Status,
     /// The display name of the teammate answering; null while the AI or the queue has it.
     pub assignee_name: Option<String>,
+    /// Why a handed-off chat has nobody yet: `manual_mode` (a teammate will pick it up) or
+    /// `no_available_operator` (nobody is Available); null otherwise.
+    pub waiting_reason: Option<WaitingReason>,
+    /// The email the visitor left (or the site gave), where missed replies are sent.
+    pub email: Option<String>,
     pub messages: Vec<VisitorMessageDto>,
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -583,6 +588,8 @@ impl From<&VisitorConversation> for VisitorConversationDto {
             id: v.conversation.id,
             status: v.conversation.status,
             assignee_name: v.assignee_name.clone(),
+            waiting_reason: v.conversation.waiting_reason(),
+            email: v.visitor_email.clone(),
             messages: v
                 .messages
                 .iter()

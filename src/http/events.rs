@@ -15,7 +15,7 @@ use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiQuery, Caller, UserAgent};
 use crate::domain::Id;
-use crate::metrics::{OpenStream, StreamKind};
+use crate::metrics::StreamKind;
 use crate::realtime::stream;
 use crate::service::{ServiceError, sighting};
 
@@ -111,20 +111,21 @@ pub async fn visitor(
     })?;
     let upgrade = websocket(upgrade)?;
     let seen = sighting(None, agent.as_deref())?;
-    let stream = state
+    let (stream, presence) = state
         .service
         .visitor_stream(&key, &params.visitor_token, params.since, &seen)
         .await?;
-    Ok(run(
-        upgrade,
-        stream,
-        state.service.metrics().stream_opened(StreamKind::Visitor),
-    ))
+    let open = state.service.metrics().stream_opened(StreamKind::Visitor);
+    Ok(run(upgrade, stream, (open, presence)))
 }
 
-/// Runs the stream once the connection is upgraded; it counts as open from the answer until
-/// it ends (or until the upgrade fails).
-fn run(upgrade: WebSocketUpgrade, stream: stream::Stream, open: OpenStream) -> Response {
+/// Runs the stream once the connection is upgraded; it counts as open (`open`: the metric, and
+/// for visitors their presence) from the answer until it ends (or until the upgrade fails).
+pub(super) fn run<Open: Send + 'static>(
+    upgrade: WebSocketUpgrade,
+    stream: stream::Stream,
+    open: Open,
+) -> Response {
     lean(upgrade).on_upgrade(move |socket| async move {
         stream::run(socket, stream).await;
         drop(open);
@@ -142,7 +143,7 @@ fn uncounted(e: &ServiceError, operator_id: Id, what: &str) {
 }
 
 /// A plain HTTP request to a stream gets the JSON error model like every other endpoint.
-fn websocket(
+pub(super) fn websocket(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<WebSocketUpgrade> {
     upgrade.map_err(|e| {

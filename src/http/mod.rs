@@ -2,6 +2,8 @@
 //! Handlers are thin: extract, call one use case, shape the answer.
 
 mod accounts;
+mod chat_links;
+mod chat_page;
 mod client_addr;
 pub mod connections;
 mod conversations;
@@ -17,6 +19,7 @@ mod openapi;
 mod pages;
 mod passwords;
 mod rate_limit;
+mod reports;
 mod team;
 mod visitor_records;
 mod visitors;
@@ -107,6 +110,7 @@ pub fn router(state: AppState, record_requests: bool) -> Router {
         .route("/static/app.js", get(pages::script))
         .route("/static/inbox/{name}", get(pages::module))
         .route("/static/app.css", get(pages::style))
+        .merge(chat_page::routes())
         .merge(routes)
         .fallback(unrouted)
         .method_not_allowed_fallback(|| async {
@@ -160,6 +164,8 @@ fn all_routes(
         .merge(visitor_records::routes())
         .merge(events::routes())
         .merge(notifications::routes())
+        .merge(reports::routes())
+        .merge(chat_links::routes())
         .merge(guard_widget(widget_origin::with_preflights(widget_public)));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
@@ -205,14 +211,16 @@ async fn unrouted(method: Method, uri: Uri) -> Response {
     }
 }
 
-/// A request's path as it may be logged: the token of a one-time link (an invitation or a
-/// password reset, in the API or as a page of the inbox) is a credential, so it is replaced.
+/// A request's path as it may be logged: the token of a link (an invitation, a password reset
+/// or a chat's emailed link, in the API or as a page) is a credential, so it is replaced.
 fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    const BEFORE_A_TOKEN: [&str; 4] = [
+    const BEFORE_A_TOKEN: [&str; 6] = [
         "/api/v1/invitations/",
         "/api/v1/password-reset/",
+        "/api/v1/chat/",
         "/invite/",
         "/reset/",
+        "/chat/",
     ];
     for prefix in BEFORE_A_TOKEN {
         if let Some(rest) = path.strip_prefix(prefix) {
@@ -266,6 +274,8 @@ mod tests {
             ("/api/v1/password-reset", "/api/v1/password-reset"),
             ("/invite/abc", "/invite/<token>"),
             ("/reset/abc", "/reset/<token>"),
+            ("/chat/abc", "/chat/<token>"),
+            ("/api/v1/chat/abc/events", "/api/v1/chat/<token>/events"),
             ("/inbox/conversations/7", "/inbox/conversations/7"),
         ] {
             assert_eq!(loggable_path(path), logged, "{path}");

@@ -32,6 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get))
         .routes(routes!(message))
         .routes(routes!(handover))
+        .routes(routes!(leave_email))
         .routes(routes!(seen))
         .routes(routes!(identify))
 }
@@ -268,6 +269,41 @@ pub async fn handover(
         .visitor_conversation(&key, &token, id, &seen)
         .await?;
     Ok(Json(VisitorConversationDto::from(&view)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VisitorEmailRequest {
+    /// Where to email the replies the visitor misses, like `dana@example.com`.
+    pub email: String,
+}
+
+/// The visitor leaves an email while they wait: replies written while they have no widget
+/// open are emailed to it (after `--visitor-email-delay-secs`, unless they come back), with a
+/// link to the chat. It becomes their record's email.
+#[utoipa::path(put, path = "/widget/{key}/conversations/{id}/visitor", tag = "widget (public)",
+    params(("key" = String, Path), ("id" = i64, Path), ("X-Visitor-Token" = String, Header)),
+    request_body = VisitorEmailRequest,
+    responses((status = 204, description = "saved"),
+              (status = 400, description = "not an email address", body = ErrorBody),
+              (status = 403, description = "sent from a site the widget is not allowed on", body = ErrorBody),
+              (status = 404, description = "not a conversation of this visitor", body = ErrorBody),
+              (status = 413, body = ErrorBody),
+              (status = 429, description = "too many requests from this address or visitor", body = ErrorBody,
+               headers(("Retry-After" = u64, description = "seconds to wait")))))]
+pub async fn leave_email(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Path((key, id)): Path<(String, String)>,
+    VisitorToken(token): VisitorToken,
+    ApiJson(req): ApiJson<VisitorEmailRequest>,
+) -> ApiResult<StatusCode> {
+    limit_visitor(&state, client, &token)?;
+    let id = conversation_id(&id)?;
+    state
+        .service
+        .set_visitor_email(&key, &token, id, &req.email)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Where the visitor is now: the widget reports each page it loads on.

@@ -1,5 +1,5 @@
-//! Personal "assigned to you" notifications and the emails about someone's account
-//! (invitations, password resets), delivered durably: rows are queued in the notification
+//! Personal "assigned to you" notifications, the emails about someone's account
+//! (invitations, password resets) and the replies a visitor missed, delivered durably: rows are queued in the notification
 //! outbox in the same transaction as the change that causes them (see `service`), and this
 //! worker leases due rows, delivers them by email or web push, and records the outcome,
 //! retrying with backoff while a channel fails. It survives restarts (the outbox is the
@@ -9,6 +9,7 @@ pub mod account_email;
 pub mod content;
 pub mod email;
 pub mod push;
+pub mod visitor_email;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use self::account_email::{InvitationEmail, PasswordResetEmail};
 use self::content::Notice;
 use self::email::{Mail, Mailer};
 use self::push::{PushOutcome, Pusher};
+use self::visitor_email::VisitorRepliesEmail;
 use crate::domain::Millis;
 use crate::domain::notification::{OutboxKind, gives_up, retry_delay};
 use crate::metrics::Metrics;
@@ -268,6 +270,9 @@ fn mail(row: &OutboxRow) -> Result<Mail, serde_json::Error> {
         OutboxKind::Invitation => serde_json::from_str::<InvitationEmail>(&row.payload)?.email(to),
         OutboxKind::PasswordReset => {
             serde_json::from_str::<PasswordResetEmail>(&row.payload)?.email(to)
+        }
+        OutboxKind::VisitorReplies => {
+            serde_json::from_str::<VisitorRepliesEmail>(&row.payload)?.email(to)
         }
     })
 }

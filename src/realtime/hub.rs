@@ -16,6 +16,7 @@ use crate::domain::event::StoredEvent;
 pub struct Delivery {
     pub id: Id,
     pub visitor_id: Option<Id>,
+    pub conversation_id: Option<Id>,
     pub recipient_id: Option<Id>,
     /// The operator whose sessions ended, for a `SessionsEnded` event (never sent to clients).
     pub sessions_ended_of: Option<Id>,
@@ -76,6 +77,7 @@ impl Hub {
             let delivery = Delivery {
                 id: stored.id,
                 visitor_id: stored.event.visitor_id,
+                conversation_id: stored.event.conversation_id(),
                 recipient_id: stored.event.recipient_id,
                 sessions_ended_of: stored.event.sessions_ended_of(),
                 inbox_json: stored.inbox_json(),

@@ -46,6 +46,9 @@ pub enum Audience {
     Inbox { operator_id: Id },
     /// A visitor: replies and status changes of their own conversations.
     Visitor(Id),
+    /// Whoever holds a chat's emailed link: what its visitor sees, of that one conversation
+    /// (whichever visitor record it belongs to now).
+    VisitorChat(Id),
 }
 
 impl Audience {
@@ -56,7 +59,10 @@ impl Audience {
             Audience::Visitor(id) if delivery.visitor_id == Some(id) => {
                 delivery.visitor_json.as_deref()
             }
-            Audience::Visitor(_) => None,
+            Audience::VisitorChat(id) if delivery.conversation_id == Some(id) => {
+                delivery.visitor_json.as_deref()
+            }
+            Audience::Visitor(_) | Audience::VisitorChat(_) => None,
         }
     }
 
@@ -66,7 +72,10 @@ impl Audience {
                 personal_to(stored.event.recipient_id, operator_id).then(|| stored.inbox_json())
             }
             Audience::Visitor(id) if stored.event.visitor_id == Some(id) => stored.visitor_json(),
-            Audience::Visitor(_) => None,
+            Audience::VisitorChat(id) if stored.event.conversation_id() == Some(id) => {
+                stored.visitor_json()
+            }
+            Audience::Visitor(_) | Audience::VisitorChat(_) => None,
         }
     }
 }

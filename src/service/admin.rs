@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::tokens::{hash_token, new_token};
+use super::visitor_presence::new_node_id;
 use super::{Service, ServiceError, ServiceResult, Settings, Signup, validate};
 use crate::ai::KnowledgeBase;
 use crate::domain::Id;
@@ -64,6 +65,10 @@ impl Admin {
             presence_grace: Duration::ZERO,
             allow_short_timers: false,
             streams: tokio_util::task::TaskTracker::new(),
+            // Nor visitor streams, or replies to email.
+            visitor_email_delay: Duration::ZERO,
+            node_id: new_node_id(),
+            unclosed_streams: Arc::default(),
         };
         let service = Service::new(
             store,

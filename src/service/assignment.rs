@@ -171,7 +171,7 @@ pub(super) async fn change_status(
         return Ok(());
     }
     let previous = conv.status;
-    convs::set_status(tx.conn(), conv.id, status).await?;
+    convs::set_status(tx.conn(), conv.id, status, effects.now).await?;
     conv.status = status;
     match status {
         Status::Closed => {

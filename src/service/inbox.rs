@@ -221,6 +221,9 @@ impl Service {
         timers::cancel(tx.conn(), TimerKind::Reassign, conv.id).await?;
         let status = conv.status.after_operator_action();
         change_status(&mut tx, &mut conv, status, &mut effects).await?;
+        convs::note_first_reply(tx.conn(), conv.id, caller.id, effects.now).await?;
+        self.hold_for_absent_visitor(&mut tx, &conv, &message, caller, effects.now)
+            .await?;
         self.commit(tx, effects).await?;
         Ok(message)
     }

@@ -6,21 +6,25 @@ mod accounts;
 mod admin;
 mod ai_turns;
 mod assignment;
+mod chat_links;
 mod effects;
 mod identity;
 mod inbox;
 mod invitations;
+mod missed_replies;
 mod notifications;
 mod own_account;
 mod passwords;
 mod presence;
 mod queue;
+mod reports;
 mod sessions;
 mod streams;
 mod teammates;
 mod timers;
 mod tokens;
 mod validate;
+mod visitor_presence;
 mod visitor_records;
 mod visitors;
 mod widgets;
@@ -31,14 +35,17 @@ use tokio::sync::Notify;
 
 pub use accounts::{Credentials, NewTeammate, SignedIn, Signup};
 pub use admin::{Admin, AdminSettings, WorkspaceSummary};
+pub use chat_links::LinkedChat;
 pub use identity::{Identified, Identity};
 pub use inbox::{
     ConversationDetail, ConversationPage, ConversationView, InboxQuery, InboxRow, View,
 };
 pub use invitations::{CreatedInvitation, InvitationPreview, NewInvitation};
+pub use reports::{OperatorReport, RoutingReport, report_window};
 pub use sessions::SESSION_LIFETIME_MS;
 pub use teammates::TeammateChange;
 pub use tokens::hash_token;
+pub use visitor_presence::{VisitorPresence, beat, new_node_id};
 pub use visitor_records::VisitorDetail;
 pub use visitors::{NewChat, StartedConversation, VisitorConversation, VisitorMessage, sighting};
 pub use widgets::{RoutingChange, WidgetChange};
@@ -158,6 +165,12 @@ pub struct Settings {
     pub allow_short_timers: bool,
     /// The open inbox streams: a graceful stop waits for them to count their tabs closed.
     pub streams: tokio_util::task::TaskTracker,
+    /// How long a reply to a visitor with no widget open waits before it is emailed.
+    pub visitor_email_delay: std::time::Duration,
+    /// This process's id among the nodes holding visitor streams (`visitor_presence`).
+    pub node_id: String,
+    /// Ended visitor streams not yet forgotten in the database (it was unreachable).
+    pub unclosed_streams: Arc<std::sync::Mutex<Vec<Id>>>,
 }
 
 /// Everything the use cases need; cheap to clone.

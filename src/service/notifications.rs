@@ -156,12 +156,13 @@ impl Service {
                     operator_id: Some(recipient.id),
                     email: None,
                     kind: OutboxKind::Assignment,
+                    conversation_id: None,
                     channel: "email",
                     push_subscription_id: None,
                     idempotency_key: &format!("{key}-email"),
                     payload: &email_payload,
                 };
-                notifications::enqueue_at(tx.conn(), &row, now, now + delay).await?;
+                notifications::enqueue(tx.conn(), &row, now, now + delay).await?;
                 queued += 1;
             }
             for subscription in &subscriptions {
@@ -169,12 +170,13 @@ impl Service {
                     operator_id: Some(recipient.id),
                     email: None,
                     kind: OutboxKind::Assignment,
+                    conversation_id: None,
                     channel: "push",
                     push_subscription_id: Some(subscription.id),
                     idempotency_key: &format!("{key}-push-{}", subscription.id),
                     payload: &payload,
                 };
-                notifications::enqueue(tx.conn(), &row, now).await?;
+                notifications::enqueue(tx.conn(), &row, now, now).await?;
                 queued += 1;
             }
         }
@@ -194,12 +196,13 @@ impl Service {
                 operator_id: mail.operator_id,
                 email: Some(&mail.to),
                 kind: mail.kind,
+                conversation_id: None,
                 channel: "email",
                 push_subscription_id: None,
                 idempotency_key: &mail.idempotency_key,
                 payload: &mail.payload,
             };
-            notifications::enqueue(tx.conn(), &row, now).await?;
+            notifications::enqueue(tx.conn(), &row, now, now).await?;
         }
         Ok(mails.len())
     }

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use sqlx::AnyConnection;
 
+use super::ServiceResult;
 use super::assignment::drain_queue;
 use super::effects::Effects;
-use super::{Service, ServiceResult};
 use crate::domain::event::Event;
 use crate::domain::queue::{self, InLine, Place};
 use crate::domain::{Id, Millis};
@@ -119,22 +119,19 @@ fn eligible_team(members: &[OperatorWithLoad], eligible: Option<&Vec<Id>>) -> Ve
         .collect()
 }
 
-impl Service {
-    /// Where the conversation stands in line now, if it is queued.
-    pub(super) async fn place_in_line(
-        &self,
-        conn: &mut AnyConnection,
-        workspace_id: Id,
-        conversation_id: Id,
-    ) -> ServiceResult<Option<Place>> {
-        let rows = convs::in_line(conn, workspace_id).await?;
-        if !rows
-            .iter()
-            .any(|r| r.id == conversation_id && r.queued_at.is_some())
-        {
-            return Ok(None);
-        }
-        let places = places(conn, workspace_id, &rows).await?;
-        Ok(places.get(&conversation_id).copied())
+/// Where the conversation stands in line now, if it is queued.
+pub(super) async fn place_in_line(
+    conn: &mut AnyConnection,
+    workspace_id: Id,
+    conversation_id: Id,
+) -> ServiceResult<Option<Place>> {
+    let rows = convs::in_line(conn, workspace_id).await?;
+    if !rows
+        .iter()
+        .any(|r| r.id == conversation_id && r.queued_at.is_some())
+    {
+        return Ok(None);
     }
+    let places = places(conn, workspace_id, &rows).await?;
+    Ok(places.get(&conversation_id).copied())
 }

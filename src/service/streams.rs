@@ -1,6 +1,7 @@
 //! Opening live streams: an operator's inbox tab, or a visitor's widget.
 
 use super::tokens::hash_token;
+use super::visitor_presence::VisitorPresence;
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::Id;
 use crate::domain::sighting::Sighting;
@@ -54,21 +55,27 @@ impl Service {
     }
 
     /// The visitor's replies and status effects, after `since` if given. An unknown token is
-    /// a 401. Opening it is a sighting of the visitor.
+    /// a 401. Opening it is a sighting of the visitor, and while it is open they are there
+    /// (`presence`).
     pub async fn visitor_stream(
         &self,
         widget_key: &str,
         visitor_token: &str,
         since: Option<Id>,
         sighting: &Sighting,
-    ) -> ServiceResult<Stream> {
+    ) -> ServiceResult<(Stream, VisitorPresence)> {
         let (widget, visitor) = self.visitor_by_token(widget_key, visitor_token).await?;
         self.note_sighting(&visitor, sighting).await?;
-        self.open_stream(widget.workspace_id, Audience::Visitor(visitor.id), since)
-            .await
+        let stream = self
+            .open_stream(widget.workspace_id, Audience::Visitor(visitor.id), since)
+            .await?;
+        let presence = self
+            .visitor_is_here(widget.workspace_id, visitor.id, None)
+            .await?;
+        Ok((stream, presence))
     }
 
-    async fn open_stream(
+    pub(super) async fn open_stream(
         &self,
         workspace_id: Id,
         audience: Audience,

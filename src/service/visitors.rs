@@ -4,9 +4,12 @@
 //! record anyway). Who they are (identity from the embedding site) is in `identity`; the AI's
 //! turn that follows a visitor's message is in `ai_turns`.
 
+use sqlx::AnyConnection;
+
 use super::assignment::{add_message, hand_to_team, reopen_for_visitor};
 use super::effects::Effects;
 use super::identity::Identity;
+use super::queue::place_in_line;
 use super::tokens::{hash_token, new_token};
 use super::{Service, ServiceError, ServiceResult, validate};
 use crate::domain::event::Event;
@@ -42,6 +45,8 @@ pub struct VisitorConversation {
     pub messages: Vec<VisitorMessage>,
     /// Where it stands in line, while it is queued.
     pub queue: Option<crate::domain::queue::Place>,
+    /// The email the visitor gave (or the embedding site did), to be told of missed replies.
+    pub visitor_email: Option<String>,
 }
 
 pub struct VisitorMessage {
@@ -154,9 +159,24 @@ impl Service {
         sighting: &Sighting,
     ) -> ServiceResult<Message> {
         validate::message_body(body)?;
-        let (mut tx, mut conv, mut effects) = self
+        let (tx, conv, effects) = self
             .begin_for_visitor(widget_key, visitor_token, id)
             .await?;
+        let (conv, message) = self.write_as_visitor(tx, conv, effects, body).await?;
+        self.note_sighting_of(conv.widget_id, visitor_token, sighting)
+            .await?;
+        Ok(message)
+    }
+
+    /// The visitor's message in their locked conversation, committed; then the AI's turn if
+    /// the AI has the chat.
+    pub(super) async fn write_as_visitor(
+        &self,
+        mut tx: WriteTx,
+        mut conv: Conversation,
+        mut effects: Effects,
+        body: &str,
+    ) -> ServiceResult<(Conversation, Message)> {
         let message = add_message(
             &mut tx,
             &mut conv,
@@ -173,9 +193,7 @@ impl Service {
         if conv.status == Status::Active {
             self.spawn_ai_turn(&conv);
         }
-        self.note_sighting_of(conv.widget_id, visitor_token, sighting)
-            .await?;
-        Ok(message)
+        Ok((conv, message))
     }
 
     /// "Talk to a person": an AI handover requested by the visitor. Idempotent on a chat the
@@ -216,31 +234,11 @@ impl Service {
             convs::get_for_visitor(&mut conn, widget.id, &hash_token(visitor_token), id)
                 .await?
                 .ok_or(ServiceError::NotFound("conversation"))?;
-        let team = operators::list_with_loads(&mut conn, widget.workspace_id).await?;
-        let name_of = |id: Option<Id>| {
-            id.and_then(|id| team.iter().find(|o| o.operator.id == id))
-                .map(|o| o.operator.name.clone())
-        };
-        let messages = convs::messages(&mut conn, id)
-            .await?
-            .into_iter()
-            .map(|message| VisitorMessage {
-                operator_name: name_of(message.operator_id),
-                message,
-            })
-            .collect();
-        let queue = self
-            .place_in_line(&mut conn, widget.workspace_id, conversation.id)
-            .await?;
+        let view = view_of(&mut conn, conversation).await?;
         drop(conn);
         self.note_sighting_of(widget.id, visitor_token, sighting)
             .await?;
-        Ok(VisitorConversation {
-            assignee_name: name_of(conversation.assignee_id),
-            conversation,
-            messages,
-            queue,
-        })
+        Ok(view)
     }
 
     /// The widget tells where the visitor is now (a page load, a new page of a single-page
@@ -323,7 +321,7 @@ impl Service {
 
     /// Locks the widget's workspace and loads the visitor's own conversation: any other
     /// conversation, or a wrong token, is a 404.
-    async fn begin_for_visitor(
+    pub(super) async fn begin_for_visitor(
         &self,
         widget_key: &str,
         visitor_token: &str,
@@ -336,6 +334,38 @@ impl Service {
             .ok_or(ServiceError::NotFound("conversation"))?;
         Ok((tx, conv, Effects::new(now_millis())))
     }
+}
+
+/// What the visitor sees of their conversation: its messages with the teammates' names, who
+/// answers, why it waits and where it stands in line, and the email they left.
+pub(super) async fn view_of(
+    conn: &mut AnyConnection,
+    conversation: Conversation,
+) -> ServiceResult<VisitorConversation> {
+    let team = operators::list_with_loads(conn, conversation.workspace_id).await?;
+    let name_of = |id: Option<Id>| {
+        id.and_then(|id| team.iter().find(|o| o.operator.id == id))
+            .map(|o| o.operator.name.clone())
+    };
+    let messages = convs::messages(conn, conversation.id)
+        .await?
+        .into_iter()
+        .map(|message| VisitorMessage {
+            operator_name: name_of(message.operator_id),
+            message,
+        })
+        .collect();
+    let visitor_email = visitors::of_conversation(conn, conversation.id)
+        .await?
+        .and_then(|v| v.email);
+    let queue = place_in_line(conn, conversation.workspace_id, conversation.id).await?;
+    Ok(VisitorConversation {
+        assignee_name: name_of(conversation.assignee_id),
+        conversation,
+        messages,
+        queue,
+        visitor_email,
+    })
 }
 
 /// Records a sighting inside a write that needs the visitor's record anyway (starting a chat,

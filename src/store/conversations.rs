@@ -12,6 +12,18 @@ macro_rules! conversation_columns {
                        last_message_preview, created_at, last_message_at, queued_at"
     };
 }
+pub(super) use conversation_columns;
+
+/// The condition of a queued chat (SPEC 9) over `c`, a conversation, joined with `w`, its
+/// widget: it needs a human, nobody has it, and its widget routes automatically (a manual
+/// widget's waiting chats keep `queued_at` but wait to be claimed).
+macro_rules! queued_condition {
+    () => {
+        "(c.queued_at IS NOT NULL AND c.status = 'handed_off' AND c.assignee_id IS NULL \
+         AND w.routing_mode <> 'manual')"
+    };
+}
+pub(super) use queued_condition;
 
 /// Longest preview of the last message kept on the inbox row, in characters.
 const PREVIEW_CHARS: usize = 140;
@@ -221,12 +233,23 @@ pub async fn open_assigned_to(
     .await?)
 }
 
-pub async fn set_status(conn: &mut AnyConnection, id: Id, status: Status) -> StoreResult<()> {
-    sqlx::query("UPDATE conversations SET status = $1 WHERE id = $2")
-        .bind(status.as_str())
-        .bind(id)
-        .execute(conn)
-        .await?;
+/// Sets the status; becoming `handed_off` at `now` is the chat's handover, which the routing
+/// report measures waits from.
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    id: Id,
+    status: Status,
+    now: Millis,
+) -> StoreResult<()> {
+    let handed_off_at = (status == Status::HandedOff).then_some(now);
+    sqlx::query(
+        "UPDATE conversations SET status = $1, handed_off_at = COALESCE($2, handed_off_at) WHERE id = $3",
+    )
+    .bind(status.as_str())
+    .bind(handed_off_at)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -393,7 +416,8 @@ pub async fn insert_assignment_event(
 ) -> StoreResult<AssignmentEvent> {
     Ok(sqlx::query_as(
         "INSERT INTO assignment_events (conversation_id, from_operator_id, to_operator_id, reason, actor_id, at, \
-         decision, queued_at, wait_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         decision, queued_at, wait_ms, handed_off_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         (SELECT handed_off_at FROM conversations WHERE id = $1)) \
          RETURNING id, conversation_id, from_operator_id, to_operator_id, reason, actor_id, at, decision, queued_at",
     )
     .bind(e.conversation_id)
@@ -407,6 +431,26 @@ pub async fn insert_assignment_event(
     .bind(e.wait_ms)
     .fetch_one(conn)
     .await?)
+}
+
+/// The operator replied at `now`: the first reply after each of their assignments to the chat
+/// that had none yet (what the report measures reply times by).
+pub async fn note_first_reply(
+    conn: &mut AnyConnection,
+    conversation_id: Id,
+    operator_id: Id,
+    now: Millis,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE assignment_events SET first_reply_at = $1 \
+         WHERE conversation_id = $2 AND to_operator_id = $3 AND first_reply_at IS NULL AND at <= $1",
+    )
+    .bind(now)
+    .bind(conversation_id)
+    .bind(operator_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn assignment_events(
@@ -439,12 +483,13 @@ pub async fn set_queued_at(
 /// The workspace's queue (SPEC 9): `handed_off`, unassigned chats of widgets that route
 /// automatically, oldest `queued_at` first, through the `conversations_queue` index.
 pub async fn queued(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<Vec<QueuedChat>> {
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(concat!(
         "SELECT c.id, c.widget_id, c.queued_at FROM conversations c \
-         JOIN widgets w ON w.id = c.widget_id AND w.routing_mode <> 'manual' \
-         WHERE c.workspace_id = $1 AND c.queued_at IS NOT NULL AND c.status = 'handed_off' \
-         AND c.assignee_id IS NULL ORDER BY c.queued_at, c.id",
-    )
+         JOIN widgets w ON w.id = c.widget_id \
+         WHERE c.workspace_id = $1 AND c.queued_at IS NOT NULL AND ",
+        queued_condition!(),
+        " ORDER BY c.queued_at, c.id"
+    ))
     .bind(workspace_id)
     .fetch_all(conn)
     .await?;
@@ -534,15 +579,15 @@ pub struct InLineRow {
 /// The workspace's queued conversations and those whose visitors were last told a place.
 pub async fn in_line(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<Vec<InLineRow>> {
     // Two partial indexes, one per half: the queue, and those told a place.
-    Ok(sqlx::query_as(
-        "SELECT c.id, c.visitor_id, c.widget_id, \
-         CASE WHEN c.status = 'handed_off' AND c.assignee_id IS NULL AND w.routing_mode <> 'manual' \
-              THEN c.queued_at END AS queued_at, c.queue_position \
+    Ok(sqlx::query_as(concat!(
+        "SELECT c.id, c.visitor_id, c.widget_id, CASE WHEN ",
+        queued_condition!(),
+        " THEN c.queued_at END AS queued_at, c.queue_position \
          FROM conversations c JOIN widgets w ON w.id = c.widget_id \
          WHERE c.id IN (SELECT id FROM conversations WHERE workspace_id = $1 AND queued_at IS NOT NULL \
                         UNION SELECT id FROM conversations WHERE workspace_id = $1 AND queue_position IS NOT NULL) \
-         ORDER BY c.id",
-    )
+         ORDER BY c.id"
+    ))
     .bind(workspace_id)
     .fetch_all(conn)
     .await?)

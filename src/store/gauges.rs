@@ -4,6 +4,7 @@
 use sqlx::AnyConnection;
 
 use super::StoreResult;
+use super::conversations::queued_condition;
 use crate::domain::Millis;
 
 pub struct Queue {
@@ -13,15 +14,15 @@ pub struct Queue {
     pub oldest_since: Option<Millis>,
 }
 
-/// The queued chats: `handed_off`, unassigned, on a widget that routes automatically. Driven
-/// from the workspaces, so each workspace's part is read through `conversations_queue`.
+/// The queued chats of every workspace. Driven from the workspaces, so each workspace's part
+/// is read through `conversations_queue`.
 pub async fn queue(conn: &mut AnyConnection) -> StoreResult<Queue> {
-    let (length, oldest_since): (i64, Option<i64>) = sqlx::query_as(
+    let (length, oldest_since): (i64, Option<i64>) = sqlx::query_as(concat!(
         "SELECT COUNT(*), MIN(c.queued_at) FROM workspaces ws \
          JOIN conversations c ON c.workspace_id = ws.id AND c.queued_at IS NOT NULL \
-             AND c.status = 'handed_off' AND c.assignee_id IS NULL \
-         JOIN widgets w ON w.id = c.widget_id AND w.routing_mode <> 'manual'",
-    )
+         JOIN widgets w ON w.id = c.widget_id WHERE ",
+        queued_condition!()
+    ))
     .fetch_one(conn)
     .await?;
     Ok(Queue {

@@ -4,6 +4,7 @@
 //! Where the backends must differ, this file says so: the migrations, the connection setup,
 //! the errors that mean "unavailable", and the SQL clauses on `Backend`.
 
+pub mod chat_links;
 pub mod conversations;
 pub mod events;
 pub mod gauges;
@@ -14,8 +15,10 @@ mod outage;
 pub mod password_resets;
 pub mod reads;
 pub mod records;
+pub mod reports;
 pub mod sessions;
 pub mod timers;
+pub mod visitor_streams;
 pub mod visitors;
 pub mod widgets;
 pub mod workspaces;
@@ -126,6 +129,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = migrations![
     8 "visitors" "0008_visitors.sql",
     9 "workload" "0009_workload.sql",
     10 "inbox: read markers, email delay" "0010_inbox.sql",
+    11 "reaching visitors, routing report" "0011_reach.sql",
 ];
 
 /// A migration that manages its own transaction (SQLite's table rebuilds turn foreign keys off,

@@ -141,24 +141,17 @@ pub struct NewNotification<'a> {
     pub operator_id: Option<Id>,
     pub email: Option<&'a str>,
     pub kind: OutboxKind,
+    /// The conversation a visitor is emailed about (`OutboxKind::VisitorReplies`).
+    pub conversation_id: Option<Id>,
     pub channel: &'static str,
     pub push_subscription_id: Option<Id>,
     pub idempotency_key: &'a str,
     pub payload: &'a str,
 }
 
-/// Queues a notification. A key already queued is ignored: at most one row per assignment
-/// and channel (and browser), per invitation, per reset link.
+/// Queues a notification, to be delivered from `due` on. A key already queued is ignored: at
+/// most one row per assignment and channel (and browser), per invitation, per reset link.
 pub async fn enqueue(
-    conn: &mut AnyConnection,
-    n: &NewNotification<'_>,
-    now: Millis,
-) -> StoreResult<()> {
-    enqueue_at(conn, n, now, now).await
-}
-
-/// As `enqueue`, first due at `due` (a delayed email).
-pub async fn enqueue_at(
     conn: &mut AnyConnection,
     n: &NewNotification<'_>,
     now: Millis,
@@ -166,12 +159,13 @@ pub async fn enqueue_at(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO notification_outbox \
-         (operator_id, email, kind, channel, push_subscription_id, idempotency_key, payload, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING",
+         (operator_id, email, kind, conversation_id, channel, push_subscription_id, idempotency_key, payload, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(n.operator_id)
     .bind(n.email)
     .bind(n.kind.as_str())
+    .bind(n.conversation_id)
     .bind(n.channel)
     .bind(n.push_subscription_id)
     .bind(n.idempotency_key)
@@ -191,6 +185,54 @@ pub async fn cancel(conn: &mut AnyConnection, idempotency_key: &str) -> StoreRes
         "DELETE FROM notification_outbox WHERE idempotency_key = $1 AND sent_at IS NULL AND failed_at IS NULL",
     )
     .bind(idempotency_key)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The email of replies a visitor missed in the conversation that is still waiting to go, and
+/// that no worker is delivering right now: more replies join it. Its id and payload.
+pub async fn pending_visitor_replies(
+    conn: &mut AnyConnection,
+    conversation_id: Id,
+    now: Millis,
+) -> StoreResult<Option<(Id, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, payload FROM notification_outbox WHERE conversation_id = $1 AND kind = 'visitor_replies' \
+         AND sent_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until <= $2) \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(conversation_id)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Rewrites a queued row's payload (more replies joined the email), unless it is done.
+pub async fn set_payload(conn: &mut AnyConnection, id: Id, payload: &str) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE notification_outbox SET payload = $1 WHERE id = $2 AND sent_at IS NULL AND failed_at IS NULL",
+    )
+    .bind(payload)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Drops the emails of missed replies still waiting for a visitor who came back, to all their
+/// chats or to `conversation_id` only.
+pub async fn cancel_visitor_replies(
+    conn: &mut AnyConnection,
+    visitor_id: Id,
+    conversation_id: Option<Id>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "DELETE FROM notification_outbox WHERE kind = 'visitor_replies' AND sent_at IS NULL AND failed_at IS NULL \
+         AND conversation_id IN (SELECT id FROM conversations WHERE visitor_id = $1 AND ($2 IS NULL OR id = $2))",
+    )
+    .bind(visitor_id)
+    .bind(conversation_id)
     .execute(conn)
     .await?;
     Ok(())

@@ -172,6 +172,16 @@ pub async fn set_identity(
     Ok(())
 }
 
+/// The email the visitor left in the widget, to be told of replies they miss.
+pub async fn set_email(conn: &mut AnyConnection, id: Id, email: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE visitors SET email = $1 WHERE id = $2")
+        .bind(email)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Folds visitor `from` into `into`: their conversations and tokens move over and `from` is
 /// gone. `into` keeps the earlier first sighting of the two.
 pub async fn merge(conn: &mut AnyConnection, from: Id, into: Id) -> StoreResult<()> {

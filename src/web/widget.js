@@ -36,6 +36,11 @@
     answering: null,
     available: true,
     wantsPerson: false,
+    // Why a chat the team has waits for someone (`manual_mode`, `no_available_operator`), its
+    // place in line, and the email the visitor left for replies they miss.
+    waitingReason: null,
+    queue: null,
+    email: null,
     reportedUrl: null,
   };
   const save = () => {
@@ -55,7 +60,25 @@
     failed: "Something went wrong on our side. Please try again in a moment.",
     person: "Tell us what you need, and a person from our team will answer.",
     closed: "This chat was closed.",
+    manual: "A person will reply here soon.",
+    nobody: "Everyone on our team is away right now. A person will reply here as soon as they're back.",
+    offer: "Not staying? Leave your email and we'll send you the reply.",
+    badEmail: "Please enter an email address like name@example.com.",
   };
+
+  /** "You're number 2 in line — about 3 minutes": the place, and the wait when it is known. */
+  function queueText(queue) {
+    if (!queue || !queue.position) return "";
+    const place = queue.position === 1 ? "You're next in line" : `You're number ${queue.position} in line`;
+    const secs = queue.estimated_wait_secs;
+    if (secs === null || secs === undefined) return `${place}.`;
+    const minutes = Math.max(1, Math.round(secs / 60));
+    return `${place} — about ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+  }
+
+  function emailSavedText(email) {
+    return `We'll email the reply to ${email} if you're not here.`;
+  }
 
   /** What to tell the visitor about a failed request: never the server's words, which are
    * written for whoever runs the site (they go to the console instead). */
@@ -118,6 +141,16 @@
     .counter { font-size: 12px; color: #677085; margin-left: auto; }
     .counter.over { color: #c53030; font-weight: 600; }
     .error { padding: 9px 14px; background: #fde8e8; color: #9b2c2c; font-size: 13px; }
+    .waiting { padding: 12px 14px; border-top: 1px solid #e6e9ef; background: #fff; font-size: 13px; color: #3b4356; }
+    .waiting p { margin: 0; }
+    .waiting .place { font-weight: 600; color: #1d2330; margin-bottom: 2px; }
+    .waiting .email-offer { margin-top: 10px; }
+    .waiting label { display: block; margin-bottom: 6px; }
+    .waiting .row { display: flex; gap: 8px; }
+    .waiting input { flex: 1; min-width: 0; padding: 8px 10px; border: 1px solid #d5dae3; border-radius: 10px; font-size: 14px; color: inherit; }
+    .waiting input:focus-visible { outline: 2px solid #2f5bea; outline-offset: 2px; }
+    .waiting .email-error { color: #9b2c2c; margin-top: 6px; }
+    .waiting .email-saved { margin-top: 8px; color: #276749; }
     @media (max-width: 480px) {
       .panel { inset: 0; width: 100%; max-width: none; height: 100%; max-height: none; border-radius: 0; }
       .panel:not([hidden]) ~ .launcher { display: none; }
@@ -176,6 +209,32 @@
   const startNew = make("button", "primary start-new", "Start a new chat");
   startNew.type = "button";
   closedBox.append(make("p", "", TEXT.closed), make("span", "hint", "Need anything else? We're still here."), startNew);
+  const waiting = make("div", "waiting");
+  waiting.setAttribute("role", "status");
+  waiting.hidden = true;
+  const place = make("p", "place");
+  const why = make("p", "why");
+  // Not a form: the chat's own form stays the panel's one form.
+  const offer = make("div", "email-offer");
+  offer.setAttribute("role", "group");
+  offer.setAttribute("aria-label", "Get the reply by email");
+  const offerLabel = make("label", "", TEXT.offer);
+  const emailInput = make("input");
+  emailInput.type = "email";
+  emailInput.name = "email";
+  emailInput.autocomplete = "email";
+  emailInput.placeholder = "you@example.com";
+  emailInput.id = "switchboard-email";
+  offerLabel.htmlFor = emailInput.id;
+  const emailSend = make("button", "secondary notify", "Notify me");
+  emailSend.type = "button";
+  const offerRow = make("div", "row");
+  offerRow.append(emailInput, emailSend);
+  const emailError = make("p", "email-error");
+  emailError.hidden = true;
+  offer.append(offerLabel, offerRow, emailError);
+  const emailSaved = make("p", "email-saved");
+  waiting.append(place, why, offer, emailSaved);
   const form = make("form");
   const input = make("textarea");
   input.name = "message";
@@ -192,7 +251,7 @@
   const counter = make("span", "counter");
   counter.setAttribute("aria-live", "polite");
   below.append(human, counter);
-  panel.append(header, error, list, closedBox, form, below);
+  panel.append(header, error, list, closedBox, waiting, form, below);
   const launcher = make("button", "launcher");
   launcher.type = "button";
   launcher.setAttribute("aria-label", "Chat with us");
@@ -232,7 +291,7 @@
     list.replaceChildren();
     seen.clear();
     if (greeting) addItem("greeting", null, greeting);
-    if (state.wantsPerson) addItem("system", null, TEXT.person);
+    if (state.wantsPerson) addItem("system hint", null, TEXT.person);
   }
 
   function draw() {
@@ -248,7 +307,33 @@
     human.setAttribute("aria-pressed", String(state.wantsPerson && !state.conversationId));
     input.disabled = !state.available;
     human.disabled = !state.available;
+    drawWaiting();
     drawCounter();
+  }
+
+  /** While the team has the chat and nobody took it yet: the place in line, why it waits,
+   * and the offer to be emailed the reply. */
+  function drawWaiting() {
+    const unanswered = state.status === "handed_off" && !state.answering;
+    const reason = unanswered ? state.waitingReason : null;
+    place.textContent = unanswered ? queueText(state.queue) : "";
+    place.hidden = !place.textContent;
+    why.textContent = reason === "manual_mode" ? TEXT.manual : reason === "no_available_operator" ? TEXT.nobody : "";
+    why.hidden = !why.textContent;
+    offer.hidden = !reason || Boolean(state.email);
+    emailSaved.textContent = reason && state.email ? emailSavedText(state.email) : "";
+    emailSaved.hidden = !emailSaved.textContent;
+    waiting.hidden = place.hidden && why.hidden;
+  }
+
+  /** What the visitor's view says about the chat. */
+  function applyView(view) {
+    state.status = view.status;
+    state.answering = view.assignee_name;
+    state.waitingReason = view.waiting_reason || null;
+    state.queue = view.queue || null;
+    state.email = view.email || null;
+    view.messages.forEach(addMessage);
   }
 
   /** Shown as the limit nears, so nothing is ever cut silently. */
@@ -329,10 +414,7 @@
   async function load() {
     if (!state.conversationId || !state.token) return;
     try {
-      const view = await call("GET", `/conversations/${state.conversationId}`);
-      state.status = view.status;
-      state.answering = view.assignee_name;
-      view.messages.forEach(addMessage);
+      applyView(await call("GET", `/conversations/${state.conversationId}`));
       draw();
       connect();
     } catch (e) {
@@ -357,17 +439,35 @@
       if (event.type === "resync") { load(); return; }
       if (event.conversation_id !== state.conversationId) return;
       if (event.type === "message.created") addMessage(event.message);
-      if (event.type === "conversation.status_changed") state.status = event.status;
+      if (event.type === "queue.changed") state.queue = event.queue;
       if (event.type === "conversation.assigned") state.answering = event.assignee_name;
+      if (event.type === "conversation.status_changed") {
+        // Why a chat handed to the team waits is in the view: read it again.
+        if (event.status === "handed_off" && state.status !== "handed_off") load();
+        state.status = event.status;
+      }
       draw();
     });
     socket.addEventListener("close", () => {
       socket = null;
-      if (!state.token) return;
+      if (!state.token || leaving) return;
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 250 * 2 ** retry);
     });
   }
+
+  // A page the visitor leaves closes its stream, even when the browser keeps the page for going
+  // back: while no widget is open, replies are emailed to them (if they left an address).
+  let leaving = false;
+  window.addEventListener("pagehide", () => {
+    leaving = true;
+    if (socket) socket.close();
+  });
+  window.addEventListener("pageshow", (e) => {
+    if (!e.persisted) return;
+    leaving = false;
+    load();
+  });
 
   /** The stream follows the visitor record it was opened for: after identifying, open anew. */
   function reconnect() {
@@ -408,6 +508,8 @@
         state.conversationId = null;
         state.status = null;
         state.answering = null;
+        state.waitingReason = null;
+        state.queue = null;
         clearChat();
       }
       const open = result.conversations.find((c) => c.status !== "closed");
@@ -427,7 +529,7 @@
   /** Forgets this browser's visitor (their site signed them out). */
   function reset() {
     const token = state.token;
-    Object.assign(state, { token: null, conversationId: null, identified: null, identity: null, status: null, answering: null, wantsPerson: false, reportedUrl: null, lastEventId: null });
+    Object.assign(state, { token: null, conversationId: null, identified: null, identity: null, status: null, answering: null, wantsPerson: false, reportedUrl: null, lastEventId: null, waitingReason: null, queue: null, email: null });
     try { localStorage.removeItem(storageKey); } catch (_) { /* nothing stored */ }
     if (token && socket) socket.close();
     clearChat();
@@ -474,6 +576,8 @@
         state.reportedUrl = request.page ? request.page.url : null;
         state.status = state.wantsPerson ? "handed_off" : "active";
         state.wantsPerson = false;
+        // The invitation to write was for before the chat; the team's own note follows.
+        for (const hint of list.querySelectorAll("li.hint")) hint.remove();
         save();
         connect();
         await load();
@@ -521,13 +625,39 @@
       return;
     }
     try {
-      const view = await call("POST", `/conversations/${state.conversationId}/handover`);
-      state.status = view.status;
-      state.answering = view.assignee_name;
-      view.messages.forEach(addMessage);
+      applyView(await call("POST", `/conversations/${state.conversationId}/handover`));
       draw();
     } catch (err) {
       showError(visitorText(err));
+    }
+  });
+
+  async function leaveEmail() {
+    const email = emailInput.value.trim();
+    emailError.hidden = true;
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+      emailError.textContent = TEXT.badEmail;
+      emailError.hidden = false;
+      emailInput.focus();
+      return;
+    }
+    emailSend.disabled = true;
+    try {
+      await call("PUT", `/conversations/${state.conversationId}/visitor`, { email });
+      state.email = email.toLowerCase();
+      emailInput.value = "";
+      draw();
+    } catch (err) {
+      emailError.textContent = err.code === "invalid_email" ? TEXT.badEmail : visitorText(err);
+      emailError.hidden = false;
+    }
+    emailSend.disabled = false;
+  }
+  emailSend.addEventListener("click", leaveEmail);
+  emailInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.isComposing) {
+      e.preventDefault();
+      leaveEmail();
     }
   });
 
@@ -535,6 +665,8 @@
     state.conversationId = null;
     state.status = null;
     state.answering = null;
+    state.waitingReason = null;
+    state.queue = null;
     save();
     clearChat();
     showError("");

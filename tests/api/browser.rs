@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::common::{Db, Op, TestServer, free_port, identity, paths, user_hash};
 
 /// A chromedriver process, killed when dropped.
-struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     child: Child,
     url: String,
     profiles: Vec<std::path::PathBuf>,
@@ -22,7 +22,7 @@ struct ChromeDriver {
 impl ChromeDriver {
     /// `None` (with the reason printed) when Chromium or chromedriver is missing outside CI;
     /// in CI that fails the test.
-    async fn start() -> Option<ChromeDriver> {
+    pub(crate) async fn start() -> Option<ChromeDriver> {
         let found = |name: &str| {
             Command::new("which")
                 .arg(name)
@@ -61,7 +61,7 @@ impl ChromeDriver {
     }
 
     /// A fresh browser with its own profile (cookies, storage).
-    async fn session(&mut self) -> Client {
+    pub(crate) async fn session(&mut self) -> Client {
         let profile = std::env::temp_dir().join(format!(
             "switchboard-chromium-{}-{}",
             std::process::id(),
@@ -115,7 +115,7 @@ async fn acme() -> Option<(ChromeDriver, TestServer, Op)> {
 }
 
 /// Polls a JavaScript expression in the page until it is true.
-async fn until(browser: &Client, what: &str, expression: &str) {
+pub(crate) async fn until(browser: &Client, what: &str, expression: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let value = browser
@@ -177,7 +177,7 @@ fn row_assignee(conversation: i64) -> String {
     )
 }
 
-async fn screenshot(browser: &Client, name: &str) {
+pub(crate) async fn screenshot(browser: &Client, name: &str) {
     if let Ok(dir) = std::env::var("SWITCHBOARD_SCREENSHOTS") {
         std::fs::create_dir_all(&dir).unwrap();
         let png = browser.screenshot().await.unwrap();
@@ -445,7 +445,7 @@ async fn host_page(server_base: &str, key: &str) -> String {
 }
 
 /// The same, with more attributes on the script tag (our own values: no escaping needed).
-async fn host_page_with(server_base: &str, key: &str, attributes: &str) -> String {
+pub(crate) async fn host_page_with(server_base: &str, key: &str, attributes: &str) -> String {
     let html = format!(
         "<!doctype html><html><head><title>Shop</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
@@ -463,9 +463,9 @@ async fn host_page_with(server_base: &str, key: &str, attributes: &str) -> Strin
     base
 }
 
-const WIDGET: &str = "document.getElementById('switchboard-widget')?.shadowRoot";
+pub(crate) const WIDGET: &str = "document.getElementById('switchboard-widget')?.shadowRoot";
 
-async fn widget_says(browser: &Client, text: &str) {
+pub(crate) async fn widget_says(browser: &Client, text: &str) {
     let script = format!(
         "const r = {WIDGET}; r.querySelector('textarea').value = arguments[0]; r.querySelector('form').requestSubmit();"
     );
@@ -473,7 +473,7 @@ async fn widget_says(browser: &Client, text: &str) {
 }
 
 /// Runs `expression` inside the widget's shadow root (`r`) and returns its value.
-async fn in_widget(browser: &Client, expression: &str) -> Value {
+pub(crate) async fn in_widget(browser: &Client, expression: &str) -> Value {
     browser
         .execute(&format!("const r = {WIDGET}; return {expression};"), vec![])
         .await
@@ -614,11 +614,11 @@ async fn the_widget_on_another_site_talks_to_the_ai_then_a_person() {
 }
 
 /// The two sizes the inbox is judged at (SPEC 12).
-const DESKTOP: (u32, u32) = (1440, 900);
-const PHONE: (u32, u32) = (390, 844);
+pub(crate) const DESKTOP: (u32, u32) = (1440, 900);
+pub(crate) const PHONE: (u32, u32) = (390, 844);
 
 /// Resizes the window to `width`×`height` CSS pixels and waits until the page has.
-async fn at_size(browser: &Client, (width, height): (u32, u32)) {
+pub(crate) async fn at_size(browser: &Client, (width, height): (u32, u32)) {
     browser.set_window_size(width, height).await.unwrap();
     // The window's outer size includes whatever the browser draws around the page.
     let inner: Value = browser

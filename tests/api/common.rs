@@ -56,6 +56,7 @@ pub fn config(database_url: &str, listen: SocketAddr) -> Config {
         ai_api_key: None,
         ai_timeout_secs: 5,
         widget_rate_limit: 0,
+        visitor_email_delay_secs: 300,
         public_url: None,
         allow_signup: true,
         trusted_proxies: Vec::new(),

@@ -230,7 +230,7 @@ fn fill(template: &str, ids: &Ids) -> String {
                 // The id, for the operations it names an invitation by; the public ones take a
                 // link's token there, and are `Untenanted`.
                 ("invitations", "{invitation}") => ids.invitation.to_string(),
-                ("password-reset", "{token}") => MADE_UP_TOKEN.to_owned(),
+                ("password-reset", "{token}") | ("chat", "{token}") => MADE_UP_TOKEN.to_owned(),
                 ("visitors", "{id}") => ids.visitor.to_string(),
                 (_, "{key}") => ids.key.to_owned(),
                 (_, "{article_id}") => ids.article.to_string(),
@@ -262,15 +262,18 @@ enum Probe {
     PublicWidget,
     /// Reads the caller's own workspace, with each of these query strings.
     Read(&'static [&'static str]),
-    /// Reads the caller's own workspace, as only owners and admins may: a plain operator gets a
-    /// 403.
-    ManagersRead,
+    /// Reads the caller's own workspace (with this query string), as only owners and admins
+    /// may: a plain operator gets a 403.
+    ManagersRead(&'static str),
     /// Changes the caller's own things; the answer holds nothing of A.
     Write(Value),
     /// A WebSocket stream: see `event_streams_stay_in_their_workspace`.
     Stream,
     /// Holds no workspace's data (or only the caller's own sign-in).
     Untenanted,
+    /// A chat's emailed link, whose token is all it names: see `missed_replies`, where a wrong
+    /// token is a 404 and the right one reaches only its chat.
+    ChatLink,
 }
 
 /// Every documented operation, with the request that tries it. `target` is whose resources the
@@ -442,6 +445,13 @@ fn probes(target: &Tenant, caller: &Tenant) -> Vec<(Method, &'static str, Probe)
             "/api/v1/widget/{key}/conversations/{id}/handover",
             VisitorChat(None),
         ),
+        (
+            Method::PUT,
+            "/api/v1/widget/{key}/conversations/{id}/visitor",
+            VisitorChat(Some(
+                json!({"email": format!("visitor@{}.test", caller.slug)}),
+            )),
+        ),
         (Method::GET, "/api/v1/me/notifications", Read(&[""])),
         (
             Method::PUT,
@@ -484,7 +494,15 @@ fn probes(target: &Tenant, caller: &Tenant) -> Vec<(Method, &'static str, Probe)
             "/api/v1/operators/{id}/reactivate",
             Foreign(None),
         ),
-        (Method::GET, "/api/v1/invitations", ManagersRead),
+        (Method::GET, "/api/v1/invitations", ManagersRead("")),
+        (
+            Method::GET,
+            "/api/v1/reports/routing",
+            ManagersRead("?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z"),
+        ),
+        (Method::GET, "/api/v1/chat/{token}", ChatLink),
+        (Method::POST, "/api/v1/chat/{token}/messages", ChatLink),
+        (Method::GET, "/api/v1/chat/{token}/events", ChatLink),
         (
             Method::POST,
             "/api/v1/invitations",
@@ -600,9 +618,9 @@ async fn every_endpoint_is_404_across_workspaces(s: TestServer) {
             Probe::VisitorSelf(body) => m.visitor_self(method, template, body).await,
             Probe::PublicWidget => m.public_widget(template).await,
             Probe::Read(queries) => m.read(template, queries).await,
-            Probe::ManagersRead => m.managers_read(template).await,
+            Probe::ManagersRead(query) => m.managers_read(&format!("{template}{query}")).await,
             Probe::Write(body) => m.write(method, template, body).await,
-            Probe::Stream | Probe::Untenanted => {}
+            Probe::Stream | Probe::Untenanted | Probe::ChatLink => {}
         }
     }
     m.own_ids_reach_the_handlers().await;

@@ -282,3 +282,198 @@ async fn the_openai_compatible_provider_answers_hands_over_and_fails_safe() {
         assert!(!bodies.contains(&"too late"), "{what}");
     }
 }
+
+/// The visitor's view says why a chat the team has waits, so the widget can tell the visitor a
+/// person will reply and offer to email them: a manual widget, or nobody available.
+async fn the_visitor_view_says_why_a_chat_waits(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    let manual = s.widget(&ana, "manual", &[]).await;
+    let chat = s.start_chat(&manual, "hello").await;
+    let (_, view) = s.visitor_view(&manual, &chat).await;
+    assert_eq!(view["waiting_reason"], Value::Null, "the AI has it");
+    let view = s.handover(&manual, &chat).await;
+    assert_eq!(view["waiting_reason"], "manual_mode", "{view}");
+    s.claim(&ana, chat.id).await;
+    let (_, view) = s.visitor_view(&manual, &chat).await;
+    assert_eq!(
+        view["waiting_reason"],
+        Value::Null,
+        "someone has it: {view}"
+    );
+
+    s.set_availability(&ana, "away").await;
+    let routed = s.widget(&ana, "round_robin", &[]).await;
+    let chat = s.start_chat(&routed, "anyone?").await;
+    let view = s.handover(&routed, &chat).await;
+    assert_eq!(view["waiting_reason"], "no_available_operator", "{view}");
+    assert_eq!(view["assignee_name"], Value::Null);
+}
+
+on_both!(the_visitor_view_says_why_a_chat_waits);
+
+/// In Chromium, on a shop's page: nobody will answer at once (a manual widget), so the widget
+/// says a person will reply and offers to email the reply; the visitor leaves (a wrong address
+/// first), goes away, and the emailed link opens the chat on a page of its own, where they
+/// answer. At 1440×900 and 390×844, with screenshots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_offers_to_email_the_reply_and_the_link_continues_the_chat() {
+    use crate::browser::{
+        ChromeDriver, DESKTOP, PHONE, WIDGET, at_size, host_page_with, in_widget, screenshot,
+        until, widget_says,
+    };
+    let Some(mut driver) = ChromeDriver::start().await else {
+        return;
+    };
+    let Some(smtp) = crate::notifications::SmtpServer::start(crate::common::free_port()).await
+    else {
+        return;
+    };
+    let smtp_url = smtp.url();
+    let Some(s) = TestServer::start_with(Db::Sqlite, |c| {
+        c.public_url = Some(format!("http://{}", c.listen));
+        c.smtp_url = Some(smtp_url);
+        c.visitor_email_delay_secs = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let (status, _) = s
+        .signup_with(json!({"workspace_name": "Trail Shoe Co.", "name": "Ana Lima", "email": "ana@acme.test", "password": "ana-password"}))
+        .await;
+    assert_eq!(status, 201);
+    let ana = s.login("ana@acme.test", "ana-password").await;
+    let widget = s.widget(&ana, "manual", &[]).await;
+    let shop = host_page_with(&s.base, &widget.key, "").await;
+
+    let browser = driver.session().await;
+    at_size(&browser, DESKTOP).await;
+    browser.goto(&shop).await.unwrap();
+    until(
+        &browser,
+        "the launcher",
+        &format!("{WIDGET}?.querySelector('.launcher svg')"),
+    )
+    .await;
+    browser
+        .execute(&format!("{WIDGET}.querySelector('.launcher').click(); {WIDGET}.querySelector('button.handover').click();"), vec![])
+        .await
+        .unwrap();
+    widget_says(&browser, "Do you have the Ridge boots in size 44?").await;
+    until(
+        &browser,
+        "a person will reply, and the offer",
+        &format!("{WIDGET}.querySelector('.waiting .why')?.textContent == 'A person will reply here soon.' && !{WIDGET}.querySelector('.email-offer').hidden"),
+    )
+    .await;
+    let label = in_widget(
+        &browser,
+        "r.querySelector('.email-offer label').textContent",
+    )
+    .await;
+    assert_eq!(
+        label,
+        "Not staying? Leave your email and we'll send you the reply."
+    );
+    screenshot(&browser, "widget-desktop-email-offer").await;
+
+    let leave = |email: &str| {
+        format!(
+            "const r = {WIDGET}; r.querySelector('.email-offer input').value = {email:?}; r.querySelector('.email-offer button').click();"
+        )
+    };
+    browser.execute(&leave("dana@"), vec![]).await.unwrap();
+    until(&browser, "the address refused", &format!("{WIDGET}.querySelector('.email-error').textContent == 'Please enter an email address like name@example.com.' && !{WIDGET}.querySelector('.email-error').hidden")).await;
+    browser
+        .execute(&leave("Dana@Example.com"), vec![])
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the address kept",
+        &format!("{WIDGET}.querySelector('.email-saved').textContent == \"We'll email the reply to dana@example.com if you're not here.\" && {WIDGET}.querySelector('.email-offer').hidden"),
+    )
+    .await;
+    screenshot(&browser, "widget-desktop-email-saved").await;
+    let (_, rows) = s.conversations(&ana, "?view=all").await;
+    let row = rows["items"][0].clone();
+    assert_eq!(row["visitor"]["email"], "dana@example.com", "{row}");
+    let chat = row["id"].as_i64().unwrap();
+
+    // On a phone the chat comes back with the address remembered.
+    at_size(&browser, PHONE).await;
+    browser.goto(&shop).await.unwrap();
+    until(
+        &browser,
+        "the launcher",
+        &format!("{WIDGET}?.querySelector('.launcher svg')"),
+    )
+    .await;
+    browser
+        .execute(
+            &format!("{WIDGET}.querySelector('.launcher').click()"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(&browser, "the restored chat", &format!("{WIDGET}.querySelector('.email-saved')?.offsetParent !== null && [...{WIDGET}.querySelectorAll('li.visitor')].length == 1")).await;
+    screenshot(&browser, "widget-phone-email-saved").await;
+
+    // The visitor leaves the shop; the reply is emailed, and its link opens the chat.
+    browser.goto("about:blank").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.reply(
+        &ana,
+        chat,
+        "Hi Dana! Yes, size 44 is in stock. Shall I put a pair aside for you?",
+    )
+    .await;
+    let mails = smtp.wait_for(1).await;
+    let text = mails[0]["text"].as_str().unwrap();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/chat/"))
+        .expect("the link")
+        .to_owned();
+    assert!(link.starts_with(&s.base), "{link}");
+    browser.goto(&link).await.unwrap();
+    until(&browser, "the linked chat", "document.querySelector('#title').textContent == 'Your chat with Trail Shoe Co.' && document.querySelectorAll('li.operator').length == 1").await;
+    screenshot(&browser, "chat-link-phone").await;
+    browser
+        .execute(
+            "const t = document.querySelector('textarea'); t.value = 'Yes please, I will pick them up on Friday.'; document.querySelector('#reply').requestSubmit();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(&browser, "the visitor's answer", "[...document.querySelectorAll('li.visitor')].some(li => li.textContent.includes('Friday')) && document.querySelector('textarea').value == ''").await;
+    s.reply(&ana, chat, "Done, they're waiting for you at the counter.")
+        .await;
+    until(&browser, "the reply, live", "[...document.querySelectorAll('li.operator')].some(li => li.textContent.includes('counter'))").await;
+    at_size(&browser, DESKTOP).await;
+    screenshot(&browser, "chat-link-desktop").await;
+    let conversation = s.conversation(&ana, chat).await;
+    let bodies: Vec<&str> = conversation["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert!(
+        bodies.contains(&"Yes please, I will pick them up on Friday."),
+        "{bodies:?}"
+    );
+    assert_eq!(
+        smtp.messages().len(),
+        1,
+        "the page was open: no second email"
+    );
+
+    // A link that opens nothing says so in the visitor's words.
+    browser
+        .goto(&format!("{}/chat/not-a-real-link", s.base))
+        .await
+        .unwrap();
+    until(&browser, "the dead link", "document.querySelector('#error').textContent.includes('This link no longer works') && document.querySelector('#reply').hidden").await;
+    browser.close().await.unwrap();
+}

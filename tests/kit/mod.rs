@@ -14,6 +14,7 @@ mod db;
 mod node;
 mod notifications;
 pub mod paths;
+mod reach;
 mod socket;
 mod team;
 mod visitors;

@@ -19,6 +19,7 @@ pub const CONVERSATIONS: &str = "/api/v1/conversations";
 pub const CONVERSATION_COUNTS: &str = "/api/v1/conversations/counts";
 pub const VISITORS: &str = "/api/v1/visitors";
 pub const EVENTS: &str = "/api/v1/events";
+pub const ROUTING_REPORT: &str = "/api/v1/reports/routing";
 
 /// One teammate.
 pub fn operator(id: i64) -> String {
@@ -111,6 +112,26 @@ pub fn visitor_chats(key: &str) -> String {
 
 pub fn visitor_chat(key: &str, conversation: i64) -> String {
     format!("{}/{conversation}", visitor_chats(key))
+}
+
+/// Where the visitor leaves the email that missed replies go to.
+pub fn visitor_email(key: &str, conversation: i64) -> String {
+    format!("{}/visitor", visitor_chat(key, conversation))
+}
+
+/// The routing report of the window `from`..`to` (query values as given).
+pub fn routing_report(from: &str, to: &str) -> String {
+    format!("{ROUTING_REPORT}?from={from}&to={to}")
+}
+
+/// The API of the page a chat's emailed link opens.
+pub fn chat_link(token: &str) -> String {
+    format!("/api/v1/chat/{token}")
+}
+
+/// The page itself.
+pub fn chat_page(token: &str) -> String {
+    format!("/chat/{token}")
 }
 
 /// The visitor stream, without a token.

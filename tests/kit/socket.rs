@@ -34,6 +34,12 @@ impl Api {
             .await
     }
 
+    /// The stream of the chat an emailed link opens.
+    pub async fn chat_link_stream(&self, link_token: &str) -> Socket {
+        let path = format!("{}/events", paths::chat_link(link_token));
+        self.open_stream(&path, None).await
+    }
+
     async fn open_stream(&self, path: &str, token: Option<&str>) -> Socket {
         Socket::connect(&self.base, path, token)
             .await

@@ -169,6 +169,18 @@ impl Api {
             .await
     }
 
+    /// The visitor leaves an email for the replies they miss.
+    pub async fn leave_email(&self, widget: &Widget, chat: &Chat, email: &str) -> (u16, Value) {
+        self.visitor(
+            widget,
+            chat,
+            Method::PUT,
+            "/visitor",
+            Some(json!({"email": email})),
+        )
+        .await
+    }
+
     /// A visitor's record, as an operator reads it.
     pub async fn visitor_record(&self, op: &Op, id: i64) -> (u16, Value) {
         self.get(op, &paths::visitor(id)).await

@@ -1,0 +1,45 @@
+//! The links that open one conversation from an email (`{public_url}/chat/{token}`). Only the
+//! SHA-256 of each token is stored.
+
+use sqlx::AnyConnection;
+
+use super::conversations::conversation_columns;
+use super::{Conversation, StoreResult};
+use crate::domain::{Id, Millis};
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    conversation_id: Id,
+    now: Millis,
+    expires_at: Millis,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO chat_links (token_hash, conversation_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(conversation_id)
+    .bind(now)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The conversation a link that has not expired opens.
+pub async fn conversation(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: Millis,
+) -> StoreResult<Option<Conversation>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        conversation_columns!(),
+        " FROM conversations WHERE id = \
+         (SELECT conversation_id FROM chat_links WHERE token_hash = $1 AND expires_at > $2)"
+    ))
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?)
+}
