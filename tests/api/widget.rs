@@ -477,3 +477,70 @@ async fn the_widget_offers_to_email_the_reply_and_the_link_continues_the_chat() 
     until(&browser, "the dead link", "document.querySelector('#error').textContent.includes('This link no longer works') && document.querySelector('#reply').hidden").await;
     browser.close().await.unwrap();
 }
+
+/// SPEC 10: a visitor waiting in line is told their place, and it moves as the line does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_tells_the_visitor_their_place_in_line() {
+    use crate::browser::{
+        ChromeDriver, DESKTOP, PHONE, WIDGET, at_size, host_page_with, screenshot, until,
+        widget_says,
+    };
+    let Some(mut driver) = ChromeDriver::start().await else {
+        return;
+    };
+    let Some(s) = TestServer::start(Db::Sqlite).await else {
+        return;
+    };
+    let ana = s.signup("Trail Shoe Co.").await;
+    s.set_availability(&ana, "away").await;
+    let widget = s.widget(&ana, "round_robin", &[]).await;
+    // Someone is already waiting when the visitor asks for a person.
+    let first = s.start_chat(&widget, "Where is my order?").await;
+    s.handover(&widget, &first).await;
+    let shop = host_page_with(&s.base, &widget.key, "").await;
+
+    let browser = driver.session().await;
+    at_size(&browser, PHONE).await;
+    browser.goto(&shop).await.unwrap();
+    until(
+        &browser,
+        "the launcher",
+        &format!("{WIDGET}?.querySelector('.launcher svg')"),
+    )
+    .await;
+    browser
+        .execute(&format!("{WIDGET}.querySelector('.launcher').click(); {WIDGET}.querySelector('button.handover').click();"), vec![])
+        .await
+        .unwrap();
+    widget_says(&browser, "Do you ship to Norway?").await;
+    let place = |text: &str| {
+        format!(
+            "{WIDGET}.querySelector('.waiting .place')?.textContent == {text:?} && !{WIDGET}.querySelector('.waiting .place').hidden"
+        )
+    };
+    until(
+        &browser,
+        "second in line",
+        &place("You're number 2 in line."),
+    )
+    .await;
+    screenshot(&browser, "widget-phone-place-in-line").await;
+
+    // The chat ahead is taken by hand: the visitor moves up, live.
+    assert_eq!(s.claim(&ana, first.id).await.0, 200);
+    until(&browser, "next in line", &place("You're next in line.")).await;
+    at_size(&browser, DESKTOP).await;
+    screenshot(&browser, "widget-desktop-place-in-line").await;
+
+    // Someone turns Available: the queue drains to them and the line is gone.
+    s.set_availability(&ana, "available").await;
+    until(
+        &browser,
+        "taken",
+        &format!("{WIDGET}.querySelector('.waiting .place').hidden"),
+    )
+    .await;
+    let (_, rows) = s.conversations(&ana, "?view=mine").await;
+    assert_eq!(rows["items"].as_array().unwrap().len(), 2, "{rows}");
+    browser.close().await.unwrap();
+}
