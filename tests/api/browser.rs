@@ -1976,7 +1976,7 @@ async fn routing_settings_why_away_and_the_report() {
     click(&browser, "button[data-period='30']").await;
     until(&browser, "30 days", "document.querySelectorAll('#days g[data-day]').length == 30").await;
     at_size(&browser, PHONE).await;
-    until(&browser, "the bars on a phone", "document.querySelectorAll('#bars g.bar').length == 2 && document.documentElement.scrollWidth <= 390").await;
+    until(&browser, "the bars on a phone", "document.querySelectorAll('#bars g.bar').length == 2 && document.getElementById('bars').viewBox.baseVal.width < 390 && document.getElementById('days').viewBox.baseVal.width < 390").await;
     screenshot(&browser, "reports-phone").await;
     browser
         .goto(&format!("{}/widgets/{}", s.base, widget.id))

@@ -32,6 +32,16 @@ function svg(tag, attrs = {}, ...children) {
 }
 
 const period = { preset: "7", from: null, to: null };
+/** What the charts on screen show, to draw them again at a new width. */
+const drawn = { operators: null, series: null };
+let resizeTimer = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    if (drawn.operators) document.getElementById("bars-box")?.replaceChildren(operatorBars(drawn.operators));
+    if (drawn.series) document.getElementById("days-box")?.replaceChildren(dayChart(drawn.series));
+  }, 150);
+});
 
 function windowOf() {
   if (period.preset !== "custom") {
@@ -84,12 +94,14 @@ async function load(from, to) {
     box.replaceChildren(el("p", { class: "notice error", role: "alert" }, e.message));
     return;
   }
+  drawn.operators = report.operators;
+  drawn.series = null;
   const days = Math.round((to - from) / DAY);
   box.replaceChildren(
     el("p", { class: "muted period-text" }, `${from.toLocaleDateString()} – ${new Date(to - DAY).toLocaleDateString()}`),
     nowCards(report),
     el("h2", {}, "Chats assigned, by how"),
-    operatorBars(report.operators),
+    el("div", { id: "bars-box" }, operatorBars(report.operators)),
     operatorTable(report.operators),
     el("h2", {}, "Chats assigned per day"),
     el("div", { id: "per-day" }, days <= MAX_DAYS ? el("p", { class: "loading" }, "Loading…")
@@ -99,7 +111,8 @@ async function load(from, to) {
   try {
     const each = await Promise.all(starts.map((d) => api("GET", query(d, new Date(d.getTime() + DAY)))));
     const series = each.map((r, i) => ({ day: starts[i], assigned: r.operators.reduce((n, o) => n + Object.values(o.assigned).reduce((a, b) => a + b, 0), 0) }));
-    document.getElementById("per-day")?.replaceChildren(dayChart(series), dayTable(series));
+    drawn.series = series;
+    document.getElementById("per-day")?.replaceChildren(el("div", { id: "days-box" }, dayChart(series)), dayTable(series));
   } catch (e) {
     document.getElementById("per-day")?.replaceChildren(el("p", { class: "notice error" }, e.message));
   }
@@ -117,11 +130,16 @@ function nowCards(report) {
     card("in the queue now", String(q.length), q.oldest_queued_at ? `oldest waiting ${waited(q.oldest_queued_at)}` : "nobody waiting"));
 }
 
+/** Charts are drawn at the width they are shown at, so their text keeps its size on a phone. */
+function chartWidth() {
+  return Math.min(720, Math.max(280, document.getElementById("report")?.clientWidth || 400));
+}
+
 const totalOf = (o) => Object.values(o.assigned).reduce((a, b) => a + b, 0);
 
 /** One stacked bar per teammate: name above, the segments by reason, the total at the end. */
 function operatorBars(operators) {
-  const width = 400, label = 16, bar = 18, gap = 14, row = label + bar + gap;
+  const width = chartWidth(), label = 18, bar = 18, gap = 14, row = label + bar + gap;
   const max = Math.max(1, ...operators.map(totalOf));
   const plot = width - 40;
   const height = Math.max(1, operators.length) * row;
@@ -177,7 +195,7 @@ function operatorTable(operators) {
 
 /** Columns per day, with the count above each non-empty one and a few date labels below. */
 function dayChart(series) {
-  const width = 400, height = 140, top = 14, bottom = 20, plot = height - top - bottom;
+  const width = chartWidth(), height = 150, top = 14, bottom = 20, plot = height - top - bottom;
   const max = Math.max(1, ...series.map((d) => d.assigned));
   const step = width / series.length;
   const every = Math.ceil(series.length / 7);
