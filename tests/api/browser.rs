@@ -1856,12 +1856,18 @@ async fn routing_settings_why_away_and_the_report() {
     let widget = s.widget(&ana, "round_robin", &[]).await;
     // Round-robin in join order: Ana, Bob, Ana; the next would be Bob's.
     let mut chats = Vec::new();
-    for text in ["Where is my parcel?", "Can I change my address?", "Do you ship to Oslo?"] {
+    for text in [
+        "Where is my parcel?",
+        "Can I change my address?",
+        "Do you ship to Oslo?",
+    ] {
         let chat = s.start_chat(&widget, text).await;
         s.handover(&widget, &chat).await;
         chats.push(chat);
     }
-    let (status, _) = s.reply(&bob, chats[1].id, "Yes, tell me the new one.").await;
+    let (status, _) = s
+        .reply(&bob, chats[1].id, "Yes, tell me the new one.")
+        .await;
     assert!((200..300).contains(&status));
 
     let browser = driver.session().await;
@@ -1905,7 +1911,12 @@ async fn routing_settings_why_away_and_the_report() {
     set_control(&browser, "#auto_close-amount", "30").await;
     set_control(&browser, "#auto_close-unit", "minutes").await;
     click(&browser, "#routing-form button[type=submit]").await;
-    until(&browser, "saved", "document.getElementById('flash').textContent.includes('Routing saved')").await;
+    until(
+        &browser,
+        "saved",
+        "document.getElementById('flash').textContent.includes('Routing saved')",
+    )
+    .await;
     let (_, saved) = s.get_widget(&ana, widget.id).await;
     assert_eq!(saved["routing"]["reassign_after_secs"], 180, "{saved}");
     assert_eq!(saved["routing"]["auto_close_after_secs"], 1800, "{saved}");
@@ -1937,7 +1948,12 @@ async fn routing_settings_why_away_and_the_report() {
     // A live event about the chat patches the timeline; the open Why? stays open.
     let (status, _) = s.reply(&ana, chats[0].id, "Let me look.").await;
     assert!((200..300).contains(&status));
-    until(&browser, "the reply on screen", "document.getElementById('timeline').innerText.includes('Let me look.')").await;
+    until(
+        &browser,
+        "the reply on screen",
+        "document.getElementById('timeline').innerText.includes('Let me look.')",
+    )
+    .await;
     until(&browser, "Why? still open", "document.querySelector('#timeline .why-button').getAttribute('aria-expanded') == 'true' && !document.querySelector('#timeline .why').hidden").await;
     screenshot(&browser, "timeline-why-desktop").await;
 
@@ -1970,11 +1986,20 @@ async fn routing_settings_why_away_and_the_report() {
          && document.querySelectorAll('#days g[data-day]').length == 7",
     )
     .await;
-    let table: Value = js(&browser, "return document.getElementById('report-table').textContent").await;
+    let table: Value = js(
+        &browser,
+        "return document.getElementById('report-table').textContent",
+    )
+    .await;
     assert!(table.as_str().unwrap().contains("Round-robin"), "{table}");
     screenshot(&browser, "reports-desktop").await;
     click(&browser, "button[data-period='30']").await;
-    until(&browser, "30 days", "document.querySelectorAll('#days g[data-day]').length == 30").await;
+    until(
+        &browser,
+        "30 days",
+        "document.querySelectorAll('#days g[data-day]').length == 30",
+    )
+    .await;
     at_size(&browser, PHONE).await;
     until(&browser, "the bars on a phone", "document.querySelectorAll('#bars g.bar').length == 2 && document.getElementById('bars').viewBox.baseVal.width < 390 && document.getElementById('days').viewBox.baseVal.width < 390").await;
     screenshot(&browser, "reports-phone").await;
@@ -1982,7 +2007,12 @@ async fn routing_settings_why_away_and_the_report() {
         .goto(&format!("{}/widgets/{}", s.base, widget.id))
         .await
         .unwrap();
-    until(&browser, "the settings on a phone", "document.getElementById('reassign-amount')?.value == '3'").await;
+    until(
+        &browser,
+        "the settings on a phone",
+        "document.getElementById('reassign-amount')?.value == '3'",
+    )
+    .await;
     screenshot(&browser, "routing-settings-phone").await;
     browser.close().await.unwrap();
 }
