@@ -1670,6 +1670,15 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     )
     .await;
     click(&tab, "[data-availability=away]").await;
+    // With a chat open, Away asks whether to hand it back; unchecked, it stays Ana's.
+    until(
+        &tab,
+        "the hand-back question",
+        "document.querySelector('dialog[open]')?.innerText.includes('Hand my 1 open chat back to the team')",
+    )
+    .await;
+    click(&tab, "dialog[open] #hand-back").await;
+    click(&tab, "dialog[open] [data-answer=confirm]").await;
     until(
         &tab,
         "the Away banner",
