@@ -1,5 +1,6 @@
 // The routing report (owners and admins): chats by how they were assigned per teammate, the
-// medians, unanswered moves, loads and the queue now, and chats assigned per day. Charts are
+// medians, unanswered moves, loads and the queue now, and day by day the chats assigned and
+// their median wait. Charts are
 // SVG drawn here; every number in them is also in a table.
 import { api } from "./api.js";
 import { el, waited } from "./dom.js";
@@ -8,8 +9,6 @@ import { page } from "./layout.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const DAY = 86400e3;
-/** The daily chart asks for one window per day: beyond this many days it is left out. */
-const MAX_DAYS = 62;
 
 /** How a chat reached the teammate, in the order the bars stack, with a colour and a word. */
 const REASONS = [
@@ -39,7 +38,7 @@ window.addEventListener("resize", () => {
   clearTimeout(resizeTimer);
   resizeTimer = setTimeout(() => {
     if (drawn.operators) document.getElementById("bars-box")?.replaceChildren(operatorBars(drawn.operators));
-    if (drawn.series) document.getElementById("days-box")?.replaceChildren(dayChart(drawn.series));
+    if (drawn.series) document.getElementById("days-box")?.replaceChildren(dayCharts(drawn.series));
   }, 150);
 });
 
@@ -95,27 +94,16 @@ async function load(from, to) {
     return;
   }
   drawn.operators = report.operators;
-  drawn.series = null;
-  const days = Math.round((to - from) / DAY);
+  drawn.series = report.days.map((d) => ({ day: new Date(d.day), assigned: d.assigned, wait: d.median_wait_secs }));
   box.replaceChildren(
     el("p", { class: "muted period-text" }, `${from.toLocaleDateString()} – ${new Date(to - DAY).toLocaleDateString()}`),
     nowCards(report),
     el("h2", {}, "Chats assigned, by how"),
     el("div", { id: "bars-box" }, operatorBars(report.operators)),
     operatorTable(report.operators),
-    el("h2", {}, "Chats assigned per day"),
-    el("div", { id: "per-day" }, days <= MAX_DAYS ? el("p", { class: "loading" }, "Loading…")
-      : el("p", { class: "muted" }, `Shown for periods up to ${MAX_DAYS} days.`)));
-  if (days > MAX_DAYS) return;
-  const starts = Array.from({ length: days }, (_, i) => new Date(from.getTime() + i * DAY));
-  try {
-    const each = await Promise.all(starts.map((d) => api("GET", query(d, new Date(d.getTime() + DAY)))));
-    const series = each.map((r, i) => ({ day: starts[i], assigned: r.operators.reduce((n, o) => n + Object.values(o.assigned).reduce((a, b) => a + b, 0), 0) }));
-    drawn.series = series;
-    document.getElementById("per-day")?.replaceChildren(el("div", { id: "days-box" }, dayChart(series)), dayTable(series));
-  } catch (e) {
-    document.getElementById("per-day")?.replaceChildren(el("p", { class: "notice error" }, e.message));
-  }
+    el("h2", {}, "Day by day"),
+    el("div", { id: "days-box" }, dayCharts(drawn.series)),
+    dayTable(drawn.series));
 }
 
 function nowCards(report) {
@@ -193,29 +181,43 @@ function operatorTable(operators) {
       el("td", { class: "num" }, o.capacity ? `${o.load} / ${o.capacity}` : String(o.load)))))));
 }
 
-/** Columns per day, with the count above each non-empty one and a few date labels below. */
-function dayChart(series) {
-  const width = chartWidth(), height = 150, top = 14, bottom = 20, plot = height - top - bottom;
-  const max = Math.max(1, ...series.map((d) => d.assigned));
-  const step = width / series.length;
+function dayCharts(series) {
+  return el("div", { class: "day-charts" },
+    columnChart(series, "days", "Chats assigned per day", (d) => d.assigned, String, "day-bar"),
+    columnChart(series, "waits", "Median wait for a person, per day", (d) => d.wait, secsText, "wait-bar"));
+}
+
+/** Columns per day, the value above each non-empty one, a few date labels below. */
+function columnChart(series, id, title, value, text, barClass) {
+  // Two columns side by side from 576 px (see .day-charts), one under the other below.
+  const full = document.getElementById("report")?.clientWidth || 400;
+  const width = Math.max(260, full >= 576 ? (full - 16) / 2 : full), height = 150, top = 16, bottom = 20, plot = height - top - bottom;
+  const max = Math.max(1, ...series.map((d) => value(d) || 0));
+  const step = width / Math.max(1, series.length);
   const every = Math.ceil(series.length / 7);
   const label = (d) => d.toLocaleDateString([], { day: "numeric", month: "short" });
-  return el("figure", { class: "chart-box" }, svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart days", role: "img", "aria-labelledby": "days-title days-desc", id: "days" },
-    svg("title", { id: "days-title" }, "Chats assigned per day"),
-    svg("desc", { id: "days-desc" }, series.map((d) => `${label(d.day)}: ${d.assigned}`).join("; ")),
-    svg("line", { x1: 0, x2: width, y1: top + plot, y2: top + plot, class: "axis" }),
-    series.map((d, i) => {
-      const h = (d.assigned / max) * plot;
-      const x = i * step + step * 0.15;
-      return svg("g", { "data-day": dateValue(d.day) },
-        svg("rect", { x, y: top + plot - h, width: step * 0.7, height: h, class: "day-bar", rx: 1 }, svg("title", {}, `${label(d.day)}: ${d.assigned}`)),
-        d.assigned && step >= 14 ? svg("text", { x: x + step * 0.35, y: top + plot - h - 3, "text-anchor": "middle", class: "seg-value dark" }, d.assigned) : null,
-        i % every === 0 ? svg("text", { x: x + step * 0.35, y: height - 5, "text-anchor": "middle", class: "axis-label" }, label(d.day)) : null);
-    })));
+  const said = (d) => (value(d) === null ? "none" : text(value(d)));
+  return el("figure", { class: "chart-box" }, el("figcaption", { class: "chart-title" }, title),
+    svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart days", role: "img", "aria-labelledby": `${id}-title ${id}-desc`, id },
+      svg("title", { id: `${id}-title` }, title),
+      svg("desc", { id: `${id}-desc` }, series.map((d) => `${label(d.day)}: ${said(d)}`).join("; ")),
+      svg("line", { x1: 0, x2: width, y1: top + plot, y2: top + plot, class: "axis" }),
+      series.map((d, i) => {
+        const v = value(d) || 0;
+        const h = (v / max) * plot;
+        const x = i * step + step * 0.15;
+        const show = v && step >= 22;
+        return svg("g", { "data-day": dateValue(d.day) },
+          svg("rect", { x, y: top + plot - h, width: step * 0.7, height: h, class: barClass, rx: 1 }, svg("title", {}, `${label(d.day)}: ${said(d)}`)),
+          show ? svg("text", { x: x + step * 0.35, y: top + plot - h - 3, "text-anchor": "middle", class: "seg-value dark" }, text(v)) : null,
+          i % every === 0 ? svg("text", { x: x + step * 0.35, y: height - 5, "text-anchor": "middle", class: "axis-label" }, label(d.day)) : null);
+      })));
 }
 
 function dayTable(series) {
   return el("details", { class: "day-table" }, el("summary", {}, "Numbers per day"),
-    el("table", {}, el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Day"), el("th", { scope: "col", class: "num" }, "Chats assigned"))),
-      el("tbody", {}, series.map((d) => el("tr", {}, el("th", { scope: "row" }, d.day.toLocaleDateString()), el("td", { class: "num" }, String(d.assigned)))))));
+    el("table", {}, el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Day"), el("th", { scope: "col", class: "num" }, "Chats assigned"),
+      el("th", { scope: "col", class: "num" }, "Median wait"))),
+      el("tbody", {}, series.map((d) => el("tr", {}, el("th", { scope: "row" }, d.day.toLocaleDateString()), el("td", { class: "num" }, String(d.assigned)),
+        el("td", { class: "num" }, secsText(d.wait)))))));
 }
