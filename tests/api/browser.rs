@@ -1992,7 +1992,7 @@ async fn routing_settings_why_away_and_the_report() {
         &browser,
         "the bars",
         "document.querySelectorAll('#bars g.bar').length == 2 && document.querySelector('#report-table tr[data-operator]') \
-         && document.querySelectorAll('#days g[data-day]').length == 7",
+         && document.querySelectorAll('#days g[data-day]').length == 7 && document.querySelectorAll('#waits g[data-day]').length == 7 && document.getElementById('bars').querySelector('desc').textContent == 'Ana Lima: 2; Bob Stone: 1'",
     )
     .await;
     let table: Value = js(
