@@ -143,7 +143,7 @@ async fn the_report_adds_up_a_scripted_history(s: TestServer) {
     on_database(
         &s,
         &[(
-            "UPDATE conversations SET handed_off_at = $1 WHERE id = $2",
+            "UPDATE conversations SET queued_at = $1 WHERE id = $2",
             vec![T + 600_000, queued],
         )],
     )
