@@ -1985,6 +1985,14 @@ async fn routing_settings_why_away_and_the_report() {
     let handed = s.conversation(&ana, chats[2].id).await;
     assert!(handed["assignee_id"].is_null(), "handed back: {handed}");
     screenshot(&browser, "away-desktop").await;
+    // Bob comes back: the queue drains to him, and the timeline says so.
+    s.set_availability(&bob, "available").await;
+    until(
+        &browser,
+        "the move from the queue on the timeline",
+        "[...document.querySelectorAll('#timeline li.assignment')].some(li => li.textContent.startsWith('Routed to Bob Stone from the queue after'))",
+    )
+    .await;
 
     // The report: a bar per teammate, the numbers in the table.
     browser.goto(&format!("{}/reports", s.base)).await.unwrap();
@@ -1992,7 +2000,7 @@ async fn routing_settings_why_away_and_the_report() {
         &browser,
         "the bars",
         "document.querySelectorAll('#bars g.bar').length == 2 && document.querySelector('#report-table tr[data-operator]') \
-         && document.querySelectorAll('#days g[data-day]').length == 7 && document.querySelectorAll('#waits g[data-day]').length == 7 && document.getElementById('bars').querySelector('desc').textContent == 'Ana Lima: 2; Bob Stone: 1'",
+         && document.querySelectorAll('#days g[data-day]').length == 7 && document.querySelectorAll('#waits g[data-day]').length == 7 && document.getElementById('bars').querySelector('desc').textContent == 'Ana Lima: 2; Bob Stone: 3'",
     )
     .await;
     let table: Value = js(
