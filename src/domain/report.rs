@@ -81,6 +81,46 @@ pub fn figures(assignments: &[Assignment]) -> BTreeMap<Id, OperatorFigures> {
     out
 }
 
+/// One day of the window: the assignments in it and their median wait.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayFigures {
+    /// The day's start: the window's start plus whole days, so days follow the caller's
+    /// midnight when `from` is one.
+    pub from: Millis,
+    pub assigned: u64,
+    /// Median seconds from handover to assignment, over that day's assignments that ended a
+    /// wait.
+    pub median_wait_secs: Option<f64>,
+}
+
+/// The window cut into days from its start (the last one ends with the window), each with
+/// every operator's assignments of that day: the "waits over time" of the report.
+pub fn days(window: Window, assignments: &[Assignment]) -> Vec<DayFigures> {
+    let count = (window.to - window.from + DAY_MS - 1) / DAY_MS;
+    let mut assigned = vec![0u64; count as usize];
+    let mut waits: Vec<Vec<Millis>> = vec![Vec::new(); count as usize];
+    for a in assignments
+        .iter()
+        .filter(|a| a.at >= window.from && a.at < window.to)
+    {
+        let day = ((a.at - window.from) / DAY_MS) as usize;
+        assigned[day] += 1;
+        if let Some(since) = a.waiting_since.filter(|since| *since <= a.at) {
+            waits[day].push(a.at - since);
+        }
+    }
+    waits
+        .iter_mut()
+        .zip(assigned)
+        .enumerate()
+        .map(|(day, (waits, assigned))| DayFigures {
+            from: window.from + day as Millis * DAY_MS,
+            assigned,
+            median_wait_secs: median_secs(waits),
+        })
+        .collect()
+}
+
 /// The median of durations in milliseconds, in seconds: the middle one, or the mean of the
 /// two middle ones; None for none.
 pub fn median_secs(durations: &mut [Millis]) -> Option<f64> {
@@ -121,6 +161,46 @@ mod tests {
             Window::new(0, 366 * DAY_MS + 1),
             Err("the window may be at most 366 days long")
         );
+    }
+
+    #[test]
+    fn days_split_the_window_from_its_start_and_take_each_days_median_wait() {
+        let window = Window::new(1_000, 1_000 + 2 * DAY_MS + 5).unwrap();
+        let rows = vec![
+            Assignment {
+                waiting_since: Some(1_000),
+                ..assignment(1, "round_robin", 11_000)
+            },
+            Assignment {
+                waiting_since: Some(1_000),
+                ..assignment(2, "claim", 31_000)
+            },
+            assignment(2, "unanswered", 1_000 + DAY_MS + 7),
+            assignment(1, "claim", 1_000 + 2 * DAY_MS + 4),
+        ];
+        let out = days(window, &rows);
+        assert_eq!(
+            out,
+            vec![
+                DayFigures {
+                    from: 1_000,
+                    assigned: 2,
+                    median_wait_secs: Some(20.0)
+                },
+                DayFigures {
+                    from: 1_000 + DAY_MS,
+                    assigned: 1,
+                    median_wait_secs: None
+                },
+                DayFigures {
+                    from: 1_000 + 2 * DAY_MS,
+                    assigned: 1,
+                    median_wait_secs: None
+                },
+            ],
+            "the last, short day ends with the window"
+        );
+        assert!(days(Window::new(5, 5).unwrap(), &rows).is_empty());
     }
 
     #[test]

@@ -38,6 +38,19 @@ pub struct RoutingReportDto {
     /// The active teammates, and deactivated ones given chats in the window, in join order.
     pub operators: Vec<OperatorReportDto>,
     pub queue: QueueNowDto,
+    /// The window day by day from `from` (24-hour steps; the last day ends at `to`).
+    pub days: Vec<DayReportDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayReportDto {
+    /// The day's start.
+    pub day: String,
+    /// Assignments that day, to anyone.
+    pub assigned: u64,
+    /// Median seconds from handover to assignment over that day's assignments that ended a
+    /// wait; null with none.
+    pub median_wait_secs: Option<f64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -95,6 +108,15 @@ impl From<&RoutingReport> for RoutingReportDto {
                 length: r.queue_length,
                 oldest_queued_at: r.oldest_queued_at.map(rfc3339::format),
             },
+            days: r
+                .days
+                .iter()
+                .map(|d| DayReportDto {
+                    day: rfc3339::format(d.from),
+                    assigned: d.assigned,
+                    median_wait_secs: d.median_wait_secs,
+                })
+                .collect(),
         }
     }
 }

@@ -14,6 +14,8 @@ pub struct RoutingReport {
     /// The active teammates, and deactivated ones who were given chats in the window, in join
     /// order.
     pub operators: Vec<OperatorReport>,
+    /// The window day by day, from its start.
+    pub days: Vec<report::DayFigures>,
     pub queue_length: i64,
     pub oldest_queued_at: Option<Millis>,
 }
@@ -66,6 +68,7 @@ impl Service {
             .collect();
         let queue = reports::queue(&mut conn, workspace).await?;
         drop(conn);
+        let days = report::days(window, &assignments);
         let mut figures = report::figures(&assignments);
         let operators = team
             .into_iter()
@@ -89,6 +92,7 @@ impl Service {
         Ok(RoutingReport {
             window,
             operators,
+            days,
             queue_length: queue.length,
             oldest_queued_at: queue.oldest_since,
         })

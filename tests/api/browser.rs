@@ -1670,6 +1670,15 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     )
     .await;
     click(&tab, "[data-availability=away]").await;
+    // With a chat open, Away asks whether to hand it back; unchecked, it stays Ana's.
+    until(
+        &tab,
+        "the hand-back question",
+        "document.querySelector('dialog[open]')?.innerText.includes('Hand my 1 open chat back to the team')",
+    )
+    .await;
+    click(&tab, "dialog[open] #hand-back").await;
+    click(&tab, "dialog[open] [data-answer=confirm]").await;
     until(
         &tab,
         "the Away banner",
@@ -1827,4 +1836,200 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     )
     .await;
     tab.close().await.unwrap();
+}
+
+/// Sets a form control's value as a person would, so its `change` listeners run.
+async fn set_control(browser: &Client, css: &str, value: &str) {
+    browser
+        .execute(
+            "const e = document.querySelector(arguments[0]); \
+             if (e.type === 'checkbox') e.checked = arguments[1] === 'on'; else e.value = arguments[1]; \
+             e.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![json!(css), json!(value)],
+        )
+        .await
+        .unwrap();
+}
+
+/// Routing you can see (SPEC 9 and 10 in the inbox): the widget's timers saved and shown again,
+/// a timer out of range refused under the form, the next-chat line following presence, "Why?"
+/// on a routed assignment, Away with hand-back, and the Reports page at both sizes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_settings_why_away_and_the_report() {
+    let Some((mut driver, s, ana)) = acme().await else {
+        return;
+    };
+    let bob = s.add_operator(&ana, "Bob Stone").await;
+    s.set_availability(&ana, "available").await;
+    s.set_availability(&bob, "available").await;
+    let widget = s.widget(&ana, "round_robin", &[]).await;
+    // Round-robin in join order: Ana, Bob, Ana; the next would be Bob's.
+    let mut chats = Vec::new();
+    for text in [
+        "Where is my parcel?",
+        "Can I change my address?",
+        "Do you ship to Oslo?",
+    ] {
+        let chat = s.start_chat(&widget, text).await;
+        s.handover(&widget, &chat).await;
+        chats.push(chat);
+    }
+    let (status, _) = s
+        .reply(&bob, chats[1].id, "Yes, tell me the new one.")
+        .await;
+    assert!((200..300).contains(&status));
+
+    let browser = driver.session().await;
+    at_size(&browser, DESKTOP).await;
+    sign_in(&browser, &s.base, "ana@acme.test", "ana-password").await;
+    browser
+        .goto(&format!("{}/widgets/{}", s.base, widget.id))
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the next-chat line naming Bob",
+        "document.getElementById('routing-preview')?.textContent.startsWith('Next chat goes to Bob Stone, because: next after Ana Lima in join order')",
+    )
+    .await;
+
+    // Bob turns Away elsewhere: the line follows without a reload.
+    s.set_availability(&bob, "away").await;
+    until(
+        &browser,
+        "the next-chat line naming Ana",
+        "document.getElementById('routing-preview')?.textContent.startsWith('Next chat goes to Ana Lima')",
+    )
+    .await;
+
+    // The timers: off at first; out of range is refused under the form with nothing lost.
+    until(&browser, "the timers off", "!document.getElementById('reassign-on').checked && !document.querySelector('#reassign-timer .timer-off').hidden").await;
+    set_control(&browser, "#reassign-on", "on").await;
+    set_control(&browser, "#reassign-amount", "2").await;
+    set_control(&browser, "#reassign-unit", "days").await;
+    click(&browser, "#routing-form button[type=submit]").await;
+    until(
+        &browser,
+        "the refusal under the form",
+        "!document.querySelector('#routing-form .form-error').hidden && document.querySelector('#routing-form .form-error').textContent.length > 10 && document.getElementById('reassign-amount').value == '2'",
+    )
+    .await;
+    set_control(&browser, "#reassign-amount", "3").await;
+    set_control(&browser, "#reassign-unit", "minutes").await;
+    set_control(&browser, "#auto_close-on", "on").await;
+    set_control(&browser, "#auto_close-amount", "30").await;
+    set_control(&browser, "#auto_close-unit", "minutes").await;
+    click(&browser, "#routing-form button[type=submit]").await;
+    until(
+        &browser,
+        "saved",
+        "document.getElementById('flash').textContent.includes('Routing saved')",
+    )
+    .await;
+    let (_, saved) = s.get_widget(&ana, widget.id).await;
+    assert_eq!(saved["routing"]["reassign_after_secs"], 180, "{saved}");
+    assert_eq!(saved["routing"]["auto_close_after_secs"], 1800, "{saved}");
+    browser.refresh().await.unwrap();
+    until(
+        &browser,
+        "the saved timers shown in minutes",
+        "document.getElementById('reassign-amount')?.value == '3' && document.getElementById('reassign-unit').value == 'minutes' \
+         && document.getElementById('auto_close-amount').value == '30' && document.getElementById('auto_close-unit').value == 'minutes' \
+         && document.getElementById('routing-preview').textContent.startsWith('Next chat goes to Ana')",
+    )
+    .await;
+    screenshot(&browser, "routing-settings-desktop").await;
+
+    // Why? on the first chat: the rule and who was there.
+    browser
+        .goto(&format!("{}/inbox/conversations/{}", s.base, chats[0].id))
+        .await
+        .unwrap();
+    click(&browser, "#timeline .why-button").await;
+    until(
+        &browser,
+        "the decision behind Why?",
+        "document.querySelector('#timeline .why-button').getAttribute('aria-expanded') == 'true' \
+         && document.querySelector('#timeline .why:not([hidden]) .why-rule').textContent.includes('first in join order') \
+         && document.querySelectorAll('#timeline .why:not([hidden]) [data-candidate]').length == 2",
+    )
+    .await;
+    // A live event about the chat patches the timeline; the open Why? stays open.
+    let (status, _) = s.reply(&ana, chats[0].id, "Let me look.").await;
+    assert!((200..300).contains(&status));
+    until(
+        &browser,
+        "the reply on screen",
+        "document.getElementById('timeline').innerText.includes('Let me look.')",
+    )
+    .await;
+    until(&browser, "Why? still open", "document.querySelector('#timeline .why-button').getAttribute('aria-expanded') == 'true' && !document.querySelector('#timeline .why').hidden").await;
+    screenshot(&browser, "timeline-why-desktop").await;
+
+    // Away, handing back the two chats Ana has: asked first, with the count.
+    click(&browser, "#top button[data-availability=away]").await;
+    until(
+        &browser,
+        "the hand-back question",
+        "document.querySelector('dialog[open]')?.innerText.includes('Hand my 2 open chats back to the team')",
+    )
+    .await;
+    click(&browser, "dialog[open] [data-answer=confirm]").await;
+    until(
+        &browser,
+        "Away by hand",
+        "document.querySelector('#top button[data-availability=away]').getAttribute('aria-pressed') == 'true' \
+         && document.getElementById('away-why')?.textContent == 'by hand' && !document.getElementById('away-banner').hidden",
+    )
+    .await;
+    let handed = s.conversation(&ana, chats[2].id).await;
+    assert!(handed["assignee_id"].is_null(), "handed back: {handed}");
+    screenshot(&browser, "away-desktop").await;
+    // Bob comes back: the queue drains to him, and the timeline says so.
+    s.set_availability(&bob, "available").await;
+    until(
+        &browser,
+        "the move from the queue on the timeline",
+        "[...document.querySelectorAll('#timeline li.assignment')].some(li => li.textContent.startsWith('Routed to Bob Stone from the queue after'))",
+    )
+    .await;
+
+    // The report: a bar per teammate, the numbers in the table.
+    browser.goto(&format!("{}/reports", s.base)).await.unwrap();
+    until(
+        &browser,
+        "the bars",
+        "document.querySelectorAll('#bars g.bar').length == 2 && document.querySelector('#report-table tr[data-operator]') \
+         && document.querySelectorAll('#days g[data-day]').length == 7 && document.querySelectorAll('#waits g[data-day]').length == 7 && document.getElementById('bars').querySelector('desc').textContent == 'Ana Lima: 2; Bob Stone: 3'",
+    )
+    .await;
+    let table: Value = js(
+        &browser,
+        "return document.getElementById('report-table').textContent",
+    )
+    .await;
+    assert!(table.as_str().unwrap().contains("Round-robin"), "{table}");
+    screenshot(&browser, "reports-desktop").await;
+    click(&browser, "button[data-period='30']").await;
+    until(
+        &browser,
+        "30 days",
+        "document.querySelectorAll('#days g[data-day]').length == 30",
+    )
+    .await;
+    at_size(&browser, PHONE).await;
+    until(&browser, "the bars on a phone", "document.querySelectorAll('#bars g.bar').length == 2 && document.getElementById('bars').viewBox.baseVal.width < 390 && document.getElementById('days').viewBox.baseVal.width < 390").await;
+    screenshot(&browser, "reports-phone").await;
+    browser
+        .goto(&format!("{}/widgets/{}", s.base, widget.id))
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the settings on a phone",
+        "document.getElementById('reassign-amount')?.value == '3'",
+    )
+    .await;
+    screenshot(&browser, "routing-settings-phone").await;
+    browser.close().await.unwrap();
 }

@@ -190,6 +190,11 @@ async fn the_report_adds_up_a_scripted_history(s: TestServer) {
     assert_eq!(owner["median_wait_secs"], Value::Null);
     assert_eq!(owner["median_first_reply_secs"], Value::Null);
     assert_eq!(
+        report["days"],
+        json!([{"day": "2026-01-05T00:00:00.000Z", "assigned": 5, "median_wait_secs": 40.0}]),
+        "an hour is one short day: every assignment, the waits 10, 30, 50 and 120 s"
+    );
+    assert_eq!(
         report["queue"],
         json!({"length": 1, "oldest_queued_at": "2026-01-05T00:10:00.000Z"}),
         "the manual widget's waiting chats are no queue"
@@ -202,6 +207,10 @@ async fn the_report_adds_up_a_scripted_history(s: TestServer) {
     assert_eq!((status, &same["operators"]), (200, &report["operators"]));
     let (_, before) = s.routing_report(&ana, "2026-01-04T00:00:00Z", FROM).await;
     assert_eq!(row(&before, "Bob")["assigned"], json!({}));
+    assert_eq!(
+        before["days"],
+        json!([{"day": "2026-01-04T00:00:00.000Z", "assigned": 0, "median_wait_secs": null}])
+    );
 
     // Owners and admins only; another workspace sees only its own.
     let (status, body) = s.routing_report(&bob, FROM, TO).await;

@@ -4,7 +4,8 @@
 // half-typed reply survives every event and a reconnect. Drafts are kept per conversation in
 // this browser until sent.
 import { api } from "./api.js";
-import { el, avatar, awayTag, swap } from "./dom.js";
+import { el, avatar, awayTag, swap, waited } from "./dom.js";
+import { decisionDetails } from "./decision.js";
 import { state, operatorName, loadText, STATUS_LABEL } from "./state.js";
 import { flash, announce } from "./layout.js";
 import { go } from "./router.js";
@@ -184,7 +185,7 @@ function timelineItems(c) {
       day = d;
       out.push([`d${d}`, el("li", { class: "day", "data-key": `d${d}` }, dayText(at))]);
     }
-    out.push([key, m ? messageItem(c, m, key) : el("li", { class: "assignment", "data-key": key }, assignmentText(e))]);
+    out.push([key, m ? messageItem(c, m, key) : assignmentItem(c, e, key)]);
   }
   return out;
 }
@@ -230,20 +231,50 @@ function scrollToEnd() {
   if (timeline) timeline.scrollTop = timeline.scrollHeight;
 }
 
-function assignmentText(e) {
+/**
+ * A line of the timeline saying who got the chat and why; a routed one has "Why?", which
+ * opens the decision in place. Items are never redrawn (`appendNew` keys them), so an open
+ * "Why?" stays open through live updates.
+ */
+function assignmentItem(c, e, key) {
+  const item = el("li", { class: "assignment", "data-key": key, "data-event": e.id }, el("span", { class: "assignment-text" }, assignmentText(c, e)));
+  if (!e.decision) return item;
+  const details = el("div", { class: "why", id: `why-${e.id}`, hidden: true }, decisionDetails(e.decision));
+  const button = el("button", { type: "button", class: "why-button quiet", "aria-expanded": "false", "aria-controls": `why-${e.id}`,
+    "data-focus-key": `why-${e.id}`, onclick: () => {
+      details.hidden = !details.hidden;
+      button.setAttribute("aria-expanded", String(!details.hidden));
+    } }, "Why?");
+  item.append(" ", button, details);
+  return item;
+}
+
+/** How long the chat had been with `e`'s previous assignee: since the event that gave it to them. */
+function heldFor(c, e) {
+  const given = c.assignment_events.filter((x) => x.at <= e.at && x.id !== e.id && x.to_operator_id === e.from_operator_id).at(-1);
+  return given ? waited(given.at, new Date(e.at).getTime()) : null;
+}
+
+function assignmentText(c, e) {
   const to = e.to_operator_id ? operatorName(e.to_operator_id) : null;
+  const from = e.from_operator_id ? operatorName(e.from_operator_id) : null;
+  const routed = (how) => e.from_queue && e.queued_at
+    ? `Routed to ${to} from the queue after ${waited(e.queued_at, new Date(e.at).getTime())} (${how})`
+    : `Routed to ${to} by ${how}`;
   switch (e.reason) {
-    case "round_robin": return `Routed to ${to} by round-robin`;
-    case "lightest_load": return `Routed to ${to} by lightest load`;
+    case "round_robin": return routed("round-robin");
+    case "lightest_load": return routed("lightest load");
     case "claim": return `Claimed by ${to}`;
     case "reply": return `${to} took it by replying`;
     case "manual": return `Assigned to ${to} by ${operatorName(e.actor_id)}`;
     case "unassign": return `Unassigned by ${operatorName(e.actor_id)}`;
-    case "assignee_away": return to ? `Moved from ${operatorName(e.from_operator_id)} to ${to}: ${operatorName(e.from_operator_id)} is away` : `Unassigned: ${operatorName(e.from_operator_id)} is away`;
-    case "assignee_removed": return to
-      ? `Moved from ${operatorName(e.from_operator_id)} to ${to}: ${operatorName(e.from_operator_id)} was deactivated`
-      : `Unassigned: ${operatorName(e.from_operator_id)} was deactivated`;
-    case "unanswered": return to ? `Moved to ${to}: no reply in time` : "Unassigned: no reply in time";
+    case "assignee_away": return to ? `Moved to ${to}: ${from} went Away` : `Back to the queue: ${from} went Away`;
+    case "assignee_removed": return to ? `Moved to ${to}: ${from} was deactivated` : `Back to the queue: ${from} was deactivated`;
+    case "unanswered": {
+      const held = heldFor(c, e);
+      const noReply = `no reply from ${from}${held ? ` in ${held}` : ""}`;
+      return to ? `Moved to ${to}: ${noReply}` : `Still with ${from}: ${noReply}, and nobody else could take it`;
+    }
     default: return to ? `Assigned to ${to} (${e.reason})` : `Unassigned (${e.reason})`;
   }
 }

@@ -41,9 +41,11 @@ export function avatar(operator, { away = operator?.availability === "away" } = 
     away ? el("span", { class: "away-dot" }, "z") : null);
 }
 
-/** "Away" as a word beside a name. */
+/** "Away" as a word beside a name, with why when it was not set by hand: "Away · no open tab". */
 export function awayTag(operator) {
-  return operator && operator.availability === "away" ? el("span", { class: "away-tag" }, "Away") : null;
+  if (!operator || operator.availability !== "away") return null;
+  const text = operator.availability_reason === "no_open_tab" ? "Away · no open tab" : "Away";
+  return el("span", { class: "away-tag", "data-away-reason": operator.availability_reason || "manual" }, text);
 }
 
 export function when(iso) {

@@ -2,8 +2,9 @@
 // (Away, reconnecting), short notices, and the one place screen readers hear what changed.
 import { api } from "./api.js";
 import { el, link } from "./dom.js";
-import { state, awayReason } from "./state.js";
+import { state, awayReason, isManager } from "./state.js";
 import { attentionNotices } from "./attention.js";
+import { askFirst } from "./dialog.js";
 
 const root = () => document.getElementById("app");
 let activePage = null;
@@ -15,30 +16,56 @@ function header() {
       class: availability,
       "aria-pressed": String(mine.availability === availability),
       "data-availability": availability,
-      onclick: () => setAvailability(availability),
+      onclick: () => (availability === "away" ? goAway() : setAvailability(availability)),
     }, availability === "available" ? "Available" : "Away");
   const nav = [
     ["/inbox", "Inbox", "inbox"],
     ["/widgets", "Widgets", "widgets"],
     ["/teammates", "Teammates", "teammates"],
+    isManager() ? ["/reports", "Reports", "reports"] : null,
     ["/settings/profile", "Settings", "settings"],
-  ].map(([path, text, key]) => link(path, text, { "aria-current": key === activePage ? "page" : null }));
+  ].filter(Boolean).map(([path, text, key]) => link(path, text, { "aria-current": key === activePage ? "page" : null }));
   return el("header", { class: "top", id: "top" },
     el("span", { class: "brand" }, el("span", { class: "brand-mark", "aria-hidden": "true" }), el("span", { class: "brand-name" }, "Switchboard")),
     el("nav", { "aria-label": "Main" }, nav),
     el("div", { class: "presence", role: "group", "aria-label": "Your availability" },
       el("span", { id: "me-name" }, mine.name),
       el("span", { class: "segmented" }, toggle("available"), toggle("away")),
+      mine.availability === "away"
+        ? el("span", { class: "away-why", id: "away-why" }, awayReason(mine) === "no inbox open" ? "no open tab" : "by hand")
+        : null,
       el("button", { class: "quiet", onclick: signOut }, "Sign out")));
 }
 
-export async function setAvailability(availability) {
+export async function setAvailability(availability, handBack = false) {
   try {
-    state.me = { ...state.me, ...(await api("PUT", "/me/availability", { availability })) };
+    const body = handBack ? { availability, hand_back: true } : { availability };
+    state.me = { ...state.me, ...(await api("PUT", "/me/availability", body)) };
     refreshHeader();
+    return true;
   } catch (e) {
     flash(e.message, true);
+    return false;
   }
+}
+
+/**
+ * Away, asking first whether one's open chats should go back to the team (routed again) or
+ * wait for one's return; with none open it just goes Away.
+ */
+async function goAway() {
+  const open = state.me.load ?? 0;
+  if (state.me.availability === "away" || open === 0) return setAvailability("away");
+  const chats = open === 1 ? "1 open chat" : `${open} open chats`;
+  const handBack = el("input", { type: "checkbox", id: "hand-back", checked: true });
+  const yes = await askFirst("Go Away?", [
+    el("p", {}, "Nothing new will be routed to you until you turn Available again."),
+    el("label", { class: "check" }, handBack, ` Hand my ${chats} back to the team`),
+    el("p", { class: "hint" }, "They are routed again to whoever is available now. Unchecked, they stay yours."),
+  ], "Go Away");
+  if (!yes) return;
+  const back = handBack.checked;
+  if (await setAvailability("away", back) && back) flash(`You are Away. Your ${chats} went back to the team.`);
 }
 
 function awayBanner() {

@@ -8,6 +8,7 @@ import { connectionState, refreshHeader } from "./layout.js";
 import { assignedToYou, countUnseen } from "./attention.js";
 import { inboxEvent, inboxResync, describeAssigned } from "./inbox.js";
 import { teamChanged } from "./teammates.js";
+import { widgetsEvent } from "./widgets.js";
 
 let lastEventId = null;
 
@@ -56,6 +57,7 @@ async function resync() {
 }
 
 function onEvent(event) {
+  widgetsEvent(event);
   switch (event.type) {
     case "resync":
       resync();

@@ -10,6 +10,7 @@ import { renderInbox } from "./inbox.js";
 import { renderWidgets, renderWidget } from "./widgets.js";
 import { renderTeammates } from "./teammates.js";
 import { renderProfile, renderNotifications } from "./settings.js";
+import { renderReports } from "./reports.js";
 
 export function go(path) {
   history.pushState({}, "", path);
@@ -49,6 +50,7 @@ export async function route() {
   if (path === "/widgets") return renderWidgets();
   if ((match = path.match(/^\/widgets\/(\d+)$/))) return renderWidget(Number(match[1]));
   if (path === "/teammates") return renderTeammates();
+  if (path === "/reports") return renderReports();
   if (path === "/settings/profile" || path === "/settings") return renderProfile();
   if (path === "/settings/notifications") return renderNotifications();
   page(null, el("h1", {}, "Page not found"), el("p", { class: "empty" }, "There is no page at this address."));

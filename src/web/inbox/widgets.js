@@ -6,6 +6,7 @@ import { submitWith } from "./forms.js";
 import { state, MODES, isManager as managing } from "./state.js";
 import { page, flash } from "./layout.js";
 import { go } from "./router.js";
+import { nextChatText } from "./decision.js";
 
 function embedSnippet(widget) {
   return `<script src="${location.origin}/widget.js" data-key="${widget.key}" async></script>`;
@@ -44,18 +45,29 @@ export function renderWidget(id) {
         el("input", { type: "checkbox", name: "eligible", value: o.id, checked: w.routing.eligible_operator_ids.includes(o.id), disabled: !isManager }),
         " ", o.name, !o.active ? el("span", { class: "away-tag" }, " (deactivated)")
           : o.availability === "away" ? el("span", { class: "away-tag" }, " (Away)") : null))),
+    timerField("reassign", "Move unanswered chats on",
+      "When the teammate routing gave a chat to has not replied within this time, route it to someone who has not had it.",
+      w.routing.reassign_after_secs, isManager, "minutes"),
+    timerField("auto_close", "Close silent chats",
+      "Close a chat when nobody has written anything for this long; its place goes to the next chat in line.",
+      w.routing.auto_close_after_secs, isManager, "hours"),
     isManager ? el("button", { class: "primary", type: "submit" }, "Save routing") : el("p", {}, "Only owners and admins can change routing.")),
   async (_, data) => {
     const saved = await api("PUT", `/widgets/${id}/routing`, {
       mode: data.get("mode"),
       eligible_operator_ids: data.getAll("eligible").map(Number),
+      reassign_after_secs: timerSeconds(data, "reassign"),
+      auto_close_after_secs: timerSeconds(data, "auto_close"),
     });
     state.widgets.set(id, saved);
     flash("Routing saved.");
+    refreshPreview();
   });
   page("widgets", el("section", { class: "panel card" },
     el("p", {}, link("/widgets", "← Widgets")),
-    el("h1", {}, w.name), el("h2", {}, "Routing"), form,
+    el("h1", {}, w.name), el("h2", {}, "Routing"),
+    el("p", { class: "preview-line", id: "routing-preview", role: "status" }, "Working out who gets the next chat…"),
+    form,
     el("h2", {}, "Embed"), el("p", {}, "Paste this before </body> on your site:"),
     el("pre", { class: "snippet", id: "snippet" }, embedSnippet(w)),
     el("button", { onclick: () => navigator.clipboard?.writeText(embedSnippet(w)).then(() => flash("Copied.")) }, "Copy snippet"),
@@ -66,6 +78,74 @@ export function renderWidget(id) {
     el("p", {}, "The AI assistant answers visitors from these questions and answers, and hands over when it cannot."),
     el("div", { id: "articles" }, el("p", { class: "loading" }, "Loading…"))));
   loadArticles(w, isManager);
+  refreshPreview();
+}
+
+const UNITS = [["seconds", 1], ["minutes", 60], ["hours", 3600], ["days", 86400]];
+
+/** The largest unit that says `secs` in whole numbers, so a saved 1800 shows as 30 minutes. */
+function inUnits(secs, fallback) {
+  if (!secs) return [null, fallback];
+  const [unit, size] = [...UNITS].reverse().find(([, size]) => secs % size === 0);
+  return [secs / size, unit];
+}
+
+/** A widget timer: a switch (off = null) and, when on, an amount with its unit. */
+function timerField(name, label, hint, secs, isManager, fallbackUnit) {
+  const [amount, unit] = inUnits(secs, fallbackUnit);
+  const on = el("input", { type: "checkbox", name: `${name}_on`, id: `${name}-on`, checked: secs !== null && secs !== undefined, disabled: !isManager });
+  const number = el("input", { type: "number", name: `${name}_amount`, id: `${name}-amount`, min: 1, step: 1, value: amount ?? "",
+    required: true, disabled: !isManager, "aria-label": `${label}: after how long` });
+  const units = el("select", { name: `${name}_unit`, id: `${name}-unit`, disabled: !isManager, "aria-label": `${label}: unit` },
+    UNITS.map(([u]) => el("option", { value: u, selected: u === unit }, u)));
+  const after = el("span", { class: "timer-after" }, "after ", number, " ", units);
+  const off = el("span", { class: "timer-off muted" }, "Off");
+  const shown = () => {
+    after.hidden = !on.checked;
+    off.hidden = on.checked;
+    number.disabled = !isManager || !on.checked;
+    units.disabled = !isManager || !on.checked;
+  };
+  on.addEventListener("change", () => { shown(); if (on.checked && !number.value) number.focus(); });
+  shown();
+  return el("fieldset", { class: "timer", id: `${name}-timer` },
+    el("legend", {}, label),
+    el("div", { class: "timer-row" }, el("label", { class: "switch" }, on, " On"), after, off),
+    el("span", { class: "hint" }, hint));
+}
+
+/** A timer's seconds from the form, or null when it is off (the server checks the range). */
+function timerSeconds(data, name) {
+  if (!data.get(`${name}_on`)) return null;
+  const size = UNITS.find(([u]) => u === data.get(`${name}_unit`))[1];
+  return Math.round(Number(data.get(`${name}_amount`)) * size);
+}
+
+let previewTimer = null;
+
+/** Who gets the next chat of the widget on screen, in words; kept live by `widgetsEvent`. */
+async function refreshPreview() {
+  const line = document.getElementById("routing-preview");
+  const id = Number(location.pathname.match(/^\/widgets\/(\d+)$/)?.[1]);
+  if (!line || !id) return;
+  try {
+    const decision = await api("GET", `/widgets/${id}/routing/preview`);
+    const current = document.getElementById("routing-preview");
+    if (current) {
+      current.textContent = nextChatText(decision);
+      current.dataset.chosen = decision.chosen_operator_id ?? "";
+      current.classList.toggle("nobody", decision.chosen_operator_id === null);
+    }
+  } catch (e) {
+    line.textContent = e.message;
+  }
+}
+
+/** Presence, loads and assignments change who is next: the preview line follows them. */
+export function widgetsEvent(event) {
+  if (!["operator.availability_changed", "operator.updated", "conversation.assigned", "conversation.status_changed"].includes(event.type)) return;
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(refreshPreview, 100);
 }
 
 function greetingForm(w, isManager) {
