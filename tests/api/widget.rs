@@ -348,17 +348,8 @@ async fn the_widget_offers_to_email_the_reply_and_the_link_continues_the_chat() 
 
     let browser = driver.session().await;
     at_size(&browser, DESKTOP).await;
-    browser.goto(&shop).await.unwrap();
-    until(
-        &browser,
-        "the launcher",
-        &format!("{WIDGET}?.querySelector('.launcher svg')"),
-    )
-    .await;
-    browser
-        .execute(&format!("{WIDGET}.querySelector('.launcher').click(); {WIDGET}.querySelector('button.handover').click();"), vec![])
-        .await
-        .unwrap();
+    open_widget(&browser, &shop).await;
+    ask_for_a_person(&browser).await;
     widget_says(&browser, "Do you have the Ridge boots in size 44?").await;
     until(
         &browser,
@@ -402,20 +393,7 @@ async fn the_widget_offers_to_email_the_reply_and_the_link_continues_the_chat() 
 
     // On a phone the chat comes back with the address remembered.
     at_size(&browser, PHONE).await;
-    browser.goto(&shop).await.unwrap();
-    until(
-        &browser,
-        "the launcher",
-        &format!("{WIDGET}?.querySelector('.launcher svg')"),
-    )
-    .await;
-    browser
-        .execute(
-            &format!("{WIDGET}.querySelector('.launcher').click()"),
-            vec![],
-        )
-        .await
-        .unwrap();
+    open_widget(&browser, &shop).await;
     until(&browser, "the restored chat", &format!("{WIDGET}.querySelector('.email-saved')?.offsetParent !== null && [...{WIDGET}.querySelectorAll('li.visitor')].length == 1")).await;
     screenshot(&browser, "widget-phone-email-saved").await;
 
@@ -501,17 +479,8 @@ async fn the_widget_tells_the_visitor_their_place_in_line() {
 
     let browser = driver.session().await;
     at_size(&browser, PHONE).await;
-    browser.goto(&shop).await.unwrap();
-    until(
-        &browser,
-        "the launcher",
-        &format!("{WIDGET}?.querySelector('.launcher svg')"),
-    )
-    .await;
-    browser
-        .execute(&format!("{WIDGET}.querySelector('.launcher').click(); {WIDGET}.querySelector('button.handover').click();"), vec![])
-        .await
-        .unwrap();
+    open_widget(&browser, &shop).await;
+    ask_for_a_person(&browser).await;
     widget_says(&browser, "Do you ship to Norway?").await;
     let place = |text: &str| {
         format!(
@@ -543,4 +512,35 @@ async fn the_widget_tells_the_visitor_their_place_in_line() {
     let (_, rows) = s.conversations(&ana, "?view=mine").await;
     assert_eq!(rows["items"].as_array().unwrap().len(), 2, "{rows}");
     browser.close().await.unwrap();
+}
+
+/// Opens the shop page and, once its launcher is drawn, the widget.
+async fn open_widget(browser: &fantoccini::Client, shop: &str) {
+    use crate::browser::{WIDGET, until};
+    browser.goto(shop).await.unwrap();
+    until(
+        browser,
+        "the launcher",
+        &format!("{WIDGET}?.querySelector('.launcher svg')"),
+    )
+    .await;
+    browser
+        .execute(
+            &format!("{WIDGET}.querySelector('.launcher').click()"),
+            vec![],
+        )
+        .await
+        .unwrap();
+}
+
+/// "Talk to a person" in the open widget.
+async fn ask_for_a_person(browser: &fantoccini::Client) {
+    use crate::browser::WIDGET;
+    browser
+        .execute(
+            &format!("{WIDGET}.querySelector('button.handover').click()"),
+            vec![],
+        )
+        .await
+        .unwrap();
 }
