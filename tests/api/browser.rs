@@ -190,14 +190,7 @@ async fn two_operators_route_claim_pick_and_unassign_live() {
     let Some((mut driver, s, ana)) = acme().await else {
         return;
     };
-    let (status, bob) = s
-        .create_operator(
-            &ana,
-            json!({"name": "Bob Stone", "email": "bob@acme.test", "password": "bob-password"}),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let bob_id = bob["id"].as_i64().unwrap();
+    let bob_id = add_bob(&s, &ana).await.id;
     let widget = s.widget(&ana, "round_robin", &[bob_id]).await;
 
     let ana_tab = driver.session().await;
@@ -445,6 +438,18 @@ async fn host_page(server_base: &str, key: &str) -> String {
 }
 
 /// The same, with more attributes on the script tag (our own values: no escaping needed).
+/// Bob Stone, Ana's teammate, who signs in as bob@acme.test with bob-password.
+async fn add_bob(s: &TestServer, ana: &Op) -> Op {
+    let (status, bob) = s
+        .create_operator(
+            ana,
+            json!({"name": "Bob Stone", "email": "bob@acme.test", "password": "bob-password"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{bob}");
+    s.login("bob@acme.test", "bob-password").await
+}
+
 pub(crate) async fn host_page_with(server_base: &str, key: &str, attributes: &str) -> String {
     let html = format!(
         "<!doctype html><html><head><title>Shop</title>\
@@ -489,14 +494,8 @@ async fn the_widget_on_another_site_talks_to_the_ai_then_a_person() {
         return;
     };
     let ana = s.signup("Acme").await;
-    let (_, bob) = s
-        .create_operator(
-            &ana,
-            json!({"name": "Bob Stone", "email": "bob@acme.test", "password": "bob-password"}),
-        )
-        .await;
-    let bob_id = bob["id"].as_i64().unwrap();
-    let bob = s.login("bob@acme.test", "bob-password").await;
+    let bob = add_bob(&s, &ana).await;
+    let bob_id = bob.id;
     let widget = s.widget(&ana, "round_robin", &[bob_id]).await;
     s.add_article(
         &ana,
@@ -1064,13 +1063,7 @@ async fn the_team_is_run_from_the_teammates_page() {
     let Some((mut driver, s, ana)) = acme().await else {
         return;
     };
-    let (_, bob) = s
-        .create_operator(
-            &ana,
-            json!({"name": "Bob Stone", "email": "bob@acme.test", "password": "bob-password"}),
-        )
-        .await;
-    let bob_id = bob["id"].as_i64().unwrap();
+    let bob_id = add_bob(&s, &ana).await.id;
     let (_, dan) = s
         .create_operator(
             &ana,
@@ -1370,15 +1363,8 @@ async fn the_inbox_keeps_work_through_live_updates_and_restarts() {
     let Some((mut driver, s, ana)) = acme().await else {
         return;
     };
-    let (status, bob) = s
-        .create_operator(
-            &ana,
-            json!({"name": "Bob Stone", "email": "bob@acme.test", "password": "bob-password"}),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let bob_id = bob["id"].as_i64().unwrap();
-    let bob = s.login("bob@acme.test", "bob-password").await;
+    let bob = add_bob(&s, &ana).await;
+    let bob_id = bob.id;
     let tab = driver.session().await;
     at_size(&tab, DESKTOP).await;
     sign_in(&tab, &s.base, "ana@acme.test", "ana-password").await;
