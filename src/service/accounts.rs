@@ -69,7 +69,7 @@ impl Service {
     /// Whether `POST /signup` would be accepted now, and whether the server is still waiting
     /// for its first workspace.
     pub async fn signup_status(&self) -> ServiceResult<(bool, bool)> {
-        let first_run = !workspaces::any_exists(&mut *self.store.read().await?).await?;
+        let first_run = !workspaces::any_exists(&mut self.store.read().await?).await?;
         Ok((first_run || self.settings.allow_signup, first_run))
     }
 
@@ -82,7 +82,7 @@ impl Service {
     pub async fn login(&self, input: Credentials) -> ServiceResult<SignedIn> {
         const REFUSED: ServiceError = ServiceError::Unauthenticated("Wrong email or password");
         let email = input.email.trim().to_lowercase();
-        let found = operators::by_email_with_hash(&mut *self.store.read().await?, &email).await?;
+        let found = operators::by_email_with_hash(&mut self.store.read().await?, &email).await?;
         if found.is_empty() {
             // Spend the same effort as a real check so timing does not reveal who has an account.
             let _ = self.passwords.hash(input.password).await;
@@ -141,7 +141,7 @@ impl Service {
     /// The operator holding this session token, if it is valid.
     pub async fn authenticate(&self, token: &str) -> ServiceResult<Operator> {
         sessions::operator(
-            &mut *self.store.read().await?,
+            &mut self.store.read().await?,
             &hash_token(token),
             now_millis(),
         )
@@ -152,14 +152,14 @@ impl Service {
     }
 
     pub async fn workspace(&self, caller: &Operator) -> ServiceResult<Workspace> {
-        workspaces::get(&mut *self.store.read().await?, caller.workspace_id)
+        workspaces::get(&mut self.store.read().await?, caller.workspace_id)
             .await?
             .ok_or(ServiceError::NotFound("workspace"))
     }
 
     /// The caller's teammates (themselves included) in join order, with availability and load.
     pub async fn list_operators(&self, caller: &Operator) -> ServiceResult<Vec<OperatorWithLoad>> {
-        Ok(operators::list_with_loads(&mut *self.store.read().await?, caller.workspace_id).await?)
+        Ok(operators::list_with_loads(&mut self.store.read().await?, caller.workspace_id).await?)
     }
 
     /// An owner or admin adds a teammate; only an owner can add another owner.

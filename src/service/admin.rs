@@ -89,7 +89,7 @@ impl Admin {
     pub async fn operator(&self, email: &str, workspace_id: Option<Id>) -> ServiceResult<Operator> {
         let email = email.trim().to_lowercase();
         let mut found: Vec<Operator> =
-            operators::by_email_with_hash(&mut *self.store().read().await?, &email)
+            operators::by_email_with_hash(&mut self.store().read().await?, &email)
                 .await?
                 .into_iter()
                 .map(|(operator, _)| operator)
@@ -162,7 +162,7 @@ impl Admin {
     }
 
     pub async fn list_workspaces(&self) -> ServiceResult<Vec<WorkspaceSummary>> {
-        let rows = workspaces::list_with_operator_counts(&mut *self.store().read().await?).await?;
+        let rows = workspaces::list_with_operator_counts(&mut self.store().read().await?).await?;
         Ok(rows
             .into_iter()
             .map(|(workspace, operators)| WorkspaceSummary {

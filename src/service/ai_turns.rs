@@ -72,7 +72,7 @@ impl Service {
     /// is leased first, so of several nodes only one takes it. Returns how many it took.
     async fn take_owed_ai_turns(&self, before: Millis) -> ServiceResult<usize> {
         let now = now_millis();
-        let owed = convs::awaiting_ai(&mut *self.store.read().await?, before, now).await?;
+        let owed = convs::awaiting_ai(&mut self.store.read().await?, before, now).await?;
         let lease_until = now + self.settings.ai_turn_takeover.as_millis() as Millis;
         let mut taken = 0;
         for (workspace_id, widget_id, id) in owed {

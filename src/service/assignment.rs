@@ -2,8 +2,6 @@
 //! workspace transaction. They update the conversation in place and collect the events and
 //! notifications it causes in the transaction's `Effects`.
 
-use sqlx::AnyConnection;
-
 use super::ServiceResult;
 use super::effects::{Effects, PendingNotice};
 use crate::domain::conversation::{AssigneeOnReopen, assignee_on_reopen};
@@ -14,7 +12,7 @@ use crate::domain::{AssignmentReason, Author, Id, Millis, RoutingMode, Status, T
 use crate::metrics::RoutingOutcome;
 use crate::store::conversations::{self as convs, NewAssignmentEvent};
 use crate::store::{
-    Conversation, Operator, OperatorWithLoad, Widget, WriteTx, operators, timers, widgets,
+    Conversation, Db, Operator, OperatorWithLoad, Widget, WriteTx, operators, timers, widgets,
 };
 
 /// What routing decided about a change of assignee, when routing made it.
@@ -299,7 +297,7 @@ pub(super) fn widget_routing(widget: &Widget, eligible: Vec<Id>) -> WidgetRoutin
 /// The decision for the next chat of `widget`, from the state this connection reads: what
 /// routing would do now (the preview), and what it does inside a locked transaction.
 pub(super) async fn decide(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     widget: &Widget,
     already_given: &[Id],
 ) -> ServiceResult<(Decision, Vec<OperatorWithLoad>)> {

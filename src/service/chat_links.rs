@@ -83,7 +83,7 @@ impl Service {
     /// Locks the workspace of the link's conversation and loads it.
     async fn begin_for_link(&self, token: &str) -> ServiceResult<(WriteTx, Conversation)> {
         let workspace_id = chat_links::conversation(
-            &mut *self.store.read().await?,
+            &mut self.store.read().await?,
             &hash_token(token),
             now_millis(),
         )

@@ -143,7 +143,7 @@ impl Service {
         statuses: &[Status],
     ) -> ServiceResult<InboxCounts> {
         Ok(convs::counts(
-            &mut *self.store.read().await?,
+            &mut self.store.read().await?,
             caller.workspace_id,
             caller.id,
             statuses,

@@ -22,7 +22,7 @@ impl Service {
     }
 
     pub async fn notification_channels(&self, caller: &Operator) -> ServiceResult<Channels> {
-        Ok(notifications::channels(&mut *self.store.read().await?, caller.id).await?)
+        Ok(notifications::channels(&mut self.store.read().await?, caller.id).await?)
     }
 
     /// Turns channels on or off and sets the email's delay; `None` leaves one as it is.
@@ -114,7 +114,7 @@ impl Service {
         &self,
         caller: &Operator,
     ) -> ServiceResult<Vec<PushSubscription>> {
-        Ok(notifications::subscriptions(&mut *self.store.read().await?, caller.id).await?)
+        Ok(notifications::subscriptions(&mut self.store.read().await?, caller.id).await?)
     }
 
     /// Queues the notifications of one transaction's assignments in that transaction: an email

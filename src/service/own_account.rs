@@ -53,7 +53,7 @@ impl Service {
         new: String,
     ) -> ServiceResult<()> {
         validate::password(&new)?;
-        let stored = operators::password_hash(&mut *self.store.read().await?, caller.id).await?;
+        let stored = operators::password_hash(&mut self.store.read().await?, caller.id).await?;
         if !self.passwords.verify(current, stored).await {
             return Err(ServiceError::Forbidden {
                 code: "wrong_password",
@@ -89,7 +89,7 @@ impl Service {
     }
 
     async fn queue_reset_links(&self, email: &str) -> ServiceResult<()> {
-        let found = operators::active_by_email(&mut *self.store.read().await?, email).await?;
+        let found = operators::active_by_email(&mut self.store.read().await?, email).await?;
         for operator in found {
             let token = new_token();
             let mut effects = Effects::new(now_millis());
@@ -129,13 +129,13 @@ impl Service {
     pub async fn reset_password(&self, token: &str, password: String) -> ServiceResult<SignedIn> {
         let token_hash = hash_token(token);
         let operator_id =
-            password_resets::pending(&mut *self.store.read().await?, &token_hash, now_millis())
+            password_resets::pending(&mut self.store.read().await?, &token_hash, now_millis())
                 .await?
                 .ok_or(ServiceError::InvalidLink(INVALID_LINK))?;
         validate::password(&password)?;
         let hash = self.hash_password(password).await?;
         let mut effects = Effects::new(now_millis());
-        let workspace_id = operators::workspace_of(&mut *self.store.read().await?, operator_id)
+        let workspace_id = operators::workspace_of(&mut self.store.read().await?, operator_id)
             .await?
             .ok_or(ServiceError::InvalidLink(INVALID_LINK))?;
         let mut tx = self.lock_workspace(workspace_id).await?;

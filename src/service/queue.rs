@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use sqlx::AnyConnection;
-
 use super::ServiceResult;
 use super::assignment::drain_queue;
 use super::effects::Effects;
@@ -12,7 +10,7 @@ use crate::domain::event::Event;
 use crate::domain::queue::{self, InLine, Place};
 use crate::domain::{Id, Millis};
 use crate::store::conversations::{self as convs, InLineRow};
-use crate::store::{OperatorWithLoad, WriteTx, operators, widgets};
+use crate::store::{Db, OperatorWithLoad, WriteTx, operators, widgets};
 
 /// How many of a widget's last routed chats the wait estimate is made from.
 const ESTIMATE_SAMPLE: u32 = 50;
@@ -63,7 +61,7 @@ async fn tell_places(
 
 /// The place of every queued conversation among `rows`.
 async fn places(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     rows: &[InLineRow],
 ) -> ServiceResult<HashMap<Id, Place>> {
@@ -121,7 +119,7 @@ fn eligible_team(members: &[OperatorWithLoad], eligible: Option<&Vec<Id>>) -> Ve
 
 /// Where the conversation stands in line now, if it is queued.
 pub(super) async fn place_in_line(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     conversation_id: Id,
 ) -> ServiceResult<Option<Place>> {

@@ -59,15 +59,17 @@ impl Service {
             ));
         }
         let workspace = caller.workspace_id;
-        let mut conn = self.store.read().await?;
-        let team = operators::list_with_loads(&mut conn, workspace).await?;
-        let assignments = reports::assignments(&mut conn, workspace, window).await?;
-        let unanswered: HashMap<Id, i64> = reports::unanswered_moves(&mut conn, workspace, window)
-            .await?
-            .into_iter()
-            .collect();
-        let queue = reports::queue(&mut conn, workspace).await?;
-        drop(conn);
+        let (team, assignments, unanswered, queue) = self
+            .store
+            .long_read(async |conn| {
+                let team = operators::list_with_loads(conn, workspace).await?;
+                let assignments = reports::assignments(conn, workspace, window).await?;
+                let unanswered = reports::unanswered_moves(conn, workspace, window).await?;
+                let queue = reports::queue(conn, workspace).await?;
+                Ok((team, assignments, unanswered, queue))
+            })
+            .await?;
+        let unanswered: HashMap<Id, i64> = unanswered.into_iter().collect();
         let days = report::days(window, &assignments);
         let mut figures = report::figures(&assignments);
         let operators = team

@@ -61,7 +61,7 @@ impl Service {
     /// Fires every deadline due now.
     pub async fn fire_due_timers(&self) -> ServiceResult<()> {
         loop {
-            let due = timers::due(&mut *self.store.read().await?, now_millis(), BATCH).await?;
+            let due = timers::due(&mut self.store.read().await?, now_millis(), BATCH).await?;
             let full = due.len() == BATCH as usize;
             for timer in due {
                 self.fire(timer).await?;
@@ -73,7 +73,7 @@ impl Service {
     }
 
     async fn next_deadline(&self) -> ServiceResult<Option<Millis>> {
-        Ok(timers::next_due(&mut *self.store.read().await?).await?)
+        Ok(timers::next_due(&mut self.store.read().await?).await?)
     }
 
     /// Fires one deadline, exactly once across nodes: its row is deleted in the workspace's

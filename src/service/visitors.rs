@@ -4,8 +4,6 @@
 //! record anyway). Who they are (identity from the embedding site) is in `identity`; the AI's
 //! turn that follows a visitor's message is in `ai_turns`.
 
-use sqlx::AnyConnection;
-
 use super::assignment::{add_message, hand_to_team, reopen_for_visitor};
 use super::effects::Effects;
 use super::identity::Identity;
@@ -17,7 +15,7 @@ use crate::domain::sighting::{Page, Sighting};
 use crate::domain::{Author, Id, Millis, Status};
 use crate::store::conversations as convs;
 use crate::store::{
-    Conversation, Message, Visitor, Widget, WriteTx, operators, timers, visitors, widgets,
+    Conversation, Db, Message, Visitor, Widget, WriteTx, operators, timers, visitors, widgets,
 };
 use crate::timefmt::now_millis;
 
@@ -259,7 +257,7 @@ impl Service {
     }
 
     pub(super) async fn widget_by_key(&self, key: &str) -> ServiceResult<Widget> {
-        widgets::by_key(&mut *self.store.read().await?, key)
+        widgets::by_key(&mut self.store.read().await?, key)
             .await?
             .ok_or(ServiceError::NotFound("widget"))
     }
@@ -272,7 +270,7 @@ impl Service {
     ) -> ServiceResult<(Widget, Visitor)> {
         let widget = self.widget_by_key(widget_key).await?;
         let visitor = visitors::by_token(
-            &mut *self.store.read().await?,
+            &mut self.store.read().await?,
             widget.id,
             &hash_token(visitor_token),
         )
@@ -289,7 +287,7 @@ impl Service {
         sighting: &Sighting,
     ) -> ServiceResult<()> {
         let visitor = visitors::by_token(
-            &mut *self.store.read().await?,
+            &mut self.store.read().await?,
             widget_id,
             &hash_token(visitor_token),
         )
@@ -339,7 +337,7 @@ impl Service {
 /// What the visitor sees of their conversation: its messages with the teammates' names, who
 /// answers, why it waits and where it stands in line, and the email they left.
 pub(super) async fn view_of(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     conversation: Conversation,
 ) -> ServiceResult<VisitorConversation> {
     let team = operators::list_with_loads(conn, conversation.workspace_id).await?;

@@ -39,7 +39,7 @@ impl Service {
     }
 
     pub async fn list_widgets(&self, caller: &Operator) -> ServiceResult<Vec<WidgetWithRouting>> {
-        Ok(widgets::list(&mut *self.store.read().await?, caller.workspace_id).await?)
+        Ok(widgets::list(&mut self.store.read().await?, caller.workspace_id).await?)
     }
 
     pub async fn get_widget(&self, caller: &Operator, id: Id) -> ServiceResult<WidgetWithRouting> {
@@ -227,7 +227,7 @@ impl Service {
         key: &str,
         origin: &str,
     ) -> ServiceResult<Option<bool>> {
-        let widget = widgets::by_key(&mut *self.store.read().await?, key).await?;
+        let widget = widgets::by_key(&mut self.store.read().await?, key).await?;
         Ok(widget.map(|w| w.allows_origin(origin)))
     }
 

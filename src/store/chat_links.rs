@@ -1,20 +1,20 @@
 //! The links that open one conversation from an email (`{public_url}/chat/{token}`). Only the
 //! SHA-256 of each token is stored.
 
-use sqlx::AnyConnection;
-
+use super::Db;
 use super::conversations::conversation_columns;
+use super::sql;
 use super::{Conversation, StoreResult};
 use crate::domain::{Id, Millis};
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     token_hash: &str,
     conversation_id: Id,
     now: Millis,
     expires_at: Millis,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO chat_links (token_hash, conversation_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(token_hash)
@@ -28,11 +28,11 @@ pub async fn insert(
 
 /// The conversation a link that has not expired opens.
 pub async fn conversation(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     token_hash: &str,
     now: Millis,
 ) -> StoreResult<Option<Conversation>> {
-    Ok(sqlx::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "SELECT ",
         conversation_columns!(),
         " FROM conversations WHERE id = \

@@ -1,7 +1,7 @@
 //! Conversations, their messages and their assignment log.
 
-use sqlx::{AnyConnection, AssertSqlSafe};
-
+use super::Db;
+use super::sql::{self, from_row};
 use super::{AssignmentEvent, Conversation, Message, StoreResult};
 use crate::domain::routing::QueuedChat;
 use crate::domain::{AssignmentReason, Author, Id, Millis, Status, WaitingReason};
@@ -29,13 +29,13 @@ pub(super) use queued_condition;
 const PREVIEW_CHARS: usize = 140;
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     widget_id: Id,
     visitor_id: Id,
     now: Millis,
 ) -> StoreResult<Conversation> {
-    Ok(sqlx::query_as(concat!("INSERT INTO conversations (workspace_id, widget_id, visitor_id, status, created_at, last_message_at) \
+    Ok(sql::query_as(concat!("INSERT INTO conversations (workspace_id, widget_id, visitor_id, status, created_at, last_message_at) \
          VALUES ($1, $2, $3, 'active', $4, $5) RETURNING ", conversation_columns!()))
     .bind(workspace_id)
     .bind(widget_id)
@@ -47,12 +47,8 @@ pub async fn insert(
 }
 
 /// The conversation with this id, only if it belongs to `workspace_id`.
-pub async fn get(
-    conn: &mut AnyConnection,
-    workspace_id: Id,
-    id: Id,
-) -> StoreResult<Option<Conversation>> {
-    Ok(sqlx::query_as(concat!(
+pub async fn get(conn: &mut Db, workspace_id: Id, id: Id) -> StoreResult<Option<Conversation>> {
+    Ok(sql::query_as(concat!(
         "SELECT ",
         conversation_columns!(),
         " FROM conversations WHERE id = $1 AND workspace_id = $2"
@@ -66,12 +62,12 @@ pub async fn get(
 /// Conversation `id` of `widget_id`, only if it is one of the visitor's whose token has this
 /// hash. One statement, so it holds while visitor records merge.
 pub async fn get_for_visitor(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     widget_id: Id,
     token_hash: &str,
     id: Id,
 ) -> StoreResult<Option<Conversation>> {
-    Ok(sqlx::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "SELECT ",
         conversation_columns!(),
         " FROM conversations WHERE id = $1 AND widget_id = $2 \
@@ -85,11 +81,8 @@ pub async fn get_for_visitor(
 }
 
 /// The visitor's conversations, newest activity first.
-pub async fn of_visitor(
-    conn: &mut AnyConnection,
-    visitor_id: Id,
-) -> StoreResult<Vec<Conversation>> {
-    Ok(sqlx::query_as(concat!(
+pub async fn of_visitor(conn: &mut Db, visitor_id: Id) -> StoreResult<Vec<Conversation>> {
+    Ok(sql::query_as(concat!(
         "SELECT ",
         conversation_columns!(),
         " FROM conversations WHERE visitor_id = $1 ORDER BY last_message_at DESC, id DESC"
@@ -119,7 +112,7 @@ pub struct ListQuery {
 }
 
 /// Inbox rows, newest activity first (then highest id).
-pub async fn list(conn: &mut AnyConnection, q: &ListQuery) -> StoreResult<Vec<Conversation>> {
+pub async fn list(conn: &mut Db, q: &ListQuery) -> StoreResult<Vec<Conversation>> {
     let mut sql = concat!(
         "SELECT ",
         conversation_columns!(),
@@ -150,7 +143,7 @@ pub async fn list(conn: &mut AnyConnection, q: &ListQuery) -> StoreResult<Vec<Co
     ));
 
     // Only our own literals and numbers went into `sql`; all user values are bound.
-    let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(q.workspace_id);
+    let mut query = sql::query_as(sql).bind(q.workspace_id);
     if let AssigneeFilter::Operator(id) = q.assignee {
         query = query.bind(id);
     }
@@ -187,7 +180,7 @@ pub struct InboxCounts {
 
 /// How many conversations with these statuses (empty = any) each inbox view holds.
 pub async fn counts(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     operator_id: Id,
     statuses: &[Status],
@@ -200,7 +193,7 @@ pub async fn counts(
         status_filter(statuses)
     );
     let (mine, unassigned, ai, all): (Option<i64>, Option<i64>, Option<i64>, i64) =
-        sqlx::query_as(AssertSqlSafe(sql))
+        sql::query_as(sql)
             .bind(workspace_id)
             .bind(operator_id)
             .fetch_one(conn)
@@ -217,11 +210,11 @@ pub async fn counts(
 
 /// The open (`active` or `handed_off`) conversations assigned to the operator, oldest first.
 pub async fn open_assigned_to(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     operator_id: Id,
 ) -> StoreResult<Vec<Conversation>> {
-    Ok(sqlx::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "SELECT ",
         conversation_columns!(),
         " FROM conversations WHERE workspace_id = $1 AND assignee_id = $2 \
@@ -235,14 +228,9 @@ pub async fn open_assigned_to(
 
 /// Sets the status; becoming `handed_off` at `now` is the chat's handover, which the routing
 /// report measures waits from.
-pub async fn set_status(
-    conn: &mut AnyConnection,
-    id: Id,
-    status: Status,
-    now: Millis,
-) -> StoreResult<()> {
+pub async fn set_status(conn: &mut Db, id: Id, status: Status, now: Millis) -> StoreResult<()> {
     let handed_off_at = (status == Status::HandedOff).then_some(now);
-    sqlx::query(
+    sql::query(
         "UPDATE conversations SET status = $1, handed_off_at = COALESCE($2, handed_off_at) WHERE id = $3",
     )
     .bind(status.as_str())
@@ -253,12 +241,8 @@ pub async fn set_status(
     Ok(())
 }
 
-pub async fn set_assignee(
-    conn: &mut AnyConnection,
-    id: Id,
-    assignee_id: Option<Id>,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE conversations SET assignee_id = $1, waiting_reason = NULL WHERE id = $2")
+pub async fn set_assignee(conn: &mut Db, id: Id, assignee_id: Option<Id>) -> StoreResult<()> {
+    sql::query("UPDATE conversations SET assignee_id = $1, waiting_reason = NULL WHERE id = $2")
         .bind(assignee_id)
         .bind(id)
         .execute(conn)
@@ -267,11 +251,11 @@ pub async fn set_assignee(
 }
 
 pub async fn set_waiting_reason(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     id: Id,
     reason: Option<WaitingReason>,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE conversations SET waiting_reason = $1 WHERE id = $2")
+    sql::query("UPDATE conversations SET waiting_reason = $1 WHERE id = $2")
         .bind(reason.map(WaitingReason::as_str))
         .bind(id)
         .execute(conn)
@@ -281,14 +265,14 @@ pub async fn set_waiting_reason(
 
 /// Appends a message and moves the conversation's activity time (and preview) to it.
 pub async fn insert_message(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     conversation_id: Id,
     author: Author,
     operator_id: Option<Id>,
     body: &str,
     now: Millis,
 ) -> StoreResult<Message> {
-    let message: Message = sqlx::query_as(
+    let message: Message = sql::query_as(
         "INSERT INTO messages (conversation_id, author, operator_id, body, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id, conversation_id, author, operator_id, body, created_at",
     )
@@ -303,14 +287,14 @@ pub async fn insert_message(
     // keeps showing what a person last said: the visitor's question tells chats apart in the
     // inbox, the AI's "I couldn't find an answer…" on every handed-over row does not.
     if matches!(author, Author::System | Author::Ai) {
-        sqlx::query("UPDATE conversations SET last_message_at = $1 WHERE id = $2")
+        sql::query("UPDATE conversations SET last_message_at = $1 WHERE id = $2")
             .bind(now)
             .bind(conversation_id)
             .execute(conn)
             .await?;
     } else {
         let preview: String = body.chars().take(PREVIEW_CHARS).collect();
-        sqlx::query("UPDATE conversations SET last_message_at = $1, last_message_preview = $2 WHERE id = $3")
+        sql::query("UPDATE conversations SET last_message_at = $1, last_message_preview = $2 WHERE id = $3")
             .bind(now)
             .bind(preview)
             .bind(conversation_id)
@@ -321,9 +305,9 @@ pub async fn insert_message(
 }
 
 /// The id of the conversation's newest message (0 when it has none).
-pub async fn latest_message_id(conn: &mut AnyConnection, conversation_id: Id) -> StoreResult<Id> {
+pub async fn latest_message_id(conn: &mut Db, conversation_id: Id) -> StoreResult<Id> {
     let (id,): (Option<i64>,) =
-        sqlx::query_as("SELECT MAX(id) FROM messages WHERE conversation_id = $1")
+        sql::query_as("SELECT MAX(id) FROM messages WHERE conversation_id = $1")
             .bind(conversation_id)
             .fetch_one(conn)
             .await?;
@@ -336,11 +320,11 @@ pub async fn latest_message_id(conn: &mut AnyConnection, conversation_id: Id) ->
 /// The conversations owing the AI a turn (active, the visitor spoke last) whose last message
 /// is older than `before` and which no node has leased, as (workspace, widget, conversation).
 pub async fn awaiting_ai(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     before: Millis,
     now: Millis,
 ) -> StoreResult<Vec<(Id, Id, Id)>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query_as(
         "SELECT workspace_id, widget_id, id FROM conversations c WHERE status = 'active' \
          AND last_message_at < $1 AND (ai_turn_leased_until IS NULL OR ai_turn_leased_until <= $2) \
          AND (SELECT author FROM messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1) = 'visitor'",
@@ -353,13 +337,8 @@ pub async fn awaiting_ai(
 
 /// Leases a conversation's owed AI turn to this node until `until`; false when another node
 /// holds it.
-pub async fn lease_ai_turn(
-    conn: &mut AnyConnection,
-    id: Id,
-    now: Millis,
-    until: Millis,
-) -> StoreResult<bool> {
-    let done = sqlx::query(
+pub async fn lease_ai_turn(conn: &mut Db, id: Id, now: Millis, until: Millis) -> StoreResult<bool> {
+    let done = sql::query(
         "UPDATE conversations SET ai_turn_leased_until = $3 WHERE id = $1 \
          AND (ai_turn_leased_until IS NULL OR ai_turn_leased_until <= $2)",
     )
@@ -373,10 +352,10 @@ pub async fn lease_ai_turn(
 
 /// What the visitor wrote last in the conversation, if anything.
 pub async fn last_visitor_message(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     conversation_id: Id,
 ) -> StoreResult<Option<String>> {
-    let row: Option<(String,)> = sqlx::query_as(
+    let row: Option<(String,)> = sql::query_as(
         "SELECT body FROM messages WHERE conversation_id = $1 AND author = 'visitor' ORDER BY id DESC LIMIT 1",
     )
     .bind(conversation_id)
@@ -385,8 +364,8 @@ pub async fn last_visitor_message(
     Ok(row.map(|(body,)| body))
 }
 
-pub async fn messages(conn: &mut AnyConnection, conversation_id: Id) -> StoreResult<Vec<Message>> {
-    Ok(sqlx::query_as(
+pub async fn messages(conn: &mut Db, conversation_id: Id) -> StoreResult<Vec<Message>> {
+    Ok(sql::query_as(
         "SELECT id, conversation_id, author, operator_id, body, created_at FROM messages \
          WHERE conversation_id = $1 ORDER BY id",
     )
@@ -411,10 +390,10 @@ pub struct NewAssignmentEvent {
 }
 
 pub async fn insert_assignment_event(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     e: &NewAssignmentEvent,
 ) -> StoreResult<AssignmentEvent> {
-    Ok(sqlx::query_as(
+    Ok(sql::query_as(
         "INSERT INTO assignment_events (conversation_id, from_operator_id, to_operator_id, reason, actor_id, at, \
          decision, queued_at, wait_ms, handed_off_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
          (SELECT handed_off_at FROM conversations WHERE id = $1)) \
@@ -436,12 +415,12 @@ pub async fn insert_assignment_event(
 /// The operator replied at `now`: the first reply after each of their assignments to the chat
 /// that had none yet (what the report measures reply times by).
 pub async fn note_first_reply(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     conversation_id: Id,
     operator_id: Id,
     now: Millis,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "UPDATE assignment_events SET first_reply_at = $1 \
          WHERE conversation_id = $2 AND to_operator_id = $3 AND first_reply_at IS NULL AND at <= $1",
     )
@@ -454,10 +433,10 @@ pub async fn note_first_reply(
 }
 
 pub async fn assignment_events(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     conversation_id: Id,
 ) -> StoreResult<Vec<AssignmentEvent>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query_as(
         "SELECT id, conversation_id, from_operator_id, to_operator_id, reason, actor_id, at, \
          decision, queued_at FROM assignment_events WHERE conversation_id = $1 ORDER BY id",
     )
@@ -467,12 +446,8 @@ pub async fn assignment_events(
 }
 
 /// Puts the conversation in the queue (`Some(when)`) or takes it out (`None`).
-pub async fn set_queued_at(
-    conn: &mut AnyConnection,
-    id: Id,
-    queued_at: Option<Millis>,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE conversations SET queued_at = $1 WHERE id = $2")
+pub async fn set_queued_at(conn: &mut Db, id: Id, queued_at: Option<Millis>) -> StoreResult<()> {
+    sql::query("UPDATE conversations SET queued_at = $1 WHERE id = $2")
         .bind(queued_at)
         .bind(id)
         .execute(conn)
@@ -482,8 +457,8 @@ pub async fn set_queued_at(
 
 /// The workspace's queue (SPEC 9): `handed_off`, unassigned chats of widgets that route
 /// automatically, oldest `queued_at` first, through the `conversations_queue` index.
-pub async fn queued(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<Vec<QueuedChat>> {
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(concat!(
+pub async fn queued(conn: &mut Db, workspace_id: Id) -> StoreResult<Vec<QueuedChat>> {
+    let rows: Vec<(i64, i64, i64)> = sql::query_as(concat!(
         "SELECT c.id, c.widget_id, c.queued_at FROM conversations c \
          JOIN widgets w ON w.id = c.widget_id \
          WHERE c.workspace_id = $1 AND c.queued_at IS NOT NULL AND ",
@@ -504,8 +479,8 @@ pub async fn queued(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<V
 }
 
 /// Everyone the conversation was ever given to.
-pub async fn given_to(conn: &mut AnyConnection, conversation_id: Id) -> StoreResult<Vec<Id>> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
+pub async fn given_to(conn: &mut Db, conversation_id: Id) -> StoreResult<Vec<Id>> {
+    let rows: Vec<(i64,)> = sql::query_as(
         "SELECT DISTINCT to_operator_id FROM assignment_events \
          WHERE conversation_id = $1 AND to_operator_id IS NOT NULL",
     )
@@ -516,12 +491,8 @@ pub async fn given_to(conn: &mut AnyConnection, conversation_id: Id) -> StoreRes
 }
 
 /// How long the widget's last `limit` routed chats waited for their assignment, newest first.
-pub async fn recent_waits(
-    conn: &mut AnyConnection,
-    widget_id: Id,
-    limit: u32,
-) -> StoreResult<Vec<i64>> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
+pub async fn recent_waits(conn: &mut Db, widget_id: Id, limit: u32) -> StoreResult<Vec<i64>> {
+    let rows: Vec<(i64,)> = sql::query_as(
         "SELECT e.wait_ms FROM assignment_events e JOIN conversations c ON c.id = e.conversation_id \
          WHERE c.widget_id = $1 AND e.wait_ms IS NOT NULL ORDER BY e.id DESC LIMIT $2",
     )
@@ -532,12 +503,8 @@ pub async fn recent_waits(
     Ok(rows.into_iter().map(|(w,)| w).collect())
 }
 
-pub async fn set_queue_position(
-    conn: &mut AnyConnection,
-    id: Id,
-    position: Option<i64>,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE conversations SET queue_position = $1 WHERE id = $2")
+pub async fn set_queue_position(conn: &mut Db, id: Id, position: Option<i64>) -> StoreResult<()> {
+    sql::query("UPDATE conversations SET queue_position = $1 WHERE id = $2")
         .bind(position)
         .bind(id)
         .execute(conn)
@@ -547,11 +514,11 @@ pub async fn set_queue_position(
 
 /// The `handed_off` conversations assigned to the operator, oldest first.
 pub async fn handed_off_assigned_to(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     operator_id: Id,
 ) -> StoreResult<Vec<Conversation>> {
-    Ok(sqlx::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "SELECT ",
         conversation_columns!(),
         " FROM conversations WHERE workspace_id = $1 AND assignee_id = $2 \
@@ -565,7 +532,7 @@ pub async fn handed_off_assigned_to(
 
 /// A conversation in line, or one whose visitor was told a place in line and may need telling
 /// it is over.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct InLineRow {
     pub id: Id,
     pub visitor_id: Id,
@@ -575,11 +542,18 @@ pub struct InLineRow {
     /// What its visitor was last told.
     pub queue_position: Option<i64>,
 }
+from_row!(InLineRow {
+    id,
+    visitor_id,
+    widget_id,
+    queued_at,
+    queue_position
+});
 
 /// The workspace's queued conversations and those whose visitors were last told a place.
-pub async fn in_line(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<Vec<InLineRow>> {
+pub async fn in_line(conn: &mut Db, workspace_id: Id) -> StoreResult<Vec<InLineRow>> {
     // Two partial indexes, one per half: the queue, and those told a place.
-    Ok(sqlx::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "SELECT c.id, c.visitor_id, c.widget_id, CASE WHEN ",
         queued_condition!(),
         " THEN c.queued_at END AS queued_at, c.queue_position \

@@ -3,9 +3,9 @@
 //! every node at commit, in commit order. Whether to send it is decided above the store, by the
 //! realtime layer's `EventSink`, the one place that knows each backend's event delivery.
 
-use sqlx::{AnyConnection, AssertSqlSafe};
-
+use super::Db;
 use super::StoreResult;
+use super::sql::{self, from_row};
 use crate::domain::event::{Event, StoredEvent};
 use crate::domain::{Id, Millis};
 
@@ -14,7 +14,7 @@ pub const NOTIFY_CHANNEL: &str = "switchboard_events";
 
 /// Appends the events, in order; returns them with their ids.
 pub async fn append(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     events: Vec<Event>,
     now: Millis,
 ) -> StoreResult<Vec<StoredEvent>> {
@@ -40,7 +40,7 @@ pub async fn append(
         "INSERT INTO events (workspace_id, visitor_id, recipient_id, payload, created_at) VALUES {} RETURNING id",
         rows.join(", ")
     );
-    let mut insert = sqlx::query_as(AssertSqlSafe(sql));
+    let mut insert = sql::query_as(sql);
     for event in &events {
         insert = insert
             .bind(event.workspace_id)
@@ -61,12 +61,12 @@ pub async fn append(
 
 /// PostgreSQL only: tells every listening node, once this transaction commits, which events
 /// it appended (`NOTIFY_CHANNEL`, comma-separated ids).
-pub async fn notify(conn: &mut AnyConnection, stored: &[StoredEvent]) -> StoreResult<()> {
+pub async fn notify(conn: &mut Db, stored: &[StoredEvent]) -> StoreResult<()> {
     if stored.is_empty() {
         return Ok(());
     }
     let ids: Vec<String> = stored.iter().map(|e| e.id.to_string()).collect();
-    sqlx::query("SELECT pg_notify($1, $2)")
+    sql::query("SELECT pg_notify($1, $2)")
         .bind(NOTIFY_CHANNEL)
         .bind(ids.join(","))
         .execute(conn)
@@ -74,13 +74,18 @@ pub async fn notify(conn: &mut AnyConnection, stored: &[StoredEvent]) -> StoreRe
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
     visitor_id: Option<i64>,
     recipient_id: Option<i64>,
     payload: String,
 }
+from_row!(Row {
+    id,
+    visitor_id,
+    recipient_id,
+    payload
+});
 
 fn decode(rows: Vec<Row>) -> Vec<StoredEvent> {
     rows.into_iter()
@@ -94,7 +99,7 @@ fn decode(rows: Vec<Row>) -> Vec<StoredEvent> {
 }
 
 /// The events with these ids, in id order.
-pub async fn by_ids(conn: &mut AnyConnection, ids: &[Id]) -> StoreResult<Vec<StoredEvent>> {
+pub async fn by_ids(conn: &mut Db, ids: &[Id]) -> StoreResult<Vec<StoredEvent>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -104,25 +109,22 @@ pub async fn by_ids(conn: &mut AnyConnection, ids: &[Id]) -> StoreResult<Vec<Sto
         "SELECT id, visitor_id, recipient_id, payload FROM events WHERE id IN ({}) ORDER BY id",
         list.join(",")
     );
-    Ok(decode(
-        sqlx::query_as(AssertSqlSafe(sql)).fetch_all(conn).await?,
-    ))
+    Ok(decode(sql::query_as(sql).fetch_all(conn).await?))
 }
 
 /// The newest event id of the workspace (0 when it has none).
-pub async fn latest_id(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<Id> {
-    let (id,): (Option<i64>,) =
-        sqlx::query_as("SELECT MAX(id) FROM events WHERE workspace_id = $1")
-            .bind(workspace_id)
-            .fetch_one(conn)
-            .await?;
+pub async fn latest_id(conn: &mut Db, workspace_id: Id) -> StoreResult<Id> {
+    let (id,): (Option<i64>,) = sql::query_as("SELECT MAX(id) FROM events WHERE workspace_id = $1")
+        .bind(workspace_id)
+        .fetch_one(conn)
+        .await?;
     Ok(id.unwrap_or(0))
 }
 
 /// Whether the log still holds event `id` of the workspace (older ones are pruned).
-pub async fn retained(conn: &mut AnyConnection, workspace_id: Id, id: Id) -> StoreResult<bool> {
+pub async fn retained(conn: &mut Db, workspace_id: Id, id: Id) -> StoreResult<bool> {
     let row: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM events WHERE workspace_id = $1 AND id = $2")
+        sql::query_as("SELECT id FROM events WHERE workspace_id = $1 AND id = $2")
             .bind(workspace_id)
             .bind(id)
             .fetch_optional(conn)
@@ -133,12 +135,12 @@ pub async fn retained(conn: &mut AnyConnection, workspace_id: Id, id: Id) -> Sto
 /// Up to `limit` events of the workspace after `after_id`, oldest first; within one workspace
 /// ids follow commit order because every writer holds the workspace lock.
 pub async fn after(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     after_id: Id,
     limit: u32,
 ) -> StoreResult<Vec<StoredEvent>> {
-    let rows = sqlx::query_as(
+    let rows = sql::query_as(
         "SELECT id, visitor_id, recipient_id, payload FROM events WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3",
     )
     .bind(workspace_id)
@@ -150,8 +152,8 @@ pub async fn after(
 }
 
 /// Forgets events older than `before`.
-pub async fn prune(conn: &mut AnyConnection, before: Millis) -> StoreResult<u64> {
-    let done = sqlx::query("DELETE FROM events WHERE created_at < $1")
+pub async fn prune(conn: &mut Db, before: Millis) -> StoreResult<u64> {
+    let done = sql::query("DELETE FROM events WHERE created_at < $1")
         .bind(before)
         .execute(conn)
         .await?;

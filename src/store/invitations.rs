@@ -1,8 +1,8 @@
 //! Invitations to join a workspace. Each link's token is stored only as its SHA-256, like a
 //! session's. An invitation is pending while it is neither accepted, nor revoked, nor expired.
 
-use sqlx::AnyConnection;
-
+use super::Db;
+use super::sql;
 use super::{Invitation, StoreResult};
 use crate::domain::{Id, Millis, Role};
 
@@ -30,11 +30,11 @@ pub struct NewInvitation<'a> {
 }
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     new: &NewInvitation<'_>,
     now: Millis,
 ) -> StoreResult<Invitation> {
-    Ok(sqlx::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "INSERT INTO invitations (workspace_id, email, name, role, token_hash, invited_by, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
         invitation_columns!()
@@ -52,12 +52,8 @@ pub async fn insert(
 }
 
 /// The workspace's pending invitations, oldest first.
-pub async fn pending(
-    conn: &mut AnyConnection,
-    workspace_id: Id,
-    now: Millis,
-) -> StoreResult<Vec<Invitation>> {
-    Ok(sqlx::query_as(concat!(
+pub async fn pending(conn: &mut Db, workspace_id: Id, now: Millis) -> StoreResult<Vec<Invitation>> {
+    Ok(sql::query_as(concat!(
         "SELECT ",
         invitation_columns!(),
         " FROM invitations WHERE workspace_id = $1 AND ",
@@ -72,12 +68,12 @@ pub async fn pending(
 
 /// The pending invitation with this id, only if it belongs to `workspace_id`.
 pub async fn pending_by_id(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     id: Id,
     now: Millis,
 ) -> StoreResult<Option<Invitation>> {
-    Ok(sqlx::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "SELECT ",
         invitation_columns!(),
         " FROM invitations WHERE id = $1 AND workspace_id = $2 AND ",
@@ -93,11 +89,11 @@ pub async fn pending_by_id(
 
 /// The pending invitation whose link's token has this hash.
 pub async fn pending_by_token(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     token_hash: &str,
     now: Millis,
 ) -> StoreResult<Option<Invitation>> {
-    Ok(sqlx::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "SELECT ",
         invitation_columns!(),
         " FROM invitations WHERE token_hash = $1 AND ",
@@ -111,8 +107,8 @@ pub async fn pending_by_token(
 }
 
 /// Revokes the invitation; false when it was no longer open.
-pub async fn revoke(conn: &mut AnyConnection, id: Id, now: Millis) -> StoreResult<bool> {
-    let done = sqlx::query(concat!(
+pub async fn revoke(conn: &mut Db, id: Id, now: Millis) -> StoreResult<bool> {
+    let done = sql::query(concat!(
         "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND ",
         open!()
     ))
@@ -126,12 +122,12 @@ pub async fn revoke(conn: &mut AnyConnection, id: Id, now: Millis) -> StoreResul
 /// Revokes the open (not accepted, not revoked; perhaps expired) invitation of this email in
 /// the workspace, if there is one; returns its id.
 pub async fn revoke_open_for_email(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     email: &str,
     now: Millis,
 ) -> StoreResult<Option<Id>> {
-    let row: Option<(i64,)> = sqlx::query_as(concat!(
+    let row: Option<(i64,)> = sql::query_as(concat!(
         "UPDATE invitations SET revoked_at = $1 WHERE workspace_id = $2 AND email = $3 AND ",
         open!(),
         " RETURNING id"
@@ -144,8 +140,8 @@ pub async fn revoke_open_for_email(
     Ok(row.map(|(id,)| id))
 }
 
-pub async fn mark_accepted(conn: &mut AnyConnection, id: Id, now: Millis) -> StoreResult<()> {
-    sqlx::query("UPDATE invitations SET accepted_at = $1 WHERE id = $2")
+pub async fn mark_accepted(conn: &mut Db, id: Id, now: Millis) -> StoreResult<()> {
+    sql::query("UPDATE invitations SET accepted_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
         .execute(conn)

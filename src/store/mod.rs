@@ -1,8 +1,9 @@
-//! All SQL lives here: one `Store` over sqlx's `Any` driver, so the same statements run on the
-//! embedded SQLite file and on PostgreSQL. Statements use `$n` placeholders, which both accept,
-//! and only types both share: 64-bit integers, text and NULL. Times are epoch milliseconds.
-//! Where the backends must differ, this file says so: the migrations, the connection setup,
-//! the errors that mean "unavailable", and the SQL clauses on `Backend`.
+//! All SQL lives here: one `Store` over the embedded SQLite file (rusqlite) or PostgreSQL
+//! (sqlx), and one way to run a statement on either (`sql.rs`), so the same statements serve
+//! both. Statements use `$n` placeholders, which both accept, and only types both share:
+//! 64-bit integers, text and NULL. Times are epoch milliseconds. Where the backends must
+//! differ, this file says so: the migrations, the connections, the errors that mean
+//! "unavailable", and the SQL clauses on `Backend`.
 
 pub mod chat_links;
 pub mod conversations;
@@ -17,6 +18,8 @@ pub mod reads;
 pub mod records;
 pub mod reports;
 pub mod sessions;
+pub mod sql;
+mod sqlite;
 pub mod timers;
 pub mod visitor_streams;
 pub mod visitors;
@@ -27,15 +30,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use sqlx::AnyConnection;
-use sqlx::any::AnyPoolOptions;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, Connection, Executor, SqlSafeStr, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Connection as _, PgConnection, Postgres, SqlSafeStr, Transaction};
 
 pub use records::*;
+pub use sql::DbError;
 
+use self::sql::Connection;
+use self::sqlite::{ReaderLease, Sqlite, WriterGuard};
 use crate::domain::Id;
 
 /// How long a request may wait for a pooled connection (and the server, at start-up, for the
@@ -48,11 +51,23 @@ const PROGRESS_CHECK: Duration = Duration::from_secs(2);
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] DbError),
     #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(String),
     #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://...")]
     UnsupportedUrl(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        StoreError::Database(DbError::Postgres(e))
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Database(DbError::Sqlite(e))
+    }
 }
 
 impl StoreError {
@@ -61,26 +76,44 @@ impl StoreError {
     /// refused statement.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Database(e) => StoreError::is_unavailable_sqlx(e),
-            _ => false,
-        }
-    }
-
-    fn is_unavailable_sqlx(e: &sqlx::Error) -> bool {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
-            sqlx::Error::Database(e) => e.code().is_some_and(|code| {
-                // PostgreSQL: class 08 (connection exception), 57P01-03 (admin shutdown,
-                // crash shutdown, cannot connect now). SQLite: 5 and 6 (busy, locked).
-                code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "5" | "6")
-            }),
+            StoreError::Database(DbError::Postgres(e)) => is_unavailable_postgres(e),
+            StoreError::Database(DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _))) => {
+                matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                )
+            }
             _ => false,
         }
     }
 
     /// A UNIQUE constraint refused the write (e.g. an email already in use).
     pub fn is_unique_violation(&self) -> bool {
-        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+        match self {
+            StoreError::Database(DbError::Postgres(sqlx::Error::Database(e))) => {
+                e.is_unique_violation()
+            }
+            StoreError::Database(DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _))) => {
+                matches!(
+                    e.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                )
+            }
+            _ => false,
+        }
+    }
+}
+
+fn is_unavailable_postgres(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(e) => e.code().is_some_and(|code| {
+            // Class 08 (connection exception), 57P01-03 (admin shutdown, crash shutdown,
+            // cannot connect now).
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
     }
 }
 
@@ -103,6 +136,13 @@ impl Backend {
             Backend::Sqlite => "",
         }
     }
+}
+
+/// One migration, in the SQL of the backend it is for.
+pub struct Migration {
+    pub version: i64,
+    pub description: &'static str,
+    pub sql: &'static str,
 }
 
 /// Embeds each migration for both backends: `version "description" "file name"`.
@@ -136,36 +176,31 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = migrations![
 /// which cannot be done inside one) starts with this line, as in sqlx's migration files.
 const NO_TRANSACTION: &str = "-- no-transaction";
 
-fn migrator(backend: Backend) -> Migrator {
-    Migrator::with_migrations(
-        MIGRATIONS
-            .iter()
-            .map(|(version, description, sqlite, postgres)| {
-                let sql = match backend {
-                    Backend::Sqlite => sqlite,
-                    Backend::Postgres => postgres,
-                };
-                Migration::new(
-                    *version,
-                    (*description).into(),
-                    MigrationType::Simple,
-                    sql.into_sql_str(),
-                    sql.starts_with(NO_TRANSACTION),
-                )
-            })
-            .collect(),
-    )
+fn migrations(backend: Backend) -> Vec<Migration> {
+    MIGRATIONS
+        .iter()
+        .map(|(version, description, sqlite, postgres)| Migration {
+            version: *version,
+            description,
+            sql: match backend {
+                Backend::Sqlite => sqlite,
+                Backend::Postgres => postgres,
+            },
+        })
+        .collect()
 }
 
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
-    backend: Backend,
-    /// SQLite allows one writer at a time. Queueing writers here, in order, is fairer and far
-    /// cheaper than letting them collide on the file lock and sleep in SQLite's busy handler.
-    sqlite_writer: Option<Arc<Mutex<()>>>,
+    database: Database,
     acquired: Arc<LastAcquired>,
     outage: Arc<outage::Outage>,
+}
+
+#[derive(Clone)]
+enum Database {
+    Sqlite(Arc<Sqlite>),
+    Postgres(PgPool),
 }
 
 /// When a connection was last handed out, in milliseconds since the store opened.
@@ -190,47 +225,27 @@ impl LastAcquired {
 
 impl Store {
     /// Opens the database named by `url`: `postgres://…` / `postgresql://…`, or `sqlite:PATH`
-    /// (the file is created when missing). SQLite runs in WAL mode with foreign keys on.
+    /// (the file is created when missing). SQLite runs in WAL mode with foreign keys on;
+    /// `max_connections` bounds PostgreSQL's pool, or SQLite's read connections.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
-        sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres
+        let database = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Database::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    // A slow acquire is what an outage or a busy database looks like; the
+                    // store says so itself, once (outage.rs).
+                    .acquire_slow_level(log::LevelFilter::Debug)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect(url)
+                    .await?,
+            )
         } else if url.starts_with("sqlite:") {
-            Backend::Sqlite
+            Database::Sqlite(Arc::new(Sqlite::open(url, max_connections)?))
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
-        let options = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            // A slow acquire is what an outage or a busy database looks like; the store says
-            // so itself, once (outage.rs).
-            .acquire_slow_level(log::LevelFilter::Debug)
-            .acquire_timeout(ACQUIRE_TIMEOUT);
-        let pool = match backend {
-            Backend::Postgres => options.connect(url).await?,
-            Backend::Sqlite => {
-                // A SQLite connection is a file handle on this machine: there is no link to
-                // test, and the test is one more round trip to the connection's thread.
-                options
-                    .test_before_acquire(false)
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                                 PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(&sqlite_url_creating_file(url))
-                    .await?
-            }
-        };
         Ok(Store {
-            pool,
-            backend,
-            sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            database,
             acquired: Arc::new(LastAcquired {
                 opened: Instant::now(),
                 at: AtomicU64::new(0),
@@ -240,20 +255,64 @@ impl Store {
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        match self.database {
+            Database::Sqlite(_) => Backend::Sqlite,
+            Database::Postgres(_) => Backend::Postgres,
+        }
     }
 
     /// Applies pending migrations. Safe to run from several processes at once on PostgreSQL
     /// (sqlx takes an advisory lock).
     pub async fn migrate(&self) -> StoreResult<()> {
-        let migrator = migrator(self.backend);
-        migrator.run(&self.pool).await?;
-        Ok(())
+        let migrations = migrations(self.backend());
+        match &self.database {
+            Database::Sqlite(sqlite) => sqlite.migrate(&migrations).await,
+            Database::Postgres(pool) => {
+                let migrator = sqlx::migrate::Migrator::with_migrations(
+                    migrations
+                        .iter()
+                        .map(|m| {
+                            sqlx::migrate::Migration::new(
+                                m.version,
+                                m.description.into(),
+                                sqlx::migrate::MigrationType::Simple,
+                                m.sql.into_sql_str(),
+                                m.sql.starts_with(NO_TRANSACTION),
+                            )
+                        })
+                        .collect(),
+                );
+                migrator
+                    .run(pool)
+                    .await
+                    .map_err(|e| StoreError::Migrate(e.to_string()))
+            }
+        }
     }
 
     /// A connection for reads.
-    pub async fn read(&self) -> StoreResult<PoolConnection<Any>> {
-        Ok(self.patiently(self.pool.acquire()).await?)
+    pub async fn read(&self) -> StoreResult<Db> {
+        Ok(Db(match &self.database {
+            Database::Sqlite(sqlite) => Handle::SqliteReader(sqlite.reader().await?),
+            Database::Postgres(pool) => Handle::Postgres(self.patiently(pool.acquire()).await?),
+        }))
+    }
+
+    /// Runs `read` on a read connection. On SQLite its statements run on the thread polling
+    /// it, and a long read (a report over a year of history) would hold up the other tasks
+    /// queued on that thread: the runtime hands those to another thread first.
+    pub async fn long_read<T>(
+        &self,
+        read: impl AsyncFnOnce(&mut Db) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut db = self.read().await?;
+        let runtime = tokio::runtime::Handle::current();
+        match (&self.database, runtime.runtime_flavor()) {
+            (Database::Sqlite(_), tokio::runtime::RuntimeFlavor::MultiThread) => {
+                tokio::task::block_in_place(|| runtime.block_on(read(&mut db)))
+            }
+            _ => read(&mut db).await,
+        }
     }
 
     /// Waits for `acquire` (which takes a pooled connection) while the database is up, for as
@@ -276,7 +335,7 @@ impl Store {
                             self.acquired.mark();
                             self.outage.succeeded();
                         }
-                        Err(e) if StoreError::is_unavailable_sqlx(e) => self.outage.failed(e),
+                        Err(e) if is_unavailable_postgres(e) => self.outage.failed(e),
                         Err(_) => {}
                     }
                     return result;
@@ -291,17 +350,21 @@ impl Store {
         }
     }
 
-    /// Starts a write transaction. Every write goes through here.
+    /// Starts a write transaction. Every write goes through here. On SQLite it waits for this
+    /// process's one writer connection and takes the database's write lock at once
+    /// (`BEGIN IMMEDIATE`), so nothing it reads can be stale by the time it writes.
     pub async fn write(&self) -> StoreResult<WriteTx> {
-        let guard = match &self.sqlite_writer {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
+        let db = match &self.database {
+            Database::Sqlite(sqlite) => {
+                let writer = sqlite.writer().await;
+                writer.execute_batch("BEGIN IMMEDIATE")?;
+                Handle::SqliteWriter(writer)
+            }
+            Database::Postgres(pool) => Handle::PostgresTx(self.patiently(pool.begin()).await?),
         };
-        let tx = self.patiently(self.pool.begin()).await?;
         Ok(WriteTx {
-            tx,
-            backend: self.backend,
-            guard,
+            db: Db(db),
+            backend: self.backend(),
             locked: None,
         })
     }
@@ -314,34 +377,43 @@ impl Store {
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> StoreResult<()> {
-        self.read().await?.ping().await?;
+        let mut db = self.read().await?;
+        match db.connection() {
+            Connection::Sqlite(conn) => conn.execute_batch("SELECT 1")?,
+            Connection::Postgres(conn) => conn.ping().await?,
+        }
         Ok(())
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        if let Database::Postgres(pool) = &self.database {
+            pool.close().await;
+        }
     }
 
     /// Writes a consistent, self-contained copy of the SQLite database to `path` (a new file),
     /// while other processes keep using it: `VACUUM INTO` reads one snapshot. Not for
     /// PostgreSQL, which has `pg_dump`.
     pub async fn backup_sqlite_into(&self, path: &str) -> StoreResult<()> {
-        sqlx::query("VACUUM INTO $1")
+        sql::query("VACUUM INTO $1")
             .bind(path)
-            .execute(&mut *self.read().await?)
+            .execute(&mut self.read().await?)
             .await?;
         Ok(())
     }
 
     /// How many of this process's database connections are lent out and how many are idle.
     pub fn pool_connections(&self) -> PoolConnections {
-        let size = self.pool.size();
-        let idle = u32::try_from(self.pool.num_idle())
-            .unwrap_or(u32::MAX)
-            .min(size);
-        PoolConnections {
-            in_use: size - idle,
-            idle,
+        match &self.database {
+            Database::Sqlite(sqlite) => sqlite.connections(),
+            Database::Postgres(pool) => {
+                let size = pool.size();
+                let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
+                PoolConnections {
+                    in_use: size - idle,
+                    idle,
+                }
+            }
         }
     }
 }
@@ -351,35 +423,53 @@ pub struct PoolConnections {
     pub idle: u32,
 }
 
-/// Lets sqlx create a missing SQLite file, as a new user running `serve` expects.
-fn sqlite_url_creating_file(url: &str) -> String {
-    if url.contains("mode=") || url.contains(":memory:") {
-        url.to_owned()
-    } else if url.contains('?') {
-        format!("{url}&mode=rwc")
-    } else {
-        format!("{url}?mode=rwc")
+/// A database connection lent to statements: a read connection or a write transaction's.
+pub struct Db(Handle);
+
+enum Handle {
+    SqliteReader(ReaderLease),
+    SqliteWriter(WriterGuard),
+    Postgres(PoolConnection<Postgres>),
+    PostgresTx(Transaction<'static, Postgres>),
+}
+
+impl Db {
+    fn connection(&mut self) -> Connection<'_> {
+        match &mut self.0 {
+            Handle::SqliteReader(conn) => Connection::Sqlite(conn),
+            Handle::SqliteWriter(conn) => Connection::Sqlite(conn),
+            Handle::Postgres(conn) => Connection::Postgres(conn),
+            Handle::PostgresTx(tx) => Connection::Postgres(tx),
+        }
+    }
+
+    /// The PostgreSQL connection, if that is the backend (for what only PostgreSQL has, such
+    /// as NOTIFY).
+    pub fn postgres(&mut self) -> Option<&mut PgConnection> {
+        match self.connection() {
+            Connection::Postgres(conn) => Some(conn),
+            Connection::Sqlite(_) => None,
+        }
     }
 }
 
 /// A write transaction; rolled back when dropped without `commit`.
 pub struct WriteTx {
-    tx: Transaction<'static, Any>,
+    db: Db,
     backend: Backend,
-    guard: Option<OwnedMutexGuard<()>>,
     /// The workspace `lock_workspace` locked, if it did.
     locked: Option<Id>,
 }
 
-/// A committed write. On SQLite it keeps this process's writer slot until dropped, so what the
-/// caller does with it (publishing the transaction's events) happens in commit order.
+/// A committed write. On SQLite it keeps this process's writer connection until dropped, so
+/// what the caller does with it (publishing the transaction's events) happens in commit order.
 pub struct Committed {
-    _guard: Option<OwnedMutexGuard<()>>,
+    _writer: Option<WriterGuard>,
 }
 
 impl WriteTx {
-    pub fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+    pub fn conn(&mut self) -> &mut Db {
+        &mut self.db
     }
 
     pub fn backend(&self) -> Backend {
@@ -389,14 +479,13 @@ impl WriteTx {
     /// Serialises this transaction with every other one that locks the same workspace, on
     /// this process and on any other process sharing the database, until commit or rollback.
     /// It must be the transaction's first statement: on PostgreSQL it takes the workspace
-    /// row's lock; on SQLite, as the first statement, a write takes the database's write lock
-    /// before anything was read, so no decision is made on a stale snapshot.
+    /// row's lock; on SQLite the transaction already holds the database's write lock.
     ///
     /// Returns false when the workspace does not exist.
     pub async fn lock_workspace(&mut self, workspace_id: Id) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE workspaces SET lock_seq = lock_seq + 1 WHERE id = $1")
+        let done = sql::query("UPDATE workspaces SET lock_seq = lock_seq + 1 WHERE id = $1")
             .bind(workspace_id)
-            .execute(&mut *self.tx)
+            .execute(&mut self.db)
             .await?;
         let locked = done.rows_affected() == 1;
         if locked {
@@ -411,28 +500,22 @@ impl WriteTx {
     }
 
     pub async fn commit(self) -> StoreResult<Committed> {
-        self.tx.commit().await?;
-        Ok(Committed { _guard: self.guard })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sqlite_url_creating_file;
-
-    #[test]
-    fn sqlite_urls_create_the_file_unless_told_otherwise() {
-        assert_eq!(
-            sqlite_url_creating_file("sqlite:a.db"),
-            "sqlite:a.db?mode=rwc"
-        );
-        assert_eq!(
-            sqlite_url_creating_file("sqlite:a.db?cache=shared"),
-            "sqlite:a.db?cache=shared&mode=rwc"
-        );
-        assert_eq!(
-            sqlite_url_creating_file("sqlite:a.db?mode=ro"),
-            "sqlite:a.db?mode=ro"
-        );
+        match self.db.0 {
+            Handle::SqliteWriter(writer) => {
+                // A COMMIT that fails leaves the transaction open; dropping the writer rolls
+                // it back.
+                writer.execute_batch("COMMIT")?;
+                Ok(Committed {
+                    _writer: Some(writer),
+                })
+            }
+            Handle::PostgresTx(tx) => {
+                tx.commit().await?;
+                Ok(Committed { _writer: None })
+            }
+            Handle::SqliteReader(_) | Handle::Postgres(_) => {
+                unreachable!("a write transaction holds a writer")
+            }
+        }
     }
 }

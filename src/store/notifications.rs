@@ -1,8 +1,8 @@
 //! Notification settings, browsers' push subscriptions, the notification outbox and
 //! server-wide settings.
 
-use sqlx::{AnyConnection, AssertSqlSafe};
-
+use super::Db;
+use super::sql::{self, from_row};
 use super::{Backend, StoreResult};
 use crate::domain::notification::OutboxKind;
 use crate::domain::{Id, Millis};
@@ -17,8 +17,8 @@ pub struct Channels {
     pub email_delay_secs: i64,
 }
 
-pub async fn channels(conn: &mut AnyConnection, operator_id: Id) -> StoreResult<Channels> {
-    let (push, email, email_delay_secs): (i64, i64, i64) = sqlx::query_as(
+pub async fn channels(conn: &mut Db, operator_id: Id) -> StoreResult<Channels> {
+    let (push, email, email_delay_secs): (i64, i64, i64) = sql::query_as(
         "SELECT notify_push, notify_email, notify_email_delay_secs FROM operators WHERE id = $1",
     )
     .bind(operator_id)
@@ -31,12 +31,8 @@ pub async fn channels(conn: &mut AnyConnection, operator_id: Id) -> StoreResult<
     })
 }
 
-pub async fn set_channels(
-    conn: &mut AnyConnection,
-    operator_id: Id,
-    channels: Channels,
-) -> StoreResult<()> {
-    sqlx::query(
+pub async fn set_channels(conn: &mut Db, operator_id: Id, channels: Channels) -> StoreResult<()> {
+    sql::query(
         "UPDATE operators SET notify_push = $1, notify_email = $2, notify_email_delay_secs = $3 WHERE id = $4",
     )
     .bind(i64::from(channels.push))
@@ -49,7 +45,7 @@ pub async fn set_channels(
 }
 
 /// A browser's push subscription (its `PushSubscription` JSON, flattened).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct PushSubscription {
     pub id: Id,
     pub operator_id: Id,
@@ -58,6 +54,14 @@ pub struct PushSubscription {
     pub auth: String,
     pub created_at: Millis,
 }
+from_row!(PushSubscription {
+    id,
+    operator_id,
+    endpoint,
+    p256dh,
+    auth,
+    created_at
+});
 
 const SUBSCRIPTION_COLUMNS: &str = "id, operator_id, endpoint, p256dh, auth, created_at";
 
@@ -65,7 +69,7 @@ const SUBSCRIPTION_COLUMNS: &str = "id, operator_id, endpoint, p256dh, auth, cre
 /// already theirs. An endpoint that belongs to someone else is left as it is (`None`): knowing
 /// a browser's endpoint must never let anyone take its notifications.
 pub async fn upsert_subscription(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     operator_id: Id,
     endpoint: &str,
     p256dh: &str,
@@ -77,7 +81,7 @@ pub async fn upsert_subscription(
          ON CONFLICT (endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth \
          WHERE push_subscriptions.operator_id = excluded.operator_id RETURNING {SUBSCRIPTION_COLUMNS}"
     );
-    Ok(sqlx::query_as(AssertSqlSafe(sql))
+    Ok(sql::query_as(sql)
         .bind(operator_id)
         .bind(endpoint)
         .bind(p256dh)
@@ -87,38 +91,26 @@ pub async fn upsert_subscription(
         .await?)
 }
 
-pub async fn subscriptions(
-    conn: &mut AnyConnection,
-    operator_id: Id,
-) -> StoreResult<Vec<PushSubscription>> {
+pub async fn subscriptions(conn: &mut Db, operator_id: Id) -> StoreResult<Vec<PushSubscription>> {
     let sql = format!(
         "SELECT {SUBSCRIPTION_COLUMNS} FROM push_subscriptions WHERE operator_id = $1 ORDER BY id"
     );
-    Ok(sqlx::query_as(AssertSqlSafe(sql))
-        .bind(operator_id)
-        .fetch_all(conn)
-        .await?)
+    Ok(sql::query_as(sql).bind(operator_id).fetch_all(conn).await?)
 }
 
-pub async fn subscription(
-    conn: &mut AnyConnection,
-    id: Id,
-) -> StoreResult<Option<PushSubscription>> {
+pub async fn subscription(conn: &mut Db, id: Id) -> StoreResult<Option<PushSubscription>> {
     let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM push_subscriptions WHERE id = $1");
-    Ok(sqlx::query_as(AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    Ok(sql::query_as(sql).bind(id).fetch_optional(conn).await?)
 }
 
 /// Removes the operator's subscription with this endpoint; false when there was none.
 pub async fn delete_subscription(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     operator_id: Id,
     endpoint: &str,
 ) -> StoreResult<bool> {
     let done =
-        sqlx::query("DELETE FROM push_subscriptions WHERE operator_id = $1 AND endpoint = $2")
+        sql::query("DELETE FROM push_subscriptions WHERE operator_id = $1 AND endpoint = $2")
             .bind(operator_id)
             .bind(endpoint)
             .execute(conn)
@@ -128,8 +120,8 @@ pub async fn delete_subscription(
 
 /// Forgets a subscription the push service says is gone (404/410); its queued
 /// notifications go with it.
-pub async fn delete_subscription_by_id(conn: &mut AnyConnection, id: Id) -> StoreResult<()> {
-    sqlx::query("DELETE FROM push_subscriptions WHERE id = $1")
+pub async fn delete_subscription_by_id(conn: &mut Db, id: Id) -> StoreResult<()> {
+    sql::query("DELETE FROM push_subscriptions WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await?;
@@ -152,12 +144,12 @@ pub struct NewNotification<'a> {
 /// Queues a notification, to be delivered from `due` on. A key already queued is ignored: at
 /// most one row per assignment and channel (and browser), per invitation, per reset link.
 pub async fn enqueue(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     n: &NewNotification<'_>,
     now: Millis,
     due: Millis,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO notification_outbox \
          (operator_id, email, kind, conversation_id, channel, push_subscription_id, idempotency_key, payload, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (idempotency_key) DO NOTHING",
@@ -180,8 +172,8 @@ pub async fn enqueue(
 /// Drops a queued notification that no longer makes sense (its invitation was revoked or
 /// replaced), unless it is already done. A worker delivering it right now finds its outcome
 /// unrecorded.
-pub async fn cancel(conn: &mut AnyConnection, idempotency_key: &str) -> StoreResult<()> {
-    sqlx::query(
+pub async fn cancel(conn: &mut Db, idempotency_key: &str) -> StoreResult<()> {
+    sql::query(
         "DELETE FROM notification_outbox WHERE idempotency_key = $1 AND sent_at IS NULL AND failed_at IS NULL",
     )
     .bind(idempotency_key)
@@ -193,11 +185,11 @@ pub async fn cancel(conn: &mut AnyConnection, idempotency_key: &str) -> StoreRes
 /// The email of replies a visitor missed in the conversation that is still waiting to go, and
 /// that no worker is delivering right now: more replies join it. Its id and payload.
 pub async fn pending_visitor_replies(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     conversation_id: Id,
     now: Millis,
 ) -> StoreResult<Option<(Id, String)>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query_as(
         "SELECT id, payload FROM notification_outbox WHERE conversation_id = $1 AND kind = 'visitor_replies' \
          AND sent_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until <= $2) \
          ORDER BY id DESC LIMIT 1",
@@ -209,8 +201,8 @@ pub async fn pending_visitor_replies(
 }
 
 /// Rewrites a queued row's payload (more replies joined the email), unless it is done.
-pub async fn set_payload(conn: &mut AnyConnection, id: Id, payload: &str) -> StoreResult<()> {
-    sqlx::query(
+pub async fn set_payload(conn: &mut Db, id: Id, payload: &str) -> StoreResult<()> {
+    sql::query(
         "UPDATE notification_outbox SET payload = $1 WHERE id = $2 AND sent_at IS NULL AND failed_at IS NULL",
     )
     .bind(payload)
@@ -223,11 +215,11 @@ pub async fn set_payload(conn: &mut AnyConnection, id: Id, payload: &str) -> Sto
 /// Drops the emails of missed replies still waiting for a visitor who came back, to all their
 /// chats or to `conversation_id` only.
 pub async fn cancel_visitor_replies(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     visitor_id: Id,
     conversation_id: Option<Id>,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "DELETE FROM notification_outbox WHERE kind = 'visitor_replies' AND sent_at IS NULL AND failed_at IS NULL \
          AND conversation_id IN (SELECT id FROM conversations WHERE visitor_id = $1 AND ($2 IS NULL OR id = $2))",
     )
@@ -239,8 +231,8 @@ pub async fn cancel_visitor_replies(
 }
 
 /// Drops everything still queued for an operator who was deactivated.
-pub async fn cancel_for_operator(conn: &mut AnyConnection, operator_id: Id) -> StoreResult<()> {
-    sqlx::query(
+pub async fn cancel_for_operator(conn: &mut Db, operator_id: Id) -> StoreResult<()> {
+    sql::query(
         "DELETE FROM notification_outbox WHERE operator_id = $1 AND sent_at IS NULL AND failed_at IS NULL",
     )
     .bind(operator_id)
@@ -249,12 +241,11 @@ pub async fn cancel_for_operator(conn: &mut AnyConnection, operator_id: Id) -> S
     Ok(())
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct OutboxRow {
     pub id: Id,
     pub operator_id: Option<Id>,
     pub email: Option<String>,
-    #[sqlx(try_from = "String")]
     pub kind: OutboxKind,
     pub channel: String,
     pub push_subscription_id: Option<Id>,
@@ -263,11 +254,23 @@ pub struct OutboxRow {
     pub attempts: i64,
     pub created_at: Millis,
 }
+from_row!(OutboxRow {
+    id,
+    operator_id,
+    email,
+    kind: parsed,
+    channel,
+    push_subscription_id,
+    idempotency_key,
+    payload,
+    attempts,
+    created_at
+});
 
 /// Leases up to `limit` due rows until `lease_until`; no two workers, on any node, take the
 /// same row (see `Backend::lease_clause`).
 pub async fn lease_due(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     backend: Backend,
     now: Millis,
     lease_until: Millis,
@@ -279,13 +282,13 @@ pub async fn lease_due(
          FROM notification_outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
          AND (locked_until IS NULL OR locked_until <= $2) ORDER BY next_attempt_at, id LIMIT {limit}{lock}"
     );
-    let rows: Vec<OutboxRow> = sqlx::query_as(AssertSqlSafe(sql))
+    let rows: Vec<OutboxRow> = sql::query_as(sql)
         .bind(now)
         .bind(now)
         .fetch_all(&mut *conn)
         .await?;
     for row in &rows {
-        sqlx::query("UPDATE notification_outbox SET locked_until = $1 WHERE id = $2")
+        sql::query("UPDATE notification_outbox SET locked_until = $1 WHERE id = $2")
             .bind(lease_until)
             .bind(row.id)
             .execute(&mut *conn)
@@ -300,13 +303,13 @@ pub async fn lease_due(
 // told to (`forget_payload`: it held a one-time link, kept only to be sent).
 
 pub async fn mark_sent(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     id: Id,
     lease_until: Millis,
     now: Millis,
     forget_payload: bool,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
+    let done = sql::query(
         "UPDATE notification_outbox SET sent_at = $1, locked_until = NULL, attempts = attempts + 1, last_error = NULL, \
          payload = CASE WHEN $4 = 1 THEN '' ELSE payload END WHERE id = $2 AND locked_until = $3",
     )
@@ -320,13 +323,13 @@ pub async fn mark_sent(
 }
 
 pub async fn schedule_retry(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     id: Id,
     lease_until: Millis,
     next_attempt_at: Millis,
     error: &str,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
+    let done = sql::query(
         "UPDATE notification_outbox SET attempts = attempts + 1, next_attempt_at = $1, locked_until = NULL, \
          last_error = $2 WHERE id = $3 AND locked_until = $4",
     )
@@ -340,14 +343,14 @@ pub async fn schedule_retry(
 }
 
 pub async fn mark_failed(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     id: Id,
     lease_until: Millis,
     now: Millis,
     error: &str,
     forget_payload: bool,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
+    let done = sql::query(
         "UPDATE notification_outbox SET attempts = attempts + 1, failed_at = $1, locked_until = NULL, last_error = $2, \
          payload = CASE WHEN $5 = 1 THEN '' ELSE payload END WHERE id = $3 AND locked_until = $4",
     )
@@ -363,12 +366,8 @@ pub async fn mark_failed(
 
 /// How many notifications were delivered to an operator, per channel (for the settings page
 /// and tests).
-pub async fn sent_count(
-    conn: &mut AnyConnection,
-    operator_id: Id,
-    channel: &str,
-) -> StoreResult<u64> {
-    let (n,): (i64,) = sqlx::query_as(
+pub async fn sent_count(conn: &mut Db, operator_id: Id, channel: &str) -> StoreResult<u64> {
+    let (n,): (i64,) = sql::query_as(
         "SELECT COUNT(*) FROM notification_outbox WHERE operator_id = $1 AND channel = $2 AND sent_at IS NOT NULL",
     )
     .bind(operator_id)
@@ -378,23 +377,18 @@ pub async fn sent_count(
     Ok(n.max(0) as u64)
 }
 
-pub async fn setting(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<String>> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT value FROM server_settings WHERE name = $1")
-            .bind(name)
-            .fetch_optional(conn)
-            .await?;
+pub async fn setting(conn: &mut Db, name: &str) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> = sql::query_as("SELECT value FROM server_settings WHERE name = $1")
+        .bind(name)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.map(|(v,)| v))
 }
 
 /// Stores `value` unless the setting exists; returns the stored value either way, so that
 /// nodes starting together agree on one.
-pub async fn setting_or_insert(
-    conn: &mut AnyConnection,
-    name: &str,
-    value: &str,
-) -> StoreResult<String> {
-    sqlx::query(
+pub async fn setting_or_insert(conn: &mut Db, name: &str, value: &str) -> StoreResult<String> {
+    sql::query(
         "INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
     )
     .bind(name)

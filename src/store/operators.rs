@@ -1,5 +1,5 @@
-use sqlx::AnyConnection;
-
+use super::Db;
+use super::sql::{self, from_row};
 use super::{Operator, OperatorWithLoad, StoreResult};
 use crate::domain::{Availability, AvailabilityReason, Id, Millis, Role};
 
@@ -20,12 +20,8 @@ pub struct NewOperator<'a> {
     pub role: Role,
 }
 
-pub async fn insert(
-    conn: &mut AnyConnection,
-    new: NewOperator<'_>,
-    now: Millis,
-) -> StoreResult<Operator> {
-    Ok(sqlx::query_as(concat!(
+pub async fn insert(conn: &mut Db, new: NewOperator<'_>, now: Millis) -> StoreResult<Operator> {
+    Ok(sql::query_as(concat!(
         "INSERT INTO operators (workspace_id, name, email, password_hash, role, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
         operator_columns!()
@@ -41,12 +37,8 @@ pub async fn insert(
 }
 
 /// The operator with this id, only if they belong to `workspace_id`.
-pub async fn get(
-    conn: &mut AnyConnection,
-    workspace_id: Id,
-    id: Id,
-) -> StoreResult<Option<Operator>> {
-    Ok(sqlx::query_as(concat!(
+pub async fn get(conn: &mut Db, workspace_id: Id, id: Id) -> StoreResult<Option<Operator>> {
+    Ok(sql::query_as(concat!(
         "SELECT ",
         operator_columns!(),
         " FROM operators WHERE id = $1 AND workspace_id = $2"
@@ -61,16 +53,18 @@ pub async fn get(
 /// password hashes, for signing in; oldest first. Deactivated ones are left out, so signing in
 /// as one is refused like a wrong password.
 pub async fn by_email_with_hash(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     email: &str,
 ) -> StoreResult<Vec<(Operator, String)>> {
-    #[derive(sqlx::FromRow)]
     struct Row {
-        #[sqlx(flatten)]
         operator: Operator,
         password_hash: String,
     }
-    let rows: Vec<Row> = sqlx::query_as(concat!(
+    from_row!(Row {
+        operator: flattened,
+        password_hash
+    });
+    let rows: Vec<Row> = sql::query_as(concat!(
         "SELECT ",
         operator_columns!(),
         ", password_hash FROM operators WHERE email = $1 AND deactivated_at IS NULL ORDER BY id"
@@ -88,16 +82,18 @@ pub async fn by_email_with_hash(
 /// `handed_off`) conversations assigned to them across the workspace. The load reads only the
 /// open rows through the `conversations_open_load` index, however much history there is.
 pub async fn list_with_loads(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
 ) -> StoreResult<Vec<OperatorWithLoad>> {
-    #[derive(sqlx::FromRow)]
     struct Row {
-        #[sqlx(flatten)]
         operator: Operator,
         load: i64,
     }
-    let rows: Vec<Row> = sqlx::query_as(concat!(
+    from_row!(Row {
+        operator: flattened,
+        load
+    });
+    let rows: Vec<Row> = sql::query_as(concat!(
         "SELECT ",
         operator_columns!(),
         ", COALESCE(loads.n, 0) AS load FROM operators LEFT JOIN (\
@@ -119,11 +115,11 @@ pub async fn list_with_loads(
 }
 
 pub async fn existing_in_workspace(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     ids: &[Id],
 ) -> StoreResult<Vec<Id>> {
-    let all: Vec<(i64,)> = sqlx::query_as("SELECT id FROM operators WHERE workspace_id = $1")
+    let all: Vec<(i64,)> = sql::query_as("SELECT id FROM operators WHERE workspace_id = $1")
         .bind(workspace_id)
         .fetch_all(conn)
         .await?;
@@ -136,13 +132,13 @@ pub async fn existing_in_workspace(
 
 /// Sets presence and why; `had_tab` says whether they have had an inbox tab open since.
 pub async fn set_availability(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     id: Id,
     availability: Availability,
     reason: AvailabilityReason,
     had_tab: bool,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "UPDATE operators SET availability = $1, availability_reason = $2, had_tab = $3 WHERE id = $4",
     )
     .bind(availability.as_str())
@@ -155,8 +151,8 @@ pub async fn set_availability(
 }
 
 /// Counts an inbox tab opened (`+1`) or closed (`-1`), never below zero.
-pub async fn count_tab(conn: &mut AnyConnection, id: Id, delta: i64) -> StoreResult<()> {
-    sqlx::query(
+pub async fn count_tab(conn: &mut Db, id: Id, delta: i64) -> StoreResult<()> {
+    sql::query(
         "UPDATE operators SET open_tabs = CASE WHEN open_tabs + $1 < 0 THEN 0 ELSE open_tabs + $1 END, \
          had_tab = CASE WHEN $1 > 0 THEN 1 ELSE had_tab END WHERE id = $2",
     )
@@ -167,8 +163,8 @@ pub async fn count_tab(conn: &mut AnyConnection, id: Id, delta: i64) -> StoreRes
     Ok(())
 }
 
-pub async fn set_last_assigned(conn: &mut AnyConnection, id: Id, at: Millis) -> StoreResult<()> {
-    sqlx::query("UPDATE operators SET last_assigned_at = $1 WHERE id = $2")
+pub async fn set_last_assigned(conn: &mut Db, id: Id, at: Millis) -> StoreResult<()> {
+    sql::query("UPDATE operators SET last_assigned_at = $1 WHERE id = $2")
         .bind(at)
         .bind(id)
         .execute(conn)
@@ -177,8 +173,8 @@ pub async fn set_last_assigned(conn: &mut AnyConnection, id: Id, at: Millis) -> 
 }
 
 /// The workspace the operator belongs to.
-pub async fn workspace_of(conn: &mut AnyConnection, id: Id) -> StoreResult<Option<Id>> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT workspace_id FROM operators WHERE id = $1")
+pub async fn workspace_of(conn: &mut Db, id: Id) -> StoreResult<Option<Id>> {
+    let row: Option<(i64,)> = sql::query_as("SELECT workspace_id FROM operators WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -187,11 +183,11 @@ pub async fn workspace_of(conn: &mut AnyConnection, id: Id) -> StoreResult<Optio
 
 /// The operator of `workspace_id` with this (normalised) email, active or not.
 pub async fn by_email_in_workspace(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     email: &str,
 ) -> StoreResult<Option<Operator>> {
-    Ok(sqlx::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "SELECT ",
         operator_columns!(),
         " FROM operators WHERE workspace_id = $1 AND email = $2"
@@ -203,8 +199,8 @@ pub async fn by_email_in_workspace(
 }
 
 /// The active operators with this (normalised) email, one per workspace at most, oldest first.
-pub async fn active_by_email(conn: &mut AnyConnection, email: &str) -> StoreResult<Vec<Operator>> {
-    Ok(sqlx::query_as(concat!(
+pub async fn active_by_email(conn: &mut Db, email: &str) -> StoreResult<Vec<Operator>> {
+    Ok(sql::query_as(concat!(
         "SELECT ",
         operator_columns!(),
         " FROM operators WHERE email = $1 AND deactivated_at IS NULL ORDER BY id"
@@ -214,20 +210,16 @@ pub async fn active_by_email(conn: &mut AnyConnection, email: &str) -> StoreResu
     .await?)
 }
 
-pub async fn password_hash(conn: &mut AnyConnection, id: Id) -> StoreResult<String> {
-    let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM operators WHERE id = $1")
+pub async fn password_hash(conn: &mut Db, id: Id) -> StoreResult<String> {
+    let (hash,): (String,) = sql::query_as("SELECT password_hash FROM operators WHERE id = $1")
         .bind(id)
         .fetch_one(conn)
         .await?;
     Ok(hash)
 }
 
-pub async fn set_password_hash(
-    conn: &mut AnyConnection,
-    id: Id,
-    password_hash: &str,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE operators SET password_hash = $1 WHERE id = $2")
+pub async fn set_password_hash(conn: &mut Db, id: Id, password_hash: &str) -> StoreResult<()> {
+    sql::query("UPDATE operators SET password_hash = $1 WHERE id = $2")
         .bind(password_hash)
         .bind(id)
         .execute(conn)
@@ -237,13 +229,13 @@ pub async fn set_password_hash(
 
 /// Writes what a teammate's profile says: name, role and capacity (None = no limit).
 pub async fn set_profile(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     id: Id,
     name: &str,
     role: Role,
     capacity: Option<i64>,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE operators SET name = $1, role = $2, capacity = $3 WHERE id = $4")
+    sql::query("UPDATE operators SET name = $1, role = $2, capacity = $3 WHERE id = $4")
         .bind(name)
         .bind(role.as_str())
         .bind(capacity)
@@ -255,11 +247,11 @@ pub async fn set_profile(
 
 /// Deactivates (`Some(when)`) or reactivates (`None`) an operator.
 pub async fn set_deactivated(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     id: Id,
     deactivated_at: Option<Millis>,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE operators SET deactivated_at = $1 WHERE id = $2")
+    sql::query("UPDATE operators SET deactivated_at = $1 WHERE id = $2")
         .bind(deactivated_at)
         .bind(id)
         .execute(conn)
@@ -268,8 +260,8 @@ pub async fn set_deactivated(
 }
 
 /// How many active owners the workspace has.
-pub async fn active_owners(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<u64> {
-    let (n,): (i64,) = sqlx::query_as(
+pub async fn active_owners(conn: &mut Db, workspace_id: Id) -> StoreResult<u64> {
+    let (n,): (i64,) = sql::query_as(
         "SELECT COUNT(*) FROM operators WHERE workspace_id = $1 AND role = 'owner' AND deactivated_at IS NULL",
     )
     .bind(workspace_id)
@@ -280,8 +272,8 @@ pub async fn active_owners(conn: &mut AnyConnection, workspace_id: Id) -> StoreR
 
 /// Counts every open tab closed, arming the presence deadline (`due_at`) of each Available
 /// operator who had one open: for a single node starting after it died with tabs open.
-pub async fn forget_open_tabs(conn: &mut AnyConnection, due_at: Millis) -> StoreResult<()> {
-    sqlx::query(
+pub async fn forget_open_tabs(conn: &mut Db, due_at: Millis) -> StoreResult<()> {
+    sql::query(
         "INSERT INTO timers (workspace_id, kind, subject_id, due_at) \
          SELECT workspace_id, 'presence', id, $1 FROM operators \
          WHERE open_tabs > 0 AND had_tab = 1 AND availability = 'available' AND deactivated_at IS NULL \
@@ -290,7 +282,7 @@ pub async fn forget_open_tabs(conn: &mut AnyConnection, due_at: Millis) -> Store
     .bind(due_at)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE operators SET open_tabs = 0 WHERE open_tabs > 0")
+    sql::query("UPDATE operators SET open_tabs = 0 WHERE open_tabs > 0")
         .execute(conn)
         .await?;
     Ok(())

@@ -1,9 +1,9 @@
 //! How far each operator has read each conversation: the unread marker on inbox rows, and
 //! whether an assignment was opened before its delayed email went out.
 
+use super::Db;
+use super::sql;
 use std::collections::HashMap;
-
-use sqlx::{AnyConnection, AssertSqlSafe};
 
 use super::StoreResult;
 use crate::domain::{Id, Millis};
@@ -11,12 +11,12 @@ use crate::domain::{Id, Millis};
 /// Marks everything in the conversation so far as read by the operator. The marker only moves
 /// forward: a tab that asks late, with an older view, does not make new messages unread again.
 pub async fn mark_read(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     operator_id: Id,
     conversation_id: Id,
     now: Millis,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO conversation_reads (operator_id, conversation_id, last_read_message_id, read_at) \
          VALUES ($1, $2, (SELECT COALESCE(MAX(id), 0) FROM messages WHERE conversation_id = $2), $3) \
          ON CONFLICT (operator_id, conversation_id) DO UPDATE SET read_at = excluded.read_at, \
@@ -33,12 +33,12 @@ pub async fn mark_read(
 
 /// Whether the operator opened the conversation at or after `since`.
 pub async fn opened_since(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     operator_id: Id,
     conversation_id: Id,
     since: Millis,
 ) -> StoreResult<bool> {
-    let row: Option<(i64,)> = sqlx::query_as(
+    let row: Option<(i64,)> = sql::query_as(
         "SELECT read_at FROM conversation_reads WHERE operator_id = $1 AND conversation_id = $2 AND read_at >= $3",
     )
     .bind(operator_id)
@@ -66,7 +66,7 @@ type MarkRow = (Id, Option<Id>, Option<Id>, Option<Millis>);
 /// The marks of these conversations for the operator; conversations without messages are
 /// left out.
 pub async fn row_marks(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     operator_id: Id,
     conversation_ids: &[Id],
 ) -> StoreResult<HashMap<Id, RowMarks>> {
@@ -84,10 +84,7 @@ pub async fn row_marks(
          FROM conversations c WHERE c.id IN ({})",
         list.join(",")
     );
-    let rows: Vec<MarkRow> = sqlx::query_as(AssertSqlSafe(sql))
-        .bind(operator_id)
-        .fetch_all(conn)
-        .await?;
+    let rows: Vec<MarkRow> = sql::query_as(sql).bind(operator_id).fetch_all(conn).await?;
     Ok(rows
         .into_iter()
         .map(|(id, last_visitor, last_read, waiting_since)| {

@@ -1,5 +1,6 @@
 //! Rows as the rest of the program sees them.
 
+use super::sql::from_row;
 use crate::domain::routing::JoinPosition;
 use crate::domain::sighting::LastSeen;
 use crate::domain::visitor;
@@ -8,29 +9,31 @@ use crate::domain::{
     Status, WaitingReason,
 };
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Workspace {
     pub id: Id,
     pub name: String,
     pub created_at: Millis,
 }
+from_row!(Workspace {
+    id,
+    name,
+    created_at
+});
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Operator {
     pub id: Id,
     pub workspace_id: Id,
     pub name: String,
     pub email: String,
-    #[sqlx(try_from = "String")]
     pub role: Role,
-    #[sqlx(try_from = "String")]
     pub availability: Availability,
     pub last_assigned_at: Option<Millis>,
     pub created_at: Millis,
     /// The most open chats auto-routing may give them; None = no limit.
     pub capacity: Option<i64>,
     pub deactivated_at: Option<Millis>,
-    #[sqlx(try_from = "String")]
     pub availability_reason: AvailabilityReason,
     /// Inbox event streams open now, on every node.
     pub open_tabs: i64,
@@ -38,6 +41,21 @@ pub struct Operator {
     /// closing their last tab turn them Away.
     pub had_tab: i64,
 }
+from_row!(Operator {
+    id,
+    workspace_id,
+    name,
+    email,
+    role: parsed,
+    availability: parsed,
+    last_assigned_at,
+    created_at,
+    capacity,
+    deactivated_at,
+    availability_reason: parsed,
+    open_tabs,
+    had_tab
+});
 
 impl Operator {
     /// Deactivated teammates cannot sign in and are never routed to; they stay in history.
@@ -61,26 +79,34 @@ pub struct OperatorWithLoad {
 }
 
 /// An invitation to join a workspace. Its link's token is stored only as a hash.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Invitation {
     pub id: Id,
     pub workspace_id: Id,
     pub email: String,
     pub name: String,
-    #[sqlx(try_from = "String")]
     pub role: Role,
     pub invited_by: Option<Id>,
     pub created_at: Millis,
     pub expires_at: Millis,
 }
+from_row!(Invitation {
+    id,
+    workspace_id,
+    email,
+    name,
+    role: parsed,
+    invited_by,
+    created_at,
+    expires_at
+});
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Widget {
     pub id: Id,
     pub workspace_id: Id,
     pub name: String,
     pub public_key: String,
-    #[sqlx(try_from = "String")]
     pub routing_mode: RoutingMode,
     pub rr_cursor_joined_at: Option<Millis>,
     pub rr_cursor_operator_id: Option<Id>,
@@ -95,6 +121,21 @@ pub struct Widget {
     /// Close a chat without messages for this long; None = off.
     pub auto_close_after_secs: Option<i64>,
 }
+from_row!(Widget {
+    id,
+    workspace_id,
+    name,
+    public_key,
+    routing_mode: parsed,
+    rr_cursor_joined_at,
+    rr_cursor_operator_id,
+    created_at,
+    allowed_origins,
+    identity_secret,
+    greeting,
+    reassign_after_secs,
+    auto_close_after_secs
+});
 
 /// What a widget says when it opens, until a manager writes their own.
 pub const DEFAULT_GREETING: &str = "Hi there! Ask us anything. We're happy to help.";
@@ -137,7 +178,7 @@ pub struct WidgetWithRouting {
 
 /// A widget's visitor: one person, who may hold several visitor tokens (one per browser) once
 /// the embedding site has identified them on each.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Visitor {
     pub id: Id,
     pub widget_id: Id,
@@ -152,6 +193,19 @@ pub struct Visitor {
     pub first_seen_at: Millis,
     pub last_seen_at: Millis,
 }
+from_row!(Visitor {
+    id,
+    widget_id,
+    name,
+    email,
+    external_id,
+    verified,
+    current_url,
+    referrer,
+    user_agent,
+    first_seen_at,
+    last_seen_at
+});
 
 impl Visitor {
     /// Whether the embedding site vouched for `external_id` with a valid hash.
@@ -174,13 +228,12 @@ impl Visitor {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Conversation {
     pub id: Id,
     pub workspace_id: Id,
     pub widget_id: Id,
     pub visitor_id: Id,
-    #[sqlx(try_from = "String")]
     pub status: Status,
     pub assignee_id: Option<Id>,
     waiting_reason: Option<String>,
@@ -190,6 +243,19 @@ pub struct Conversation {
     /// When it last became unassigned while needing a human (SPEC 9); None otherwise.
     pub queued_at: Option<Millis>,
 }
+from_row!(Conversation {
+    id,
+    workspace_id,
+    widget_id,
+    visitor_id,
+    status: parsed,
+    assignee_id,
+    waiting_reason,
+    last_message_preview,
+    created_at,
+    last_message_at,
+    queued_at
+});
 
 impl Conversation {
     /// Why a conversation that needs a human has nobody yet; `None` once someone has it or
@@ -202,24 +268,30 @@ impl Conversation {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Message {
     pub id: Id,
     pub conversation_id: Id,
-    #[sqlx(try_from = "String")]
     pub author: Author,
     pub operator_id: Option<Id>,
     pub body: String,
     pub created_at: Millis,
 }
+from_row!(Message {
+    id,
+    conversation_id,
+    author: parsed,
+    operator_id,
+    body,
+    created_at
+});
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct AssignmentEvent {
     pub id: Id,
     pub conversation_id: Id,
     pub from_operator_id: Option<Id>,
     pub to_operator_id: Option<Id>,
-    #[sqlx(try_from = "String")]
     pub reason: AssignmentReason,
     pub actor_id: Option<Id>,
     pub at: Millis,
@@ -228,6 +300,17 @@ pub struct AssignmentEvent {
     /// Set when routing took the chat from the queue: when it had been queued since.
     pub queued_at: Option<Millis>,
 }
+from_row!(AssignmentEvent {
+    id,
+    conversation_id,
+    from_operator_id,
+    to_operator_id,
+    reason: parsed,
+    actor_id,
+    at,
+    decision,
+    queued_at
+});
 
 impl AssignmentEvent {
     pub fn decision(&self) -> Option<crate::domain::routing::Decision> {

@@ -4,21 +4,21 @@
 //! `assignment_events_from`) or the workspace (`conversations_open_load`), so other
 //! workspaces' history costs nothing and a window is one range per operator.
 
-use sqlx::AnyConnection;
-
+use super::Db;
 use super::StoreResult;
 use super::conversations::queued_condition;
+use super::sql::{self, from_row};
 use crate::domain::report::{Assignment, Window};
 use crate::domain::{Id, Millis};
 
 /// Every assignment to an operator of the workspace in the window, with the handover it ended
 /// (when it took the chat from nobody) and the assignee's first reply after it.
 pub async fn assignments(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     window: Window,
 ) -> StoreResult<Vec<Assignment>> {
-    let rows: Vec<AssignmentRow> = sqlx::query_as(
+    let rows: Vec<AssignmentRow> = sql::query_as(
         "SELECT a.to_operator_id AS operator_id, a.reason, a.at, \
              CASE WHEN a.from_operator_id IS NULL THEN a.handed_off_at END AS waiting_since, \
              a.first_reply_at \
@@ -42,7 +42,6 @@ pub async fn assignments(
         .collect())
 }
 
-#[derive(sqlx::FromRow)]
 struct AssignmentRow {
     operator_id: Id,
     reason: String,
@@ -50,15 +49,22 @@ struct AssignmentRow {
     waiting_since: Option<Millis>,
     first_reply_at: Option<Millis>,
 }
+from_row!(AssignmentRow {
+    operator_id,
+    reason,
+    at,
+    waiting_since,
+    first_reply_at
+});
 
 /// Per operator of the workspace, how many chats routing moved away from them in the window
 /// because they left them unanswered (SPEC 9's reason `unanswered`).
 pub async fn unanswered_moves(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     window: Window,
 ) -> StoreResult<Vec<(Id, i64)>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query_as(
         "SELECT a.from_operator_id, COUNT(*) \
          FROM operators o JOIN assignment_events a ON a.from_operator_id = o.id \
          WHERE o.workspace_id = $1 AND a.at >= $2 AND a.at < $3 AND a.reason = 'unanswered' \
@@ -78,8 +84,8 @@ pub struct Queue {
 }
 
 /// The workspace's queued chats now, and since when the oldest has waited in line.
-pub async fn queue(conn: &mut AnyConnection, workspace_id: Id) -> StoreResult<Queue> {
-    let (length, oldest_since): (i64, Option<Millis>) = sqlx::query_as(concat!(
+pub async fn queue(conn: &mut Db, workspace_id: Id) -> StoreResult<Queue> {
+    let (length, oldest_since): (i64, Option<Millis>) = sql::query_as(concat!(
         "SELECT COUNT(*), MIN(c.queued_at) FROM conversations c \
          JOIN widgets w ON w.id = c.widget_id \
          WHERE c.workspace_id = $1 AND c.queued_at IS NOT NULL AND ",

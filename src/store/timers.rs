@@ -2,30 +2,36 @@
 //! fires a deadline by deleting its row (`take`) inside the workspace's locked transaction that
 //! acts on it: of several nodes only the first finds it, and a rollback puts it back.
 
-use sqlx::AnyConnection;
-
+use super::Db;
 use super::StoreResult;
+use super::sql::{self, from_row};
 use crate::domain::{Id, Millis, TimerKind};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Timer {
     pub id: Id,
     pub workspace_id: Id,
-    #[sqlx(try_from = "String")]
     pub kind: TimerKind,
     pub subject_id: Id,
     pub due_at: Millis,
 }
+from_row!(Timer {
+    id,
+    workspace_id,
+    kind: parsed,
+    subject_id,
+    due_at
+});
 
 /// Sets the deadline of `kind` for `subject_id` to `due_at`, replacing any earlier one.
 pub async fn arm(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     kind: TimerKind,
     subject_id: Id,
     due_at: Millis,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO timers (workspace_id, kind, subject_id, due_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (kind, subject_id) DO UPDATE SET due_at = excluded.due_at",
     )
@@ -38,8 +44,8 @@ pub async fn arm(
     Ok(())
 }
 
-pub async fn cancel(conn: &mut AnyConnection, kind: TimerKind, subject_id: Id) -> StoreResult<()> {
-    sqlx::query("DELETE FROM timers WHERE kind = $1 AND subject_id = $2")
+pub async fn cancel(conn: &mut Db, kind: TimerKind, subject_id: Id) -> StoreResult<()> {
+    sql::query("DELETE FROM timers WHERE kind = $1 AND subject_id = $2")
         .bind(kind.as_str())
         .bind(subject_id)
         .execute(conn)
@@ -50,11 +56,11 @@ pub async fn cancel(conn: &mut AnyConnection, kind: TimerKind, subject_id: Id) -
 /// Arms the auto-close of each open conversation of the widget at its last message plus
 /// `after_secs`.
 pub async fn arm_auto_close_of_widget(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     widget_id: Id,
     after_secs: i64,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO timers (workspace_id, kind, subject_id, due_at) \
          SELECT workspace_id, 'auto_close', id, last_message_at + $2 * 1000 FROM conversations \
          WHERE widget_id = $1 AND status IN ('active', 'handed_off') \
@@ -68,11 +74,8 @@ pub async fn arm_auto_close_of_widget(
 }
 
 /// Forgets the auto-close deadlines of the widget's conversations.
-pub async fn cancel_auto_close_of_widget(
-    conn: &mut AnyConnection,
-    widget_id: Id,
-) -> StoreResult<()> {
-    sqlx::query(
+pub async fn cancel_auto_close_of_widget(conn: &mut Db, widget_id: Id) -> StoreResult<()> {
+    sql::query(
         "DELETE FROM timers WHERE kind = 'auto_close' AND subject_id IN \
          (SELECT id FROM conversations WHERE widget_id = $1)",
     )
@@ -83,8 +86,8 @@ pub async fn cancel_auto_close_of_widget(
 }
 
 /// Deadlines due at `now`, earliest first.
-pub async fn due(conn: &mut AnyConnection, now: Millis, limit: u32) -> StoreResult<Vec<Timer>> {
-    Ok(sqlx::query_as(
+pub async fn due(conn: &mut Db, now: Millis, limit: u32) -> StoreResult<Vec<Timer>> {
+    Ok(sql::query_as(
         "SELECT id, workspace_id, kind, subject_id, due_at FROM timers WHERE due_at <= $1 \
          ORDER BY due_at, id LIMIT $2",
     )
@@ -95,8 +98,8 @@ pub async fn due(conn: &mut AnyConnection, now: Millis, limit: u32) -> StoreResu
 }
 
 /// The earliest deadline, if any.
-pub async fn next_due(conn: &mut AnyConnection) -> StoreResult<Option<Millis>> {
-    let (next,): (Option<i64>,) = sqlx::query_as("SELECT MIN(due_at) FROM timers")
+pub async fn next_due(conn: &mut Db) -> StoreResult<Option<Millis>> {
+    let (next,): (Option<i64>,) = sql::query_as("SELECT MIN(due_at) FROM timers")
         .fetch_one(conn)
         .await?;
     Ok(next)
@@ -104,8 +107,8 @@ pub async fn next_due(conn: &mut AnyConnection) -> StoreResult<Option<Millis>> {
 
 /// Claims a due deadline for firing: deletes it if it is still there and due. Call it in the
 /// transaction that acts on it, after locking its workspace.
-pub async fn take(conn: &mut AnyConnection, id: Id, now: Millis) -> StoreResult<bool> {
-    let done = sqlx::query("DELETE FROM timers WHERE id = $1 AND due_at <= $2")
+pub async fn take(conn: &mut Db, id: Id, now: Millis) -> StoreResult<bool> {
+    let done = sql::query("DELETE FROM timers WHERE id = $1 AND due_at <= $2")
         .bind(id)
         .bind(now)
         .execute(conn)
@@ -115,8 +118,8 @@ pub async fn take(conn: &mut AnyConnection, id: Id, now: Millis) -> StoreResult<
 
 /// Arms the conversation's auto-close at its last message plus its widget's
 /// `auto_close_after_secs`; nothing when the widget has none.
-pub async fn arm_auto_close(conn: &mut AnyConnection, conversation_id: Id) -> StoreResult<()> {
-    sqlx::query(
+pub async fn arm_auto_close(conn: &mut Db, conversation_id: Id) -> StoreResult<()> {
+    sql::query(
         "INSERT INTO timers (workspace_id, kind, subject_id, due_at) \
          SELECT c.workspace_id, 'auto_close', c.id, c.last_message_at + w.auto_close_after_secs * 1000 \
          FROM conversations c JOIN widgets w ON w.id = c.widget_id \

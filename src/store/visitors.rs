@@ -1,8 +1,8 @@
 //! Visitor records and the tokens that name them: one record per person, one token per
 //! browser that holds it.
 
-use sqlx::{AnyConnection, AssertSqlSafe};
-
+use super::Db;
+use super::sql;
 use super::{StoreResult, Visitor};
 use crate::domain::sighting::Sighting;
 use crate::domain::{Id, Millis};
@@ -16,13 +16,13 @@ macro_rules! visitor_columns {
 
 /// A new, anonymous visitor of the widget, seen now.
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     widget_id: Id,
     sighting: &Sighting,
     now: Millis,
 ) -> StoreResult<Visitor> {
     let page = sighting.page.as_ref();
-    Ok(sqlx::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "INSERT INTO visitors (widget_id, current_url, referrer, user_agent, first_seen_at, last_seen_at) \
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
         visitor_columns!()
@@ -38,11 +38,11 @@ pub async fn insert(
 
 /// The visitor of `widget_id` holding the token with this hash.
 pub async fn by_token(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     widget_id: Id,
     token_hash: &str,
 ) -> StoreResult<Option<Visitor>> {
-    Ok(sqlx::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "SELECT ",
         visitor_columns!(),
         " FROM visitors WHERE id = (SELECT visitor_id FROM visitor_tokens WHERE token_hash = $1) \
@@ -55,12 +55,8 @@ pub async fn by_token(
 }
 
 /// The visitor with this id, only if they are a visitor of `workspace_id`'s widgets.
-pub async fn get(
-    conn: &mut AnyConnection,
-    workspace_id: Id,
-    id: Id,
-) -> StoreResult<Option<Visitor>> {
-    Ok(sqlx::query_as(concat!(
+pub async fn get(conn: &mut Db, workspace_id: Id, id: Id) -> StoreResult<Option<Visitor>> {
+    Ok(sql::query_as(concat!(
         "SELECT ",
         visitor_columns!(),
         " FROM visitors WHERE id = $1 \
@@ -73,7 +69,7 @@ pub async fn get(
 }
 
 /// The visitors with these ids (those that exist), in id order.
-pub async fn by_ids(conn: &mut AnyConnection, ids: &[Id]) -> StoreResult<Vec<Visitor>> {
+pub async fn by_ids(conn: &mut Db, ids: &[Id]) -> StoreResult<Vec<Visitor>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -87,16 +83,16 @@ pub async fn by_ids(conn: &mut AnyConnection, ids: &[Id]) -> StoreResult<Vec<Vis
         ),
         list.join(",")
     );
-    Ok(sqlx::query_as(AssertSqlSafe(sql)).fetch_all(conn).await?)
+    Ok(sql::query_as(sql).fetch_all(conn).await?)
 }
 
 /// The widget's visitor the embedding site knows as `external_id`.
 pub async fn by_external_id(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     widget_id: Id,
     external_id: &str,
 ) -> StoreResult<Option<Visitor>> {
-    Ok(sqlx::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "SELECT ",
         visitor_columns!(),
         " FROM visitors WHERE widget_id = $1 AND external_id = $2"
@@ -109,12 +105,12 @@ pub async fn by_external_id(
 
 /// Gives the token with this hash to `visitor_id`: a new token, or one another record held.
 pub async fn assign_token(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     token_hash: &str,
     visitor_id: Id,
     now: Millis,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO visitor_tokens (token_hash, visitor_id, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (token_hash) DO UPDATE SET visitor_id = excluded.visitor_id",
     )
@@ -129,13 +125,13 @@ pub async fn assign_token(
 /// Records a sighting: the last-seen time moves to `now` (never back), and each detail the
 /// sighting tells replaces the stored one.
 pub async fn record_sighting(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     id: Id,
     sighting: &Sighting,
     now: Millis,
 ) -> StoreResult<()> {
     let page = sighting.page.as_ref();
-    sqlx::query(
+    sql::query(
         "UPDATE visitors SET last_seen_at = CASE WHEN last_seen_at > $1 THEN last_seen_at ELSE $1 END, \
          current_url = COALESCE($2, current_url), referrer = COALESCE($3, referrer), \
          user_agent = COALESCE($4, user_agent) WHERE id = $5",
@@ -153,13 +149,13 @@ pub async fn record_sighting(
 /// Marks the visitor as the embedding site's user `external_id`, verified; a name or email
 /// given replaces the stored one.
 pub async fn set_identity(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     id: Id,
     external_id: &str,
     name: Option<&str>,
     email: Option<&str>,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "UPDATE visitors SET external_id = $1, verified = 1, name = COALESCE($2, name), \
          email = COALESCE($3, email) WHERE id = $4",
     )
@@ -173,8 +169,8 @@ pub async fn set_identity(
 }
 
 /// The email the visitor left in the widget, to be told of replies they miss.
-pub async fn set_email(conn: &mut AnyConnection, id: Id, email: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE visitors SET email = $1 WHERE id = $2")
+pub async fn set_email(conn: &mut Db, id: Id, email: &str) -> StoreResult<()> {
+    sql::query("UPDATE visitors SET email = $1 WHERE id = $2")
         .bind(email)
         .bind(id)
         .execute(conn)
@@ -184,18 +180,18 @@ pub async fn set_email(conn: &mut AnyConnection, id: Id, email: &str) -> StoreRe
 
 /// Folds visitor `from` into `into`: their conversations and tokens move over and `from` is
 /// gone. `into` keeps the earlier first sighting of the two.
-pub async fn merge(conn: &mut AnyConnection, from: Id, into: Id) -> StoreResult<()> {
-    sqlx::query("UPDATE conversations SET visitor_id = $1 WHERE visitor_id = $2")
+pub async fn merge(conn: &mut Db, from: Id, into: Id) -> StoreResult<()> {
+    sql::query("UPDATE conversations SET visitor_id = $1 WHERE visitor_id = $2")
         .bind(into)
         .bind(from)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("UPDATE visitor_tokens SET visitor_id = $1 WHERE visitor_id = $2")
+    sql::query("UPDATE visitor_tokens SET visitor_id = $1 WHERE visitor_id = $2")
         .bind(into)
         .bind(from)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
+    sql::query(
         "UPDATE visitors SET first_seen_at = \
          (SELECT MIN(first_seen_at) FROM visitors WHERE id IN ($1, $2)) WHERE id = $1",
     )
@@ -203,7 +199,7 @@ pub async fn merge(conn: &mut AnyConnection, from: Id, into: Id) -> StoreResult<
     .bind(from)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM visitors WHERE id = $1")
+    sql::query("DELETE FROM visitors WHERE id = $1")
         .bind(from)
         .execute(conn)
         .await?;
@@ -212,11 +208,8 @@ pub async fn merge(conn: &mut AnyConnection, from: Id, into: Id) -> StoreResult<
 
 /// The visitor whose conversation this is, read in one statement so it is the conversation's
 /// visitor at that moment even while records merge.
-pub async fn of_conversation(
-    conn: &mut AnyConnection,
-    conversation_id: Id,
-) -> StoreResult<Option<Visitor>> {
-    Ok(sqlx::query_as(concat!(
+pub async fn of_conversation(conn: &mut Db, conversation_id: Id) -> StoreResult<Option<Visitor>> {
+    Ok(sql::query_as(concat!(
         "SELECT ",
         visitor_columns!(),
         " FROM visitors WHERE id = (SELECT visitor_id FROM conversations WHERE id = $1)"

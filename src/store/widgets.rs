@@ -1,5 +1,5 @@
-use sqlx::AnyConnection;
-
+use super::Db;
+use super::sql::{self, from_row};
 use super::{StoreResult, Widget, WidgetWithRouting};
 use crate::domain::routing::JoinPosition;
 use crate::domain::{Id, Millis, RoutingMode};
@@ -13,14 +13,14 @@ macro_rules! widget_columns {
 }
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     workspace_id: Id,
     name: &str,
     public_key: &str,
     identity_secret: &str,
     now: Millis,
 ) -> StoreResult<Widget> {
-    Ok(sqlx::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "INSERT INTO widgets (workspace_id, name, public_key, identity_secret, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING ",
         widget_columns!()
@@ -35,12 +35,8 @@ pub async fn insert(
 }
 
 /// The widget with this id, only if it belongs to `workspace_id`.
-pub async fn get(
-    conn: &mut AnyConnection,
-    workspace_id: Id,
-    id: Id,
-) -> StoreResult<Option<Widget>> {
-    Ok(sqlx::query_as(concat!(
+pub async fn get(conn: &mut Db, workspace_id: Id, id: Id) -> StoreResult<Option<Widget>> {
+    Ok(sql::query_as(concat!(
         "SELECT ",
         widget_columns!(),
         " FROM widgets WHERE id = $1 AND workspace_id = $2"
@@ -51,8 +47,8 @@ pub async fn get(
     .await?)
 }
 
-pub async fn by_key(conn: &mut AnyConnection, public_key: &str) -> StoreResult<Option<Widget>> {
-    Ok(sqlx::query_as(concat!(
+pub async fn by_key(conn: &mut Db, public_key: &str) -> StoreResult<Option<Widget>> {
+    Ok(sql::query_as(concat!(
         "SELECT ",
         widget_columns!(),
         " FROM widgets WHERE public_key = $1"
@@ -62,11 +58,8 @@ pub async fn by_key(conn: &mut AnyConnection, public_key: &str) -> StoreResult<O
     .await?)
 }
 
-pub async fn list(
-    conn: &mut AnyConnection,
-    workspace_id: Id,
-) -> StoreResult<Vec<WidgetWithRouting>> {
-    let widgets: Vec<Widget> = sqlx::query_as(concat!(
+pub async fn list(conn: &mut Db, workspace_id: Id) -> StoreResult<Vec<WidgetWithRouting>> {
+    let widgets: Vec<Widget> = sql::query_as(concat!(
         "SELECT ",
         widget_columns!(),
         " FROM widgets WHERE workspace_id = $1 ORDER BY id"
@@ -74,7 +67,7 @@ pub async fn list(
     .bind(workspace_id)
     .fetch_all(&mut *conn)
     .await?;
-    let pairs: Vec<(i64, i64)> = sqlx::query_as(
+    let pairs: Vec<(i64, i64)> = sql::query_as(
         "SELECT e.widget_id, e.operator_id FROM widget_eligible_operators e \
          JOIN widgets w ON w.id = e.widget_id WHERE w.workspace_id = $1 ORDER BY e.operator_id",
     )
@@ -97,11 +90,8 @@ pub async fn list(
         .collect())
 }
 
-pub async fn eligible_operator_ids(
-    conn: &mut AnyConnection,
-    widget_id: Id,
-) -> StoreResult<Vec<Id>> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
+pub async fn eligible_operator_ids(conn: &mut Db, widget_id: Id) -> StoreResult<Vec<Id>> {
+    let rows: Vec<(i64,)> = sql::query_as(
         "SELECT operator_id FROM widget_eligible_operators WHERE widget_id = $1 ORDER BY operator_id",
     )
     .bind(widget_id)
@@ -110,10 +100,7 @@ pub async fn eligible_operator_ids(
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
-pub async fn with_routing(
-    conn: &mut AnyConnection,
-    widget: Widget,
-) -> StoreResult<WidgetWithRouting> {
+pub async fn with_routing(conn: &mut Db, widget: Widget) -> StoreResult<WidgetWithRouting> {
     let eligible_operator_ids = eligible_operator_ids(conn, widget.id).await?;
     Ok(WidgetWithRouting {
         widget,
@@ -124,22 +111,22 @@ pub async fn with_routing(
 /// Replaces the routing settings. `eligible` must already be checked to be operators of the
 /// widget's workspace.
 pub async fn set_routing(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     widget_id: Id,
     mode: RoutingMode,
     eligible: &[Id],
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE widgets SET routing_mode = $1 WHERE id = $2")
+    sql::query("UPDATE widgets SET routing_mode = $1 WHERE id = $2")
         .bind(mode.as_str())
         .bind(widget_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM widget_eligible_operators WHERE widget_id = $1")
+    sql::query("DELETE FROM widget_eligible_operators WHERE widget_id = $1")
         .bind(widget_id)
         .execute(&mut *conn)
         .await?;
     for operator_id in eligible {
-        sqlx::query(
+        sql::query(
             "INSERT INTO widget_eligible_operators (widget_id, operator_id) VALUES ($1, $2)",
         )
         .bind(widget_id)
@@ -152,12 +139,12 @@ pub async fn set_routing(
 
 /// Sets the widget's timers (None = off), in seconds.
 pub async fn set_timers(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     widget_id: Id,
     reassign_after_secs: Option<i64>,
     auto_close_after_secs: Option<i64>,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql::query(
         "UPDATE widgets SET reassign_after_secs = $1, auto_close_after_secs = $2 WHERE id = $3",
     )
     .bind(reassign_after_secs)
@@ -168,12 +155,8 @@ pub async fn set_timers(
     Ok(())
 }
 
-pub async fn set_rr_cursor(
-    conn: &mut AnyConnection,
-    widget_id: Id,
-    cursor: JoinPosition,
-) -> StoreResult<()> {
-    sqlx::query(
+pub async fn set_rr_cursor(conn: &mut Db, widget_id: Id, cursor: JoinPosition) -> StoreResult<()> {
+    sql::query(
         "UPDATE widgets SET rr_cursor_joined_at = $1, rr_cursor_operator_id = $2 WHERE id = $3",
     )
     .bind(cursor.joined_at)
@@ -186,11 +169,11 @@ pub async fn set_rr_cursor(
 
 /// Replaces the origins the widget may be embedded on (empty = any).
 pub async fn set_allowed_origins(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     widget_id: Id,
     origins: &[String],
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE widgets SET allowed_origins = $1 WHERE id = $2")
+    sql::query("UPDATE widgets SET allowed_origins = $1 WHERE id = $2")
         .bind(origins.join("\n"))
         .bind(widget_id)
         .execute(conn)
@@ -198,8 +181,8 @@ pub async fn set_allowed_origins(
     Ok(())
 }
 
-pub async fn set_name(conn: &mut AnyConnection, widget_id: Id, name: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE widgets SET name = $1 WHERE id = $2")
+pub async fn set_name(conn: &mut Db, widget_id: Id, name: &str) -> StoreResult<()> {
+    sql::query("UPDATE widgets SET name = $1 WHERE id = $2")
         .bind(name)
         .bind(widget_id)
         .execute(conn)
@@ -208,12 +191,8 @@ pub async fn set_name(conn: &mut AnyConnection, widget_id: Id, name: &str) -> St
 }
 
 /// Sets what the widget says when it opens (`None` = the default greeting).
-pub async fn set_greeting(
-    conn: &mut AnyConnection,
-    widget_id: Id,
-    greeting: Option<&str>,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE widgets SET greeting = $1 WHERE id = $2")
+pub async fn set_greeting(conn: &mut Db, widget_id: Id, greeting: Option<&str>) -> StoreResult<()> {
+    sql::query("UPDATE widgets SET greeting = $1 WHERE id = $2")
         .bind(greeting)
         .bind(widget_id)
         .execute(conn)
@@ -222,7 +201,7 @@ pub async fn set_greeting(
 }
 
 /// A knowledge-base article: a question visitors ask and its answer.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Article {
     pub id: Id,
     pub widget_id: Id,
@@ -230,9 +209,16 @@ pub struct Article {
     pub answer: String,
     pub created_at: Millis,
 }
+from_row!(Article {
+    id,
+    widget_id,
+    question,
+    answer,
+    created_at
+});
 
-pub async fn articles(conn: &mut AnyConnection, widget_id: Id) -> StoreResult<Vec<Article>> {
-    Ok(sqlx::query_as(
+pub async fn articles(conn: &mut Db, widget_id: Id) -> StoreResult<Vec<Article>> {
+    Ok(sql::query_as(
         "SELECT id, widget_id, question, answer, created_at FROM kb_articles WHERE widget_id = $1 ORDER BY id",
     )
     .bind(widget_id)
@@ -241,9 +227,9 @@ pub async fn articles(conn: &mut AnyConnection, widget_id: Id) -> StoreResult<Ve
 }
 
 /// Whether article `id` is one of the widget's.
-pub async fn has_article(conn: &mut AnyConnection, widget_id: Id, id: Id) -> StoreResult<bool> {
+pub async fn has_article(conn: &mut Db, widget_id: Id, id: Id) -> StoreResult<bool> {
     let found: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM kb_articles WHERE widget_id = $1 AND id = $2")
+        sql::query_as("SELECT id FROM kb_articles WHERE widget_id = $1 AND id = $2")
             .bind(widget_id)
             .bind(id)
             .fetch_optional(conn)
@@ -252,13 +238,13 @@ pub async fn has_article(conn: &mut AnyConnection, widget_id: Id, id: Id) -> Sto
 }
 
 pub async fn insert_article(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     widget_id: Id,
     question: &str,
     answer: &str,
     now: Millis,
 ) -> StoreResult<Article> {
-    Ok(sqlx::query_as(
+    Ok(sql::query_as(
         "INSERT INTO kb_articles (widget_id, question, answer, created_at) VALUES ($1, $2, $3, $4) \
          RETURNING id, widget_id, question, answer, created_at",
     )
@@ -272,13 +258,13 @@ pub async fn insert_article(
 
 /// Updates an article of the widget; `None` when the widget has no such article.
 pub async fn update_article(
-    conn: &mut AnyConnection,
+    conn: &mut Db,
     widget_id: Id,
     id: Id,
     question: &str,
     answer: &str,
 ) -> StoreResult<Option<Article>> {
-    Ok(sqlx::query_as(
+    Ok(sql::query_as(
         "UPDATE kb_articles SET question = $1, answer = $2 WHERE id = $3 AND widget_id = $4 \
          RETURNING id, widget_id, question, answer, created_at",
     )
@@ -290,8 +276,8 @@ pub async fn update_article(
     .await?)
 }
 
-pub async fn delete_article(conn: &mut AnyConnection, widget_id: Id, id: Id) -> StoreResult<bool> {
-    let done = sqlx::query("DELETE FROM kb_articles WHERE id = $1 AND widget_id = $2")
+pub async fn delete_article(conn: &mut Db, widget_id: Id, id: Id) -> StoreResult<bool> {
+    let done = sql::query("DELETE FROM kb_articles WHERE id = $1 AND widget_id = $2")
         .bind(id)
         .bind(widget_id)
         .execute(conn)
