@@ -6,7 +6,8 @@
 //! and drives it over real HTTP and WebSockets:
 //!
 //! 1. handover throughput, round-robin and lightest-load, beside a bare floor: the same HTTP
-//!    stack (axum on tokio) answering with one SQLite write transaction per request;
+//!    stack (axum on tokio) answering with one SQLite write transaction per request, through
+//!    sqlx and, as one closure, on a rusqlite writer thread (one hop);
 //! 2. handover → `conversation.assigned` at the assignee's socket at a fixed offered rate,
 //!    beside the round trip of a bare `GET /healthz`;
 //! 3. one event fanned out to 2,000 open inbox sockets;
@@ -33,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use kit::{Api, Node, Op, Socket, TestDb, Widget};
+use rusqlite::OptionalExtension;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::sync::mpsc;
@@ -227,10 +229,38 @@ where
 
 // ---------- the floor ----------
 
+/// The floor's one table, in both its databases.
+const FLOOR_SCHEMA: &str = "CREATE TABLE hits (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)";
+
+/// A whole transaction, run on the one-hop floor's writer thread.
+type WriterJob = Box<dyn FnOnce(&mut rusqlite::Connection) + Send>;
+
+/// The one-hop floor's writer: a thread owning the only connection to `path` (WAL,
+/// `synchronous=NORMAL`, as the sqlx floor), running each job to its end before it takes the
+/// next. Jobs are never batched into one commit, so each request pays for its own transaction,
+/// as with sqlx, and only the hand-offs differ.
+fn start_one_hop_writer(path: &std::path::Path) -> std::sync::mpsc::Sender<WriterJob> {
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; {FLOOR_SCHEMA}"
+    ))
+    .unwrap();
+    let (jobs, queue) = std::sync::mpsc::channel::<WriterJob>();
+    std::thread::spawn(move || {
+        for job in queue {
+            job(&mut conn);
+        }
+    });
+    jobs
+}
+
 /// The bare floor: axum on tokio, one SQLite write transaction per request, in a runtime of its
 /// own. `POST /floor/{n}` runs a transaction of `n` statements (BEGIN, n − 3 point reads, one
-/// INSERT, COMMIT): `n = 3` is the floor of the target, and `n` = the handover's statement
-/// count shows what those statements alone cost. Returns its base URL.
+/// INSERT, COMMIT) through sqlx: `n = 3` is the floor of the target, and `n` = the handover's
+/// statement count shows what those statements alone cost. sqlx hands every statement to its
+/// connection's thread and back; `POST /floor-one-hop/{n}` runs the same transaction, on a
+/// database of its own, as one closure on a rusqlite writer thread: one hand-off there and one
+/// back per request, whatever `n`. Returns its base URL.
 fn start_floor() -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -254,34 +284,64 @@ fn start_floor() -> String {
                 .connect_with(options)
                 .await
                 .unwrap();
-            sqlx::query("CREATE TABLE hits (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)")
-                .execute(&pool)
-                .await
-                .unwrap();
-            let app = axum::Router::new().route(
-                "/floor/{statements}",
-                axum::routing::post(
-                    move |axum::extract::Path(statements): axum::extract::Path<usize>| {
-                        let pool = pool.clone();
-                        async move {
-                            let mut tx = pool.begin().await.unwrap();
-                            for id in 0..statements.saturating_sub(3) {
-                                sqlx::query("SELECT at FROM hits WHERE id = $1")
-                                    .bind(id as i64)
-                                    .fetch_optional(&mut *tx)
+            sqlx::query(FLOOR_SCHEMA).execute(&pool).await.unwrap();
+            let writer = start_one_hop_writer(&dir.join("floor-one-hop.db"));
+            let app = axum::Router::new()
+                .route(
+                    "/floor/{statements}",
+                    axum::routing::post(
+                        move |axum::extract::Path(statements): axum::extract::Path<usize>| {
+                            let pool = pool.clone();
+                            async move {
+                                let mut tx = pool.begin().await.unwrap();
+                                for id in 0..statements.saturating_sub(3) {
+                                    sqlx::query("SELECT at FROM hits WHERE id = $1")
+                                        .bind(id as i64)
+                                        .fetch_optional(&mut *tx)
+                                        .await
+                                        .unwrap();
+                                }
+                                sqlx::query("INSERT INTO hits (at) VALUES (1)")
+                                    .execute(&mut *tx)
                                     .await
                                     .unwrap();
+                                tx.commit().await.unwrap();
+                                axum::Json(json!({"ok": true}))
                             }
-                            sqlx::query("INSERT INTO hits (at) VALUES (1)")
-                                .execute(&mut *tx)
-                                .await
-                                .unwrap();
-                            tx.commit().await.unwrap();
-                            axum::Json(json!({"ok": true}))
-                        }
-                    },
-                ),
-            );
+                        },
+                    ),
+                )
+                .route(
+                    "/floor-one-hop/{statements}",
+                    axum::routing::post(
+                        move |axum::extract::Path(statements): axum::extract::Path<usize>| {
+                            let writer = writer.clone();
+                            async move {
+                                let (done, answer) = tokio::sync::oneshot::channel();
+                                let job: WriterJob = Box::new(move |conn| {
+                                    let tx = conn.transaction().unwrap();
+                                    for id in 0..statements.saturating_sub(3) {
+                                        tx.prepare_cached("SELECT at FROM hits WHERE id = ?1")
+                                            .unwrap()
+                                            .query_row([id as i64], |row| row.get::<_, i64>(0))
+                                            .optional()
+                                            .unwrap();
+                                    }
+                                    tx.prepare_cached("INSERT INTO hits (at) VALUES (1)")
+                                        .unwrap()
+                                        .execute([])
+                                        .unwrap();
+                                    tx.commit().unwrap();
+                                    // The handler may be gone; the transaction stands anyway.
+                                    let _ = done.send(());
+                                });
+                                writer.send(job).unwrap();
+                                answer.await.unwrap();
+                                axum::Json(json!({"ok": true}))
+                            }
+                        },
+                    ),
+                );
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(format!("http://{}", listener.local_addr().unwrap()))
                 .unwrap();
@@ -292,7 +352,7 @@ fn start_floor() -> String {
 }
 
 /// Statements in a round-robin handover's transaction (BEGIN and COMMIT included), for the
-/// floor run of the same size.
+/// floor runs of the same size.
 const HANDOVER_STATEMENTS: usize = 17;
 
 const GROWTH_ROUNDS: usize = 3;
@@ -303,8 +363,8 @@ fn median(mut runs: Vec<Throughput>) -> Throughput {
     runs[runs.len() / 2]
 }
 
-async fn floor_throughput(floor: &Api, statements: usize, o: &Options) -> Throughput {
-    let (api, path) = (floor.clone(), format!("/floor/{statements}"));
+async fn floor_throughput(floor: &Api, path: &str, o: &Options) -> Throughput {
+    let (api, path) = (floor.clone(), path.to_owned());
     closed_loop(o.handovers, o.concurrency, move |_| {
         let (api, path) = (api.clone(), path.clone());
         async move { round_trip(&api, reqwest::Method::POST, &path).await }
@@ -674,8 +734,11 @@ async fn main() {
     );
 
     let floor = untimed_api(start_floor());
-    let floor_run = floor_throughput(&floor, 3, &o).await;
-    let floor_handover_sized = floor_throughput(&floor, HANDOVER_STATEMENTS, &o).await;
+    let floor_sized = format!("/floor/{HANDOVER_STATEMENTS}");
+    let floor_one_hop_sized = format!("/floor-one-hop/{HANDOVER_STATEMENTS}");
+    let floor_run = floor_throughput(&floor, "/floor/3", &o).await;
+    let floor_handover_sized = floor_throughput(&floor, &floor_sized, &o).await;
+    let floor_one_hop = floor_throughput(&floor, &floor_one_hop_sized, &o).await;
 
     let (_db, server, api, ws) = prepared(&o, o.small_history).await;
     let rss_idle = rss_mib(&server);
@@ -705,13 +768,9 @@ async fn main() {
     round_trips(&api, reqwest::Method::GET, "/healthz", 200).await;
     let healthz = round_trips(&api, reqwest::Method::GET, "/healthz", 2000).await;
     let floor_write = round_trips(&floor, reqwest::Method::POST, "/floor/3", 2000).await;
-    let floor_write_sized = round_trips(
-        &floor,
-        reqwest::Method::POST,
-        &format!("/floor/{HANDOVER_STATEMENTS}"),
-        2000,
-    )
-    .await;
+    let floor_write_sized = round_trips(&floor, reqwest::Method::POST, &floor_sized, 2000).await;
+    let floor_one_hop_write =
+        round_trips(&floor, reqwest::Method::POST, &floor_one_hop_sized, 2000).await;
     let event_latency = handover_to_event(&api, &ws, o.rate, o.seconds).await;
     let (fanout, rss_sockets) = fan_out(&api, &server, &ws.owner, o.sockets, o.fanouts).await;
     drop(server);
@@ -725,18 +784,24 @@ async fn main() {
 
     let row = |name: &str, t: &Throughput| {
         println!(
-            "{name:<52} {:>9.0}/s {:>9.2} {:>9.2} {:>9.2}",
+            "{name:<78} {:>9.0}/s {:>9.2} {:>9.2} {:>9.2}",
             t.per_second, t.latency.p50_ms, t.latency.p99_ms, t.latency.max_ms
         )
     };
     println!(
-        "{:<52} {:>11} {:>9} {:>9} {:>9}",
+        "{:<78} {:>11} {:>9} {:>9} {:>9}",
         "throughput", "req/s", "p50 ms", "p99 ms", "max ms"
     );
     row("floor: one SQLite write transaction", &floor_run);
     row(
         &format!("floor, {HANDOVER_STATEMENTS} statements per transaction"),
         &floor_handover_sized,
+    );
+    row(
+        &format!(
+            "floor: {HANDOVER_STATEMENTS} statements as one closure on a rusqlite writer (one hop)"
+        ),
+        &floor_one_hop,
     );
     row(
         &format!("handover, round-robin ({} closed), median", o.small_history),
@@ -751,7 +816,7 @@ async fn main() {
         &large,
     );
     println!(
-        "{:<52} {:>9} {:>9} {:>9}",
+        "{:<78} {:>9} {:>9} {:>9}",
         "latency", "p50 ms", "p99 ms", "max ms"
     );
     for (name, s) in [
@@ -760,6 +825,12 @@ async fn main() {
         (
             &format!("floor: {HANDOVER_STATEMENTS}-statement transaction, round trip")[..],
             floor_write_sized,
+        ),
+        (
+            &format!(
+                "floor: {HANDOVER_STATEMENTS} statements as one closure on a rusqlite writer (one hop), round trip"
+            )[..],
+            floor_one_hop_write,
         ),
         (
             &format!("handover → assigned at socket ({}/s)", o.rate)[..],
@@ -775,7 +846,7 @@ async fn main() {
         ),
     ] {
         println!(
-            "{name:<52} {:>9.2} {:>9.2} {:>9.2}",
+            "{name:<78} {:>9.2} {:>9.2} {:>9.2}",
             s.p50_ms, s.p99_ms, s.max_ms
         );
     }
@@ -785,6 +856,9 @@ async fn main() {
         "round_robin_over_same_size_floor": round_robin.per_second / floor_handover_sized.per_second,
         "event_p99_over_healthz_p99": event_latency.p99_ms / healthz.p99_ms,
         "large_history_over_small": large.per_second / round_robin.per_second,
+        "round_robin_over_one_hop_floor": round_robin.per_second / floor_one_hop.per_second,
+        "lightest_load_over_round_robin": lightest_load.per_second / round_robin.per_second,
+        "handover_to_assigned_p99_over_one_hop_round_trip_p99": event_latency.p99_ms / floor_one_hop_write.p99_ms,
     });
     println!(
         "memory: RSS idle {rss_idle:.1} MiB, with {} sockets {rss_sockets:.1} MiB",
@@ -806,6 +880,8 @@ async fn main() {
             "healthz": healthz,
             "floor_write_round_trip": floor_write,
             "floor_write_sized_round_trip": floor_write_sized,
+            "floor_one_hop": floor_one_hop,
+            "floor_one_hop_round_trip": floor_one_hop_write,
             "handover_to_event": event_latency,
             "fanout": fanout,
             "routing_report_30_days": report,
