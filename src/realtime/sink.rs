@@ -75,15 +75,17 @@ impl EventSink {
         events: Vec<Event>,
         now: Millis,
     ) -> StoreResult<()> {
-        let stored = events::append(tx.conn(), events, now).await?;
         match self.route {
             Route::Local => {
+                let stored = events::append(tx.conn(), events, now).await?;
                 let committed = tx.commit().await?;
                 self.hub.publish(stored);
                 drop(committed);
             }
             Route::Notify => {
-                events::notify(tx.conn(), &stored).await?;
+                // The ids are only for the NOTIFY, which the database makes itself, so
+                // appending costs no round trip: it goes with the COMMIT.
+                events::append_and_notify(tx.conn(), &events, now).await?;
                 tx.commit().await?;
             }
         }

@@ -301,8 +301,8 @@ pub(super) async fn decide(
     widget: &Widget,
     already_given: &[Id],
 ) -> ServiceResult<(Decision, Vec<OperatorWithLoad>)> {
-    let eligible = widgets::eligible_operator_ids(conn, widget.id).await?;
-    let members = operators::list_with_loads(conn, widget.workspace_id).await?;
+    let (members, eligible) =
+        operators::routing_candidates(conn, widget.workspace_id, widget.id).await?;
     let decision = routing::route(
         &widget_routing(widget, eligible),
         &teammates(&members),

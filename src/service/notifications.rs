@@ -130,12 +130,7 @@ impl Service {
         let mut queued = 0;
         for pending in notices {
             let recipient = &pending.recipient;
-            let channels = notifications::channels(tx.conn(), recipient.id).await?;
-            let subscriptions = if channels.push {
-                notifications::subscriptions(tx.conn(), recipient.id).await?
-            } else {
-                Vec::new()
-            };
+            let (channels, subscriptions) = notifications::reach(tx.conn(), recipient.id).await?;
             let email = channels.email && self.settings.email_enabled;
             if !email && subscriptions.is_empty() {
                 continue;

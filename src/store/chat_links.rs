@@ -21,7 +21,7 @@ pub async fn insert(
     .bind(conversation_id)
     .bind(now)
     .bind(expires_at)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }

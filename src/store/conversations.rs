@@ -236,7 +236,7 @@ pub async fn set_status(conn: &mut Db, id: Id, status: Status, now: Millis) -> S
     .bind(status.as_str())
     .bind(handed_off_at)
     .bind(id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -245,7 +245,7 @@ pub async fn set_assignee(conn: &mut Db, id: Id, assignee_id: Option<Id>) -> Sto
     sql::query("UPDATE conversations SET assignee_id = $1, waiting_reason = NULL WHERE id = $2")
         .bind(assignee_id)
         .bind(id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -258,7 +258,7 @@ pub async fn set_waiting_reason(
     sql::query("UPDATE conversations SET waiting_reason = $1 WHERE id = $2")
         .bind(reason.map(WaitingReason::as_str))
         .bind(id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -290,7 +290,7 @@ pub async fn insert_message(
         sql::query("UPDATE conversations SET last_message_at = $1 WHERE id = $2")
             .bind(now)
             .bind(conversation_id)
-            .execute(conn)
+            .defer(conn)
             .await?;
     } else {
         let preview: String = body.chars().take(PREVIEW_CHARS).collect();
@@ -298,7 +298,7 @@ pub async fn insert_message(
             .bind(now)
             .bind(preview)
             .bind(conversation_id)
-            .execute(conn)
+            .defer(conn)
             .await?;
     }
     Ok(message)
@@ -427,7 +427,7 @@ pub async fn note_first_reply(
     .bind(now)
     .bind(conversation_id)
     .bind(operator_id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -450,7 +450,7 @@ pub async fn set_queued_at(conn: &mut Db, id: Id, queued_at: Option<Millis>) -> 
     sql::query("UPDATE conversations SET queued_at = $1 WHERE id = $2")
         .bind(queued_at)
         .bind(id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -507,7 +507,7 @@ pub async fn set_queue_position(conn: &mut Db, id: Id, position: Option<i64>) ->
     sql::query("UPDATE conversations SET queue_position = $1 WHERE id = $2")
         .bind(position)
         .bind(id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! The event log. Rows are appended in the transaction that caused them. On PostgreSQL that
-//! transaction also sends a NOTIFY naming the new ids (`notify`), which PostgreSQL delivers to
+//! transaction also sends a NOTIFY naming the new ids (`append_and_notify`), which PostgreSQL delivers to
 //! every node at commit, in commit order. Whether to send it is decided above the store, by the
 //! realtime layer's `EventSink`, the one place that knows each backend's event delivery.
 
 use super::Db;
 use super::StoreResult;
-use super::sql::{self, from_row};
+use super::sql::{self, Bind as _, from_row};
 use crate::domain::event::{Event, StoredEvent};
 use crate::domain::{Id, Millis};
 
@@ -21,11 +21,54 @@ pub async fn append(
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    // One statement for the whole transaction's events: on SQLite every statement is a round
-    // trip to the connection's thread, and the writer holds the lock through all of them.
+    let appended = insert(&events, now, " RETURNING id");
+    let mut query = sql::query_as(appended.sql);
+    for value in appended.values {
+        query = query.bind(value);
+    }
+    let mut ids: Vec<(i64,)> = query.fetch_all(conn).await?;
+    // RETURNING promises no order; the rows took ascending ids in the order of the VALUES.
+    ids.sort_unstable();
+    Ok(ids
+        .into_iter()
+        .zip(events)
+        .map(|((id,), event)| StoredEvent { id, event })
+        .collect())
+}
+
+/// PostgreSQL only: appends the events and tells every listening node, once this transaction
+/// commits, which ids they took (`NOTIFY_CHANNEL`, comma-separated, ascending). One deferred
+/// statement, so it costs the transaction no round trip of its own.
+pub async fn append_and_notify(conn: &mut Db, events: &[Event], now: Millis) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let channel = format!("${}", events.len() * EVENT_COLUMNS + 1);
+    let appended = insert(events, now, " RETURNING id");
+    let sql = format!(
+        "WITH appended AS ({}) SELECT pg_notify({channel}, string_agg(id::text, ',' ORDER BY id)) FROM appended",
+        appended.sql
+    );
+    let mut query = sql::query(sql);
+    for value in appended.values {
+        query = query.bind(value);
+    }
+    query.bind(NOTIFY_CHANNEL).defer(conn).await?;
+    Ok(())
+}
+
+const EVENT_COLUMNS: usize = 5;
+
+/// One INSERT for all of a transaction's events, and its values.
+struct Insert {
+    sql: String,
+    values: Vec<sql::Value>,
+}
+
+fn insert(events: &[Event], now: Millis, returning: &str) -> Insert {
     let rows: Vec<String> = (0..events.len())
         .map(|i| {
-            let p = i * 5;
+            let p = i * EVENT_COLUMNS;
             format!(
                 "(${}, ${}, ${}, ${}, ${})",
                 p + 1,
@@ -37,41 +80,22 @@ pub async fn append(
         })
         .collect();
     let sql = format!(
-        "INSERT INTO events (workspace_id, visitor_id, recipient_id, payload, created_at) VALUES {} RETURNING id",
+        "INSERT INTO events (workspace_id, visitor_id, recipient_id, payload, created_at) VALUES {}{returning}",
         rows.join(", ")
     );
-    let mut insert = sql::query_as(sql);
-    for event in &events {
-        insert = insert
-            .bind(event.workspace_id)
-            .bind(event.visitor_id)
-            .bind(event.recipient_id)
-            .bind(serde_json::to_string(event).unwrap_or_default())
-            .bind(now);
+    let mut values = Vec::with_capacity(events.len() * EVENT_COLUMNS);
+    for event in events {
+        values.extend([
+            sql::Bind::into_value(event.workspace_id),
+            event.visitor_id.into_value(),
+            event.recipient_id.into_value(),
+            serde_json::to_string(event)
+                .unwrap_or_default()
+                .into_value(),
+            now.into_value(),
+        ]);
     }
-    let mut ids: Vec<(i64,)> = insert.fetch_all(conn).await?;
-    // RETURNING promises no order; the rows took ascending ids in the order of the VALUES.
-    ids.sort_unstable();
-    Ok(ids
-        .into_iter()
-        .zip(events)
-        .map(|((id,), event)| StoredEvent { id, event })
-        .collect())
-}
-
-/// PostgreSQL only: tells every listening node, once this transaction commits, which events
-/// it appended (`NOTIFY_CHANNEL`, comma-separated ids).
-pub async fn notify(conn: &mut Db, stored: &[StoredEvent]) -> StoreResult<()> {
-    if stored.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<String> = stored.iter().map(|e| e.id.to_string()).collect();
-    sql::query("SELECT pg_notify($1, $2)")
-        .bind(NOTIFY_CHANNEL)
-        .bind(ids.join(","))
-        .execute(conn)
-        .await?;
-    Ok(())
+    Insert { sql, values }
 }
 
 struct Row {

@@ -144,7 +144,7 @@ pub async fn mark_accepted(conn: &mut Db, id: Id, now: Millis) -> StoreResult<()
     sql::query("UPDATE invitations SET accepted_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Connection as _, PgConnection, Postgres, SqlSafeStr, Transaction};
+use sqlx::{AssertSqlSafe, Connection as _, Executor as _, Postgres, SqlSafeStr};
 
 pub use records::*;
 pub use sql::DbError;
@@ -170,6 +170,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = migrations![
     9 "workload" "0009_workload.sql",
     10 "inbox: read markers, email delay" "0010_inbox.sql",
     11 "reaching visitors, routing report" "0011_reach.sql",
+    12 "operators' load kept by the database" "0012_open_load.sql",
 ];
 
 /// A migration that manages its own transaction (SQLite's table rebuilds turn foreign keys off,
@@ -236,6 +237,14 @@ impl Store {
                     // store says so itself, once (outage.rs).
                     .acquire_slow_level(log::LevelFilter::Debug)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    // Deferred writes are sent with their values as literals (`sql.rs`), which
+                    // relies on this (PostgreSQL's default, but a setting all the same).
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute("SET standard_conforming_strings = on").await?;
+                            Ok(())
+                        })
+                    })
                     .connect(url)
                     .await?,
             )
@@ -352,7 +361,8 @@ impl Store {
 
     /// Starts a write transaction. Every write goes through here. On SQLite it waits for this
     /// process's one writer connection and takes the database's write lock at once
-    /// (`BEGIN IMMEDIATE`), so nothing it reads can be stale by the time it writes.
+    /// (`BEGIN IMMEDIATE`), so nothing it reads can be stale by the time it writes. On
+    /// PostgreSQL its `BEGIN` waits to go with its first statement.
     pub async fn write(&self) -> StoreResult<WriteTx> {
         let db = match &self.database {
             Database::Sqlite(sqlite) => {
@@ -360,7 +370,11 @@ impl Store {
                 writer.execute_batch("BEGIN IMMEDIATE")?;
                 Handle::SqliteWriter(writer)
             }
-            Database::Postgres(pool) => Handle::PostgresTx(self.patiently(pool.begin()).await?),
+            Database::Postgres(pool) => Handle::PostgresTx(PgTx {
+                conn: Some(self.patiently(pool.acquire()).await?),
+                // Sent with the first statement (the workspace lock), not on its own.
+                pending: vec![BEGIN.to_owned()],
+            }),
         };
         Ok(WriteTx {
             db: Db(db),
@@ -380,7 +394,7 @@ impl Store {
         let mut db = self.read().await?;
         match db.connection() {
             Connection::Sqlite(conn) => conn.execute_batch("SELECT 1")?,
-            Connection::Postgres(conn) => conn.ping().await?,
+            Connection::Postgres(conn) | Connection::PostgresTx { conn, .. } => conn.ping().await?,
         }
         Ok(())
     }
@@ -430,7 +444,39 @@ enum Handle {
     SqliteReader(ReaderLease),
     SqliteWriter(WriterGuard),
     Postgres(PoolConnection<Postgres>),
-    PostgresTx(Transaction<'static, Postgres>),
+    PostgresTx(PgTx),
+}
+
+const BEGIN: &str = "BEGIN";
+
+/// A PostgreSQL write transaction: its connection, and the statements it has yet to send
+/// (`sql::Query::defer`). Dropped before it committed, it is rolled back on the connection
+/// before the connection goes back to the pool.
+struct PgTx {
+    conn: Option<PoolConnection<Postgres>>,
+    pending: Vec<String>,
+}
+
+impl Drop for PgTx {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        if self.pending.first().is_some_and(|first| first == BEGIN) {
+            // Nothing was sent: there is no transaction to roll back.
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if conn.execute("ROLLBACK").await.is_err() {
+                        conn.close_on_drop();
+                    }
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
+    }
 }
 
 impl Db {
@@ -439,16 +485,13 @@ impl Db {
             Handle::SqliteReader(conn) => Connection::Sqlite(conn),
             Handle::SqliteWriter(conn) => Connection::Sqlite(conn),
             Handle::Postgres(conn) => Connection::Postgres(conn),
-            Handle::PostgresTx(tx) => Connection::Postgres(tx),
-        }
-    }
-
-    /// The PostgreSQL connection, if that is the backend (for what only PostgreSQL has, such
-    /// as NOTIFY).
-    pub fn postgres(&mut self) -> Option<&mut PgConnection> {
-        match self.connection() {
-            Connection::Postgres(conn) => Some(conn),
-            Connection::Sqlite(_) => None,
+            Handle::PostgresTx(tx) => Connection::PostgresTx {
+                conn: tx
+                    .conn
+                    .as_mut()
+                    .expect("an open transaction has its connection"),
+                pending: &mut tx.pending,
+            },
         }
     }
 }
@@ -509,8 +552,19 @@ impl WriteTx {
                     _writer: Some(writer),
                 })
             }
-            Handle::PostgresTx(tx) => {
-                tx.commit().await?;
+            Handle::PostgresTx(mut tx) => {
+                // The deferred statements and the COMMIT, in one message: if one fails, the
+                // rest are skipped and dropping `tx` rolls back.
+                tx.pending.push("COMMIT".to_owned());
+                let message = tx.pending.join(";\n");
+                let conn = tx
+                    .conn
+                    .as_mut()
+                    .expect("an open transaction has its connection");
+                sqlx::raw_sql(AssertSqlSafe(message))
+                    .execute(&mut **conn)
+                    .await?;
+                drop(tx.conn.take());
                 Ok(Committed { _writer: None })
             }
             Handle::SqliteReader(_) | Handle::Postgres(_) => {

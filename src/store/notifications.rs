@@ -39,7 +39,7 @@ pub async fn set_channels(conn: &mut Db, operator_id: Id, channels: Channels) ->
     .bind(i64::from(channels.email))
     .bind(channels.email_delay_secs)
     .bind(operator_id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -64,6 +64,65 @@ from_row!(PushSubscription {
 });
 
 const SUBSCRIPTION_COLUMNS: &str = "id, operator_id, endpoint, p256dh, auth, created_at";
+
+/// How to reach the operator, in one statement: their channels and, when push is on, their
+/// push subscriptions, oldest first.
+pub async fn reach(
+    conn: &mut Db,
+    operator_id: Id,
+) -> StoreResult<(Channels, Vec<PushSubscription>)> {
+    struct Row {
+        notify_push: i64,
+        notify_email: i64,
+        notify_email_delay_secs: i64,
+        id: Option<Id>,
+        endpoint: Option<String>,
+        p256dh: Option<String>,
+        auth: Option<String>,
+        created_at: Option<Millis>,
+    }
+    from_row!(Row {
+        notify_push,
+        notify_email,
+        notify_email_delay_secs,
+        id,
+        endpoint,
+        p256dh,
+        auth,
+        created_at
+    });
+    let rows: Vec<Row> = sql::query_as(
+        "SELECT o.notify_push, o.notify_email, o.notify_email_delay_secs, \
+         s.id, s.endpoint, s.p256dh, s.auth, s.created_at \
+         FROM operators o LEFT JOIN push_subscriptions s \
+         ON s.operator_id = o.id AND o.notify_push <> 0 WHERE o.id = $1 ORDER BY s.id",
+    )
+    .bind(operator_id)
+    .fetch_all(conn)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Err(sql::DbError::NoRow.into());
+    };
+    let channels = Channels {
+        push: first.notify_push != 0,
+        email: first.notify_email != 0,
+        email_delay_secs: first.notify_email_delay_secs,
+    };
+    let subscriptions = rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(PushSubscription {
+                id: row.id?,
+                operator_id,
+                endpoint: row.endpoint?,
+                p256dh: row.p256dh?,
+                auth: row.auth?,
+                created_at: row.created_at?,
+            })
+        })
+        .collect();
+    Ok((channels, subscriptions))
+}
 
 /// Saves a subscription for the operator: a new endpoint, or new keys for an endpoint that is
 /// already theirs. An endpoint that belongs to someone else is left as it is (`None`): knowing
@@ -123,7 +182,7 @@ pub async fn delete_subscription(
 pub async fn delete_subscription_by_id(conn: &mut Db, id: Id) -> StoreResult<()> {
     sql::query("DELETE FROM push_subscriptions WHERE id = $1")
         .bind(id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -164,7 +223,7 @@ pub async fn enqueue(
     .bind(n.payload)
     .bind(due)
     .bind(now)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -177,7 +236,7 @@ pub async fn cancel(conn: &mut Db, idempotency_key: &str) -> StoreResult<()> {
         "DELETE FROM notification_outbox WHERE idempotency_key = $1 AND sent_at IS NULL AND failed_at IS NULL",
     )
     .bind(idempotency_key)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -207,7 +266,7 @@ pub async fn set_payload(conn: &mut Db, id: Id, payload: &str) -> StoreResult<()
     )
     .bind(payload)
     .bind(id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -225,7 +284,7 @@ pub async fn cancel_visitor_replies(
     )
     .bind(visitor_id)
     .bind(conversation_id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -236,7 +295,7 @@ pub async fn cancel_for_operator(conn: &mut Db, operator_id: Id) -> StoreResult<
         "DELETE FROM notification_outbox WHERE operator_id = $1 AND sent_at IS NULL AND failed_at IS NULL",
     )
     .bind(operator_id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -291,7 +350,7 @@ pub async fn lease_due(
         sql::query("UPDATE notification_outbox SET locked_until = $1 WHERE id = $2")
             .bind(lease_until)
             .bind(row.id)
-            .execute(&mut *conn)
+            .defer(&mut *conn)
             .await?;
     }
     Ok(rows)
@@ -393,7 +452,7 @@ pub async fn setting_or_insert(conn: &mut Db, name: &str, value: &str) -> StoreR
     )
     .bind(name)
     .bind(value)
-    .execute(&mut *conn)
+    .defer(&mut *conn)
     .await?;
     Ok(setting(conn, name)
         .await?

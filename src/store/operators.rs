@@ -79,39 +79,68 @@ pub async fn by_email_with_hash(
 }
 
 /// The workspace's operators in join order, each with their load: open (`active` or
-/// `handed_off`) conversations assigned to them across the workspace. The load reads only the
-/// open rows through the `conversations_open_load` index, however much history there is.
+/// `handed_off`) conversations assigned to them across the workspace, which the database
+/// counts as conversations change (`operators.open_load`, kept by triggers), so reading it
+/// costs the same however many chats are open.
 pub async fn list_with_loads(
     conn: &mut Db,
     workspace_id: Id,
 ) -> StoreResult<Vec<OperatorWithLoad>> {
+    Ok(with_loads(conn, workspace_id, None).await?.0)
+}
+
+/// Everything routing reads about the team for a chat of `widget_id`, in one statement: the
+/// operators with their loads (`list_with_loads`) and, in ascending order, the ones the widget
+/// names as eligible.
+pub async fn routing_candidates(
+    conn: &mut Db,
+    workspace_id: Id,
+    widget_id: Id,
+) -> StoreResult<(Vec<OperatorWithLoad>, Vec<Id>)> {
+    with_loads(conn, workspace_id, Some(widget_id)).await
+}
+
+async fn with_loads(
+    conn: &mut Db,
+    workspace_id: Id,
+    eligible_for: Option<Id>,
+) -> StoreResult<(Vec<OperatorWithLoad>, Vec<Id>)> {
     struct Row {
         operator: Operator,
         load: i64,
+        eligible: i64,
     }
     from_row!(Row {
         operator: flattened,
-        load
+        load,
+        eligible
     });
     let rows: Vec<Row> = sql::query_as(concat!(
         "SELECT ",
         operator_columns!(),
-        ", COALESCE(loads.n, 0) AS load FROM operators LEFT JOIN (\
-         SELECT assignee_id, COUNT(*) AS n FROM conversations \
-         WHERE workspace_id = $1 AND status IN ('active', 'handed_off') AND assignee_id IS NOT NULL \
-         GROUP BY assignee_id) AS loads ON loads.assignee_id = operators.id \
-         WHERE operators.workspace_id = $1 ORDER BY operators.created_at, operators.id"
+        ", open_load AS load, \
+         CASE WHEN EXISTS (SELECT 1 FROM widget_eligible_operators e \
+         WHERE e.widget_id = $2 AND e.operator_id = operators.id) THEN 1 ELSE 0 END AS eligible \
+         FROM operators WHERE workspace_id = $1 ORDER BY created_at, id"
     ))
     .bind(workspace_id)
+    .bind(eligible_for)
     .fetch_all(conn)
     .await?;
-    Ok(rows
+    let mut eligible: Vec<Id> = rows
+        .iter()
+        .filter(|row| row.eligible != 0)
+        .map(|row| row.operator.id)
+        .collect();
+    eligible.sort_unstable();
+    let members = rows
         .into_iter()
         .map(|row| OperatorWithLoad {
             operator: row.operator,
             load: row.load.max(0) as u64,
         })
-        .collect())
+        .collect();
+    Ok((members, eligible))
 }
 
 pub async fn existing_in_workspace(
@@ -145,7 +174,7 @@ pub async fn set_availability(
     .bind(reason.as_str())
     .bind(i64::from(had_tab))
     .bind(id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -158,7 +187,7 @@ pub async fn count_tab(conn: &mut Db, id: Id, delta: i64) -> StoreResult<()> {
     )
     .bind(delta)
     .bind(id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -167,7 +196,7 @@ pub async fn set_last_assigned(conn: &mut Db, id: Id, at: Millis) -> StoreResult
     sql::query("UPDATE operators SET last_assigned_at = $1 WHERE id = $2")
         .bind(at)
         .bind(id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -222,7 +251,7 @@ pub async fn set_password_hash(conn: &mut Db, id: Id, password_hash: &str) -> St
     sql::query("UPDATE operators SET password_hash = $1 WHERE id = $2")
         .bind(password_hash)
         .bind(id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -240,7 +269,7 @@ pub async fn set_profile(
         .bind(role.as_str())
         .bind(capacity)
         .bind(id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -254,7 +283,7 @@ pub async fn set_deactivated(
     sql::query("UPDATE operators SET deactivated_at = $1 WHERE id = $2")
         .bind(deactivated_at)
         .bind(id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -280,10 +309,10 @@ pub async fn forget_open_tabs(conn: &mut Db, due_at: Millis) -> StoreResult<()> 
          ON CONFLICT (kind, subject_id) DO UPDATE SET due_at = excluded.due_at",
     )
     .bind(due_at)
-    .execute(&mut *conn)
+    .defer(&mut *conn)
     .await?;
     sql::query("UPDATE operators SET open_tabs = 0 WHERE open_tabs > 0")
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }

@@ -59,7 +59,7 @@ pub async fn void_for_operator(conn: &mut Db, operator_id: Id, now: Millis) -> S
     )
     .bind(now)
     .bind(operator_id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }

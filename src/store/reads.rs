@@ -26,7 +26,7 @@ pub async fn mark_read(
     .bind(operator_id)
     .bind(conversation_id)
     .bind(now)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }

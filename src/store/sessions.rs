@@ -21,7 +21,7 @@ pub async fn insert(
     .bind(operator_id)
     .bind(now)
     .bind(expires_at)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -64,7 +64,7 @@ pub async fn delete_for_operator(
 pub async fn delete(conn: &mut Db, token_hash: &str) -> StoreResult<()> {
     sql::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }

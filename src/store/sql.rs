@@ -4,15 +4,18 @@
 //! On SQLite the statement runs synchronously, right here, on the connection the caller holds
 //! (rusqlite, statements prepared once and cached): the `await` around it is ready at once, so
 //! a use case's statements run one after another on the thread polling it, with no hop to
-//! another thread and back per statement. On PostgreSQL it is sqlx's asynchronous round trip.
-//! Values are the types both backends share: 64-bit integers, text and NULL.
+//! another thread and back per statement. On PostgreSQL it is sqlx's asynchronous round trip,
+//! and a write transaction makes as few as it can: a write whose outcome the use case does not
+//! read is `defer`red, held back and sent in one message with the transaction's next statement
+//! or its COMMIT. Values are the types both backends share: 64-bit integers, text and NULL.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
+use futures_util::TryStreamExt as _;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use sqlx::postgres::PgRow;
-use sqlx::{AssertSqlSafe, Column as _, PgConnection, Postgres, Row as _, TypeInfo as _};
+use sqlx::{AssertSqlSafe, Column as _, Either, PgConnection, Postgres, Row as _, TypeInfo as _};
 
 use super::Db;
 
@@ -41,6 +44,12 @@ pub enum Value {
 /// What can be bound to a `$n` placeholder.
 pub trait Bind {
     fn into_value(self) -> Value;
+}
+
+impl Bind for Value {
+    fn into_value(self) -> Value {
+        self
+    }
 }
 
 impl Bind for i64 {
@@ -334,6 +343,29 @@ impl<'q> Query<'q> {
                     rows_affected: done.rows_affected(),
                 })
             }
+            Connection::PostgresTx { conn, pending } => {
+                if pending.is_empty() {
+                    let done = self.postgres().execute(conn).await?;
+                    return Ok(Done {
+                        rows_affected: done.rows_affected(),
+                    });
+                }
+                let (_, rows_affected) = send_with_pending(conn, pending, self.inline()).await?;
+                Ok(Done { rows_affected })
+            }
+        }
+    }
+
+    /// A write whose outcome the caller does not need. On SQLite, or outside a transaction,
+    /// it runs now; in a PostgreSQL transaction it waits to go with the next statement (or
+    /// the COMMIT), and if it fails, that statement fails and the transaction rolls back.
+    pub async fn defer(self, db: &mut Db) -> Result<(), DbError> {
+        match db.connection() {
+            Connection::PostgresTx { pending, .. } => {
+                pending.push(self.inline());
+                Ok(())
+            }
+            _ => self.execute(db).await.map(drop),
         }
     }
 
@@ -357,20 +389,77 @@ impl<'q> Query<'q> {
                 Ok(out)
             }
             Connection::Postgres(conn) => {
-                let rows = match limit {
-                    Some(_) => self
-                        .postgres()
-                        .fetch_optional(conn)
-                        .await?
-                        .into_iter()
-                        .collect(),
-                    None => self.postgres().fetch_all(conn).await?,
-                };
+                let rows = self.fetch_postgres(conn, limit).await?;
                 rows.iter()
                     .map(|row| read(&Row(RowOf::Postgres(row))))
                     .collect()
             }
+            Connection::PostgresTx { conn, pending } => {
+                let rows = if pending.is_empty() {
+                    self.fetch_postgres(conn, limit).await?
+                } else {
+                    send_with_pending(conn, pending, self.inline()).await?.0
+                };
+                rows.iter()
+                    .take(limit.unwrap_or(usize::MAX))
+                    .map(|row| read(&Row(RowOf::Postgres(row))))
+                    .collect()
+            }
         }
+    }
+
+    async fn fetch_postgres(
+        &self,
+        conn: &mut PgConnection,
+        limit: Option<usize>,
+    ) -> Result<Vec<PgRow>, DbError> {
+        Ok(match limit {
+            Some(_) => self
+                .postgres()
+                .fetch_optional(conn)
+                .await?
+                .into_iter()
+                .collect(),
+            None => self.postgres().fetch_all(conn).await?,
+        })
+    }
+
+    /// The statement with its values written in as literals, for a message of several
+    /// statements (PostgreSQL's simple protocol, which has no parameters). The values are
+    /// integers and text quoted with its quotes doubled (the connections keep
+    /// `standard_conforming_strings` on, so a backslash is only a backslash), each cast to the
+    /// type a bound parameter would have, so the statement means what it means with `$n`.
+    fn inline(&self) -> String {
+        let mut out = String::with_capacity(self.sql.len() + 16 * self.args.len());
+        let mut quoted = false;
+        let mut rest = self.sql.as_ref();
+        while let Some(c) = rest.chars().next() {
+            rest = &rest[c.len_utf8()..];
+            if c == '\'' {
+                quoted = !quoted;
+            }
+            if c != '$' || quoted {
+                out.push(c);
+                continue;
+            }
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let Ok(n) = rest[..digits].parse::<usize>() else {
+                out.push(c);
+                continue;
+            };
+            rest = &rest[digits..];
+            match self.args.get(n.wrapping_sub(1)) {
+                Some(Value::Int(i)) => out.push_str(&format!("({i})::int8")),
+                Some(Value::Text(s)) => {
+                    out.push('\'');
+                    out.push_str(&s.replace('\'', "''"));
+                    out.push_str("'::text");
+                }
+                Some(Value::NullInt) => out.push_str("NULL::int8"),
+                Some(Value::NullText) | None => out.push_str("NULL::text"),
+            }
+        }
+        out
     }
 
     /// The statement from the connection's cache, with this query's values bound. SQLite
@@ -448,8 +537,62 @@ impl<'q, T: Column> QueryScalar<'q, T> {
     }
 }
 
+/// Sends the transaction's deferred statements and then `last`, as one message (one round
+/// trip); the rows and the count of rows affected are `last`'s.
+async fn send_with_pending(
+    conn: &mut PgConnection,
+    pending: &mut Vec<String>,
+    last: String,
+) -> Result<(Vec<PgRow>, u64), DbError> {
+    pending.push(last);
+    let message = pending.join(";\n");
+    pending.clear();
+    let mut results = sqlx::raw_sql(AssertSqlSafe(message)).fetch_many(conn);
+    let (mut rows, mut last_rows, mut rows_affected) = (Vec::new(), Vec::new(), 0);
+    while let Some(result) = results.try_next().await? {
+        match result {
+            Either::Left(done) => {
+                last_rows = std::mem::take(&mut rows);
+                rows_affected = done.rows_affected();
+            }
+            Either::Right(row) => rows.push(row),
+        }
+    }
+    Ok((last_rows, rows_affected))
+}
+
 /// The connection a `Db` lends a statement.
 pub(super) enum Connection<'c> {
     Sqlite(&'c rusqlite::Connection),
     Postgres(&'c mut PgConnection),
+    /// A PostgreSQL write transaction, with the statements it has yet to send.
+    PostgresTx {
+        conn: &'c mut PgConnection,
+        pending: &'c mut Vec<String>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query;
+
+    #[test]
+    fn inlined_values_are_literals_of_the_bound_types_and_quotes_stay_quotes() {
+        let q = query("UPDATE t SET a = $2, b = $1, c = '$1 stays', d = $3 WHERE e = $4")
+            .bind(-7_i64)
+            .bind("it's")
+            .bind(None::<i64>)
+            .bind(None::<&str>);
+        assert_eq!(
+            q.inline(),
+            "UPDATE t SET a = 'it''s'::text, b = (-7)::int8, c = '$1 stays', d = NULL::int8 \
+             WHERE e = NULL::text"
+        );
+    }
+
+    #[test]
+    fn a_backslash_or_a_quote_cannot_end_an_inlined_text() {
+        let q = query("SELECT $1").bind("\\'; DROP TABLE t; --");
+        assert_eq!(q.inline(), "SELECT '\\''; DROP TABLE t; --'::text");
+    }
 }

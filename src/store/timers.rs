@@ -39,7 +39,7 @@ pub async fn arm(
     .bind(kind.as_str())
     .bind(subject_id)
     .bind(due_at)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -48,7 +48,7 @@ pub async fn cancel(conn: &mut Db, kind: TimerKind, subject_id: Id) -> StoreResu
     sql::query("DELETE FROM timers WHERE kind = $1 AND subject_id = $2")
         .bind(kind.as_str())
         .bind(subject_id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -68,7 +68,7 @@ pub async fn arm_auto_close_of_widget(
     )
     .bind(widget_id)
     .bind(after_secs)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -80,7 +80,7 @@ pub async fn cancel_auto_close_of_widget(conn: &mut Db, widget_id: Id) -> StoreR
          (SELECT id FROM conversations WHERE widget_id = $1)",
     )
     .bind(widget_id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -127,7 +127,7 @@ pub async fn arm_auto_close(conn: &mut Db, conversation_id: Id) -> StoreResult<(
          ON CONFLICT (kind, subject_id) DO UPDATE SET due_at = excluded.due_at",
     )
     .bind(conversation_id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }

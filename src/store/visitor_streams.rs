@@ -36,7 +36,7 @@ pub async fn open(
 pub async fn close(conn: &mut Db, id: Id) -> StoreResult<()> {
     sql::query("DELETE FROM visitor_streams WHERE id = $1")
         .bind(id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -74,18 +74,18 @@ pub async fn heartbeat(
     )
     .bind(node_id)
     .bind(alive_until)
-    .execute(&mut *conn)
+    .defer(&mut *conn)
     .await?;
     let dead_before = now - CLEAR_AFTER_MS;
     sql::query(
         "DELETE FROM visitor_streams WHERE node_id IN (SELECT id FROM stream_nodes WHERE alive_until < $1)",
     )
     .bind(dead_before)
-    .execute(&mut *conn)
+    .defer(&mut *conn)
     .await?;
     sql::query("DELETE FROM stream_nodes WHERE alive_until < $1")
         .bind(dead_before)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }

@@ -117,7 +117,7 @@ pub async fn assign_token(
     .bind(token_hash)
     .bind(visitor_id)
     .bind(now)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -141,7 +141,7 @@ pub async fn record_sighting(
     .bind(page.and_then(|p| p.referrer.as_deref()))
     .bind(sighting.user_agent.as_deref())
     .bind(id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -163,7 +163,7 @@ pub async fn set_identity(
     .bind(name)
     .bind(email)
     .bind(id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -173,7 +173,7 @@ pub async fn set_email(conn: &mut Db, id: Id, email: &str) -> StoreResult<()> {
     sql::query("UPDATE visitors SET email = $1 WHERE id = $2")
         .bind(email)
         .bind(id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -184,12 +184,12 @@ pub async fn merge(conn: &mut Db, from: Id, into: Id) -> StoreResult<()> {
     sql::query("UPDATE conversations SET visitor_id = $1 WHERE visitor_id = $2")
         .bind(into)
         .bind(from)
-        .execute(&mut *conn)
+        .defer(&mut *conn)
         .await?;
     sql::query("UPDATE visitor_tokens SET visitor_id = $1 WHERE visitor_id = $2")
         .bind(into)
         .bind(from)
-        .execute(&mut *conn)
+        .defer(&mut *conn)
         .await?;
     sql::query(
         "UPDATE visitors SET first_seen_at = \
@@ -197,11 +197,11 @@ pub async fn merge(conn: &mut Db, from: Id, into: Id) -> StoreResult<()> {
     )
     .bind(into)
     .bind(from)
-    .execute(&mut *conn)
+    .defer(&mut *conn)
     .await?;
     sql::query("DELETE FROM visitors WHERE id = $1")
         .bind(from)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }

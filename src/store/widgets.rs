@@ -119,11 +119,11 @@ pub async fn set_routing(
     sql::query("UPDATE widgets SET routing_mode = $1 WHERE id = $2")
         .bind(mode.as_str())
         .bind(widget_id)
-        .execute(&mut *conn)
+        .defer(&mut *conn)
         .await?;
     sql::query("DELETE FROM widget_eligible_operators WHERE widget_id = $1")
         .bind(widget_id)
-        .execute(&mut *conn)
+        .defer(&mut *conn)
         .await?;
     for operator_id in eligible {
         sql::query(
@@ -131,7 +131,7 @@ pub async fn set_routing(
         )
         .bind(widget_id)
         .bind(operator_id)
-        .execute(&mut *conn)
+        .defer(&mut *conn)
         .await?;
     }
     Ok(())
@@ -150,7 +150,7 @@ pub async fn set_timers(
     .bind(reassign_after_secs)
     .bind(auto_close_after_secs)
     .bind(widget_id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -162,7 +162,7 @@ pub async fn set_rr_cursor(conn: &mut Db, widget_id: Id, cursor: JoinPosition) -
     .bind(cursor.joined_at)
     .bind(cursor.id)
     .bind(widget_id)
-    .execute(conn)
+    .defer(conn)
     .await?;
     Ok(())
 }
@@ -176,7 +176,7 @@ pub async fn set_allowed_origins(
     sql::query("UPDATE widgets SET allowed_origins = $1 WHERE id = $2")
         .bind(origins.join("\n"))
         .bind(widget_id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -185,7 +185,7 @@ pub async fn set_name(conn: &mut Db, widget_id: Id, name: &str) -> StoreResult<(
     sql::query("UPDATE widgets SET name = $1 WHERE id = $2")
         .bind(name)
         .bind(widget_id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
@@ -195,7 +195,7 @@ pub async fn set_greeting(conn: &mut Db, widget_id: Id, greeting: Option<&str>) 
     sql::query("UPDATE widgets SET greeting = $1 WHERE id = $2")
         .bind(greeting)
         .bind(widget_id)
-        .execute(conn)
+        .defer(conn)
         .await?;
     Ok(())
 }
