@@ -78,9 +78,9 @@ impl EventSink {
         match self.route {
             Route::Local => {
                 let stored = events::append(tx.conn(), events, now).await?;
-                let committed = tx.commit().await?;
+                let committed = tx.commit_in_order().await?;
                 self.hub.publish(stored);
-                drop(committed);
+                committed.release().await;
             }
             Route::Notify => {
                 // The ids are only for the NOTIFY, which the database makes itself, so

@@ -45,8 +45,13 @@ pub async fn append_and_notify(conn: &mut Db, events: &[Event], now: Millis) -> 
     }
     let channel = format!("${}", events.len() * EVENT_COLUMNS + 1);
     let appended = insert(events, now, " RETURNING id");
+    // A NOTIFY payload holds at most 8,000 bytes: the ids go in batches of `NOTIFY_IDS`, in
+    // order, each its own NOTIFY of the same commit.
     let sql = format!(
-        "WITH appended AS ({}) SELECT pg_notify({channel}, string_agg(id::text, ',' ORDER BY id)) FROM appended",
+        "WITH appended AS ({}), \
+         numbered AS (SELECT id, (row_number() OVER (ORDER BY id) - 1) / {NOTIFY_IDS} AS batch FROM appended) \
+         SELECT pg_notify({channel}, ids) FROM (SELECT batch, string_agg(id::text, ',' ORDER BY id) AS ids \
+         FROM numbered GROUP BY batch ORDER BY batch) AS batches",
         appended.sql
     );
     let mut query = sql::query(sql);
@@ -58,6 +63,8 @@ pub async fn append_and_notify(conn: &mut Db, events: &[Event], now: Millis) -> 
 }
 
 const EVENT_COLUMNS: usize = 5;
+/// Ids per NOTIFY: at most 20 bytes each with its comma, well inside the 8,000-byte payload.
+const NOTIFY_IDS: usize = 300;
 
 /// One INSERT for all of a transaction's events, and its values.
 struct Insert {

@@ -504,10 +504,24 @@ pub struct WriteTx {
     locked: Option<Id>,
 }
 
-/// A committed write. On SQLite it keeps this process's writer connection until dropped, so
+/// A committed write. On SQLite it keeps this process's writer connection until released, so
 /// what the caller does with it (publishing the transaction's events) happens in commit order.
 pub struct Committed {
-    _writer: Option<WriterGuard>,
+    writer: Option<WriterGuard>,
+}
+
+impl Committed {
+    /// Hands the SQLite writer to the next write transaction waiting for it, and lets that one
+    /// run first. Its task was woken onto this thread, where it would otherwise wait for all of
+    /// this request's remaining work, which never yields, as reads on SQLite complete at once:
+    /// the writer would sit idle meanwhile, and every write would wait for its predecessor's
+    /// whole request, not just its transaction.
+    pub async fn release(self) {
+        if let Some(writer) = self.writer {
+            drop(writer);
+            tokio::task::yield_now().await;
+        }
+    }
 }
 
 impl WriteTx {
@@ -542,14 +556,22 @@ impl WriteTx {
         self.locked
     }
 
-    pub async fn commit(self) -> StoreResult<Committed> {
+    /// Commits, and lets the next write transaction begin.
+    pub async fn commit(self) -> StoreResult<()> {
+        self.commit_in_order().await?.release().await;
+        Ok(())
+    }
+
+    /// Commits, keeping this process's SQLite writer until the `Committed` is released, so
+    /// what the caller does first (publishing the events) happens in commit order.
+    pub async fn commit_in_order(self) -> StoreResult<Committed> {
         match self.db.0 {
             Handle::SqliteWriter(writer) => {
                 // A COMMIT that fails leaves the transaction open; dropping the writer rolls
                 // it back.
                 writer.execute_batch("COMMIT")?;
                 Ok(Committed {
-                    _writer: Some(writer),
+                    writer: Some(writer),
                 })
             }
             Handle::PostgresTx(mut tx) => {
@@ -565,7 +587,7 @@ impl WriteTx {
                     .execute(&mut **conn)
                     .await?;
                 drop(tx.conn.take());
-                Ok(Committed { _writer: None })
+                Ok(Committed { writer: None })
             }
             Handle::SqliteReader(_) | Handle::Postgres(_) => {
                 unreachable!("a write transaction holds a writer")

@@ -19,10 +19,14 @@ use super::{Migration, NO_TRANSACTION, PoolConnections, StoreError, StoreResult}
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Statements kept prepared per connection: more than the store has, so none is prepared twice.
 const STATEMENT_CACHE: usize = 512;
+/// How often the WAL is copied back into the database file (`checkpoints`).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 pub struct Sqlite {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Readers>,
+    /// Dropped with the store, which ends the checkpoint thread.
+    _checkpoints: std::sync::mpsc::Sender<()>,
 }
 
 struct Readers {
@@ -39,6 +43,17 @@ impl Sqlite {
     pub fn open(url: &str, max_readers: u32) -> StoreResult<Sqlite> {
         let (path, flags) = parse_url(url)?;
         let writer = open_connection(&path, flags)?;
+        // The writer never checkpoints: a checkpoint writes the database file and waits for
+        // the disk, and on the writer it would hold up every write transaction meanwhile.
+        writer
+            .execute_batch("PRAGMA wal_autocheckpoint = 0")
+            .map_err(super::sql::DbError::from)?;
+        let checkpointer = open_connection(&path, flags)?;
+        let (stop, stopped) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoints".into())
+            .spawn(move || checkpoints(&checkpointer, &stopped))
+            .map_err(|e| StoreError::Migrate(format!("cannot start the checkpoint thread: {e}")))?;
         let max = max_readers.max(1);
         Ok(Sqlite {
             writer: Arc::new(Mutex::new(writer)),
@@ -49,6 +64,7 @@ impl Sqlite {
                 slots: Arc::new(Semaphore::new(max as usize)),
                 max,
             }),
+            _checkpoints: stop,
         })
     }
 
@@ -195,6 +211,19 @@ impl Drop for ReaderLease {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
             self.readers.idle.lock().expect("readers lock").push(conn);
+        }
+    }
+}
+
+/// Copies committed pages from the WAL back into the database file every `CHECKPOINT_EVERY`,
+/// on a connection and thread of its own, until the store is dropped. A passive checkpoint
+/// never waits for the writer or readers; the WAL starts over once it has all been copied.
+fn checkpoints(conn: &Connection, stopped: &std::sync::mpsc::Receiver<()>) {
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+        stopped.recv_timeout(CHECKPOINT_EVERY)
+    {
+        if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+            tracing::debug!(error = %e, "SQLite checkpoint failed; trying again shortly");
         }
     }
 }

@@ -5,8 +5,58 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{Db, IfAssignee, Socket, TestServer, paths};
+use switchboard::domain::event::{Event, EventKind};
+use switchboard::store::{Store, events, workspaces};
+
+use crate::common::{Db, IfAssignee, Socket, TestDb, TestServer, paths};
 use crate::on_both;
+
+/// On PostgreSQL a commit names its events to every node in NOTIFYs, whose payload holds at
+/// most 8,000 bytes: a commit of thousands of events (a queue drained at once) names them all,
+/// in order, across several.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_of_thousands_of_events_names_them_all_on_postgres() {
+    const EVENTS: usize = 3000;
+    let Some(db) = TestDb::create(Db::Postgres).await else {
+        return;
+    };
+    let store = Store::connect(&db.url, 2).await.unwrap();
+    store.migrate().await.unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
+    listener.listen(events::NOTIFY_CHANNEL).await.unwrap();
+
+    let mut tx = store.write().await.unwrap();
+    let workspace = workspaces::insert(tx.conn(), "Acme", 0).await.unwrap();
+    let all: Vec<Event> = (0..EVENTS)
+        .map(|i| Event {
+            workspace_id: workspace.id,
+            visitor_id: None,
+            recipient_id: None,
+            at: String::new(),
+            kind: EventKind::SessionsEnded {
+                operator_id: i as i64,
+            },
+        })
+        .collect();
+    events::append_and_notify(tx.conn(), &all, 0).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut named = Vec::new();
+    while named.len() < EVENTS {
+        let notification = tokio::time::timeout(Duration::from_secs(5), listener.recv())
+            .await
+            .expect("every id named within 5 s")
+            .unwrap();
+        named.extend(
+            notification
+                .payload()
+                .split(',')
+                .map(|id| id.parse::<i64>().unwrap()),
+        );
+    }
+    assert_eq!(named.len(), EVENTS);
+    assert!(named.windows(2).all(|w| w[0] < w[1]), "in order, each once");
+}
 
 async fn inbox_tabs_see_a_handover_in_commit_order(s: TestServer) {
     let ana = s.signup("Acme").await;

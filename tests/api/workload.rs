@@ -592,6 +592,74 @@ mod presence_grace {
     }
 }
 
+/// Each teammate's load, as the database keeps it for routing (`operators.open_load`) and as
+/// counted from their open chats, by operator id.
+async fn loads_kept_and_counted(s: &TestServer) -> Vec<(i64, i64, i64)> {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(s.database_url())
+        .await
+        .unwrap();
+    let rows = sqlx::query_as(
+        "SELECT o.id, o.open_load, (SELECT COUNT(*) FROM conversations c \
+         WHERE c.assignee_id = o.id AND c.status IN ('active', 'handed_off')) \
+         FROM operators o ORDER BY o.id",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+    rows
+}
+
+/// The load routing reads is kept by the database as chats change hands and status; whatever
+/// happens to the chats, it is each teammate's count of open chats, and the team list says so.
+async fn loads_follow_every_change_of_hands_and_status(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    let bob = s.add_operator(&ana, "Bob").await;
+    let widget = s.widget(&ana, "lightest_load", &[]).await;
+    let mut chats = Vec::new();
+    for _ in 0..6 {
+        chats.push(handed_over(&s, &widget).await);
+    }
+    let ok = |(status, body): (u16, Value)| assert_eq!(status, 200, "{body}");
+    ok(s.claim(&bob, chats[0].id).await);
+    ok(
+        s.set_assignee(&ana, chats[1].id, Some(ana.id), IfAssignee::Any)
+            .await,
+    );
+    ok(s.set_assignee(&ana, chats[2].id, None, IfAssignee::Any)
+        .await);
+    ok(s.close(&ana, chats[3].id).await);
+    ok(s.close(&ana, chats[4].id).await);
+    ok(s.reopen(&ana, chats[4].id).await);
+    let (status, body) = s.visitor_says(&widget, &chats[3], "one more thing").await;
+    assert!(status < 300, "{body}");
+    ok(
+        s.set_availability_with(&bob, json!({"availability": "away", "hand_back": true}))
+            .await,
+    );
+
+    let rows = loads_kept_and_counted(&s).await;
+    assert!(rows.iter().any(|(_, _, counted)| *counted > 0), "{rows:?}");
+    for (id, kept, counted) in &rows {
+        assert_eq!(
+            kept, counted,
+            "operator {id}: kept {kept}, counted {counted}"
+        );
+    }
+    let (status, team) = s.operators(&ana).await;
+    assert_eq!(status, 200, "{team}");
+    for (id, _, counted) in rows {
+        let member = team["items"]
+            .as_array()
+            .and_then(|all| all.iter().find(|o| o["id"] == id).cloned())
+            .unwrap_or(Value::Null);
+        assert_eq!(member["load"], json!(counted), "operator {id} in {team}");
+    }
+}
+on_both!(loads_follow_every_change_of_hands_and_status);
+
 /// A deadline that came due while the server was down fires when it starts again.
 async fn a_timer_due_during_a_restart_fires_after_it(s: TestServer) {
     let ana = s.signup("Acme").await;
