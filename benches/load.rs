@@ -418,7 +418,7 @@ async fn seed_history(database_url: &str, count: u64) {
         .await
         .unwrap();
     let numbers = if postgres {
-        format!("SELECT n FROM generate_series(1, {count}) AS n")
+        format!("SELECT n FROM generate_series(1::bigint, {count}) AS n")
     } else {
         format!(
             "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {count}) SELECT n FROM seq"
@@ -461,7 +461,7 @@ async fn seed_routed_history(database_url: &str, count: u64, operators: usize) {
         .expect("database");
     let postgres = database_url.starts_with("postgres");
     let numbers = if postgres {
-        format!("SELECT n FROM generate_series(1, {count}) AS n")
+        format!("SELECT n FROM generate_series(1::bigint, {count}) AS n")
     } else {
         format!(
             "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {count}) SELECT n FROM seq"
