@@ -188,8 +188,7 @@ impl Column for i64 {
     fn from_postgres(row: &PgRow, index: usize) -> Result<Result<Self, String>, sqlx::Error> {
         // COUNT and the id columns are BIGINT; a few expressions (length(), a boolean test)
         // are narrower, and read as what they are.
-        let type_name = row.column(index).type_info().name().to_owned();
-        Ok(Ok(match type_name.as_str() {
+        Ok(Ok(match row.column(index).type_info().name() {
             "INT8" => row.try_get::<i64, _>(index)?,
             "INT4" => i64::from(row.try_get::<i32, _>(index)?),
             "INT2" => i64::from(row.try_get::<i16, _>(index)?),
