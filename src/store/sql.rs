@@ -10,6 +10,7 @@
 //! or its COMMIT. Values are the types both backends share: 64-bit integers, text and NULL.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::marker::PhantomData;
 
 use futures_util::TryStreamExt as _;
@@ -129,14 +130,7 @@ impl Row<'_> {
     pub fn get<T: Column>(&self, name: &str) -> Result<T, DbError> {
         let decoded = match &self.0 {
             RowOf::Sqlite(row) => T::from_sqlite(row.get_ref(name)?),
-            RowOf::Postgres(row) => {
-                let index = row
-                    .columns()
-                    .iter()
-                    .position(|c| c.name() == name)
-                    .ok_or_else(|| sqlx::Error::ColumnNotFound(name.to_owned()))?;
-                T::from_postgres(row, index)?
-            }
+            RowOf::Postgres(row) => T::from_postgres(row, row.try_column(name)?.ordinal())?,
         };
         decoded.map_err(|message| DbError::Decode {
             column: name.to_owned(),
@@ -471,8 +465,8 @@ impl<'q> Query<'q> {
         let mut name = String::with_capacity(4);
         for (i, value) in self.args.iter().enumerate() {
             name.clear();
-            name.push('$');
-            name.push_str(&(i + 1).to_string());
+            // Writing to a String cannot fail.
+            let _ = write!(name, "${}", i + 1);
             if let Some(index) = statement.parameter_index(&name)? {
                 statement.raw_bind_parameter(index, value)?;
             }
