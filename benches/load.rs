@@ -23,6 +23,9 @@
 //! `--rate N` per second (100) for `--seconds N` (10), `--sockets N` (2000), `--fanouts N` (20),
 //! `--small-history N` (1000), `--large-history N` (1000000), `--queued N` (2000),
 //! `--drain-operators N` (20), `--report-history N` (1000000), `--json PATH`.
+//!
+//! Each phase's start goes to stderr with the server's pid, for a profiler to attach to
+//! (`perf record -p PID`) while the phase it is after runs.
 
 // The test kit, shared with the integration tests (tests/api).
 #[path = "../tests/kit/mod.rs"]
@@ -190,6 +193,15 @@ fn stats(mut samples: Vec<Duration>) -> Stats {
 struct Throughput {
     per_second: f64,
     latency: Stats,
+}
+
+/// Says on stderr which phase starts, and on which server, so a profiler can be attached to
+/// that process for the phase it is after (`perf record -p PID`).
+fn phase(name: &str, server: Option<&Node>) {
+    static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let started = STARTED.get_or_init(Instant::now);
+    let pid = server.map_or_else(String::new, |s| format!(" (server pid {})", s.pid()));
+    eprintln!("[{:>7.1} s] {name}{pid}", started.elapsed().as_secs_f64());
 }
 
 /// Runs `total` jobs over `concurrency` workers as fast as they go.
@@ -529,6 +541,7 @@ async fn handover_throughput(
         created.extend(join_all(starts).await);
     }
     let created = Arc::new(created);
+    phase(&format!("handovers on widget {} start", widget.id), None);
     let (api, widget) = (api.clone(), widget.clone());
     closed_loop(total, concurrency, move |i| {
         let (api, widget, created) = (api.clone(), widget.clone(), created.clone());
@@ -733,6 +746,7 @@ async fn main() {
         o.operators, o.handovers, o.concurrency
     );
 
+    phase("floors", None);
     let floor = untimed_api(start_floor());
     let floor_sized = format!("/floor/{HANDOVER_STATEMENTS}");
     let floor_one_hop_sized = format!("/floor-one-hop/{HANDOVER_STATEMENTS}");
@@ -741,10 +755,12 @@ async fn main() {
     let floor_one_hop = floor_throughput(&floor, &floor_one_hop_sized, &o).await;
 
     let (_db, server, api, ws) = prepared(&o, o.small_history).await;
+    phase("server with the small history ready", Some(&server));
     let rss_idle = rss_mib(&server);
     // Growth: the same round-robin run on both servers, alternating, three times each; the
     // median of each side is compared, so a slow moment of the machine does not decide it.
     let (db_large, server_large, api_large, ws_large) = prepared(&o, o.large_history).await;
+    phase("server with the large history ready", Some(&server_large));
     let (mut small_runs, mut large_runs) = (Vec::new(), Vec::new());
     for _ in 0..GROWTH_ROUNDS {
         small_runs
@@ -771,6 +787,7 @@ async fn main() {
     let floor_write_sized = round_trips(&floor, reqwest::Method::POST, &floor_sized, 2000).await;
     let floor_one_hop_write =
         round_trips(&floor, reqwest::Method::POST, &floor_one_hop_sized, 2000).await;
+    phase("handover → assigned at a steady rate", None);
     let event_latency = handover_to_event(&api, &ws, o.rate, o.seconds).await;
     let (fanout, rss_sockets) = fan_out(&api, &server, &ws.owner, o.sockets, o.fanouts).await;
     drop(server);
