@@ -137,11 +137,11 @@ impl Backend {
         }
     }
 
-    /// Takes the workspace's lock, returning a row when the workspace exists. On PostgreSQL
-    /// it is a transaction-scoped advisory lock, queued in the lock manager, which grants it to
-    /// the next waiter at commit; a lock on the workspace's row (an `UPDATE` of it) woke every
-    /// waiter at each commit to race for the row's new version, which tripled the p99 of 16
-    /// concurrent handovers on one workspace (BENCHMARKS.md). Its key is the pair (1937204322,
+    /// The statement that takes the workspace's lock, returning a row when the workspace
+    /// exists. On PostgreSQL it is a transaction-scoped advisory lock, queued in the lock
+    /// manager, which grants it to the next waiter at commit; a lock on the workspace's row (an
+    /// `UPDATE` of it) woke every waiter at each commit to race for the row's new version, which
+    /// tripled the p99 of 16 concurrent handovers on one workspace (BENCHMARKS.md). Its key is the pair (1937204322,
     /// an arbitrary constant meaning "a workspace", and the id): advisory locks keyed by a pair
     /// never meet those keyed by one number, such as the migrator's. On SQLite the transaction
     /// already holds the database's write lock, and the row is only read.
