@@ -189,10 +189,76 @@ fn stats(mut samples: Vec<Duration>) -> Stats {
     }
 }
 
+/// CPU time (user and system) one operation of a closed loop cost, in milliseconds, on each
+/// side: the server process, the PostgreSQL backends (none on SQLite), and this process (the
+/// load generator, and the floors' in-bench server). Summed over both cores, so at 2 cores a
+/// rate of `2000 / total` per second is the most they could sustain.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+struct CpuPerOp {
+    server_ms: f64,
+    database_ms: f64,
+    bench_ms: f64,
+}
+
+/// Clock ticks of CPU a set of processes used so far.
+#[derive(Clone, Copy, Default)]
+struct CpuTicks {
+    server: u64,
+    database: u64,
+    bench: u64,
+}
+
+/// The kernel's `USER_HZ`, the unit of `/proc/PID/stat`'s times: 100 on every Linux ABI.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// utime + stime of a process (all its threads), with its command name.
+fn process_ticks(stat_path: &std::path::Path) -> Option<(String, u64)> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
+    let (name, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: state is field 3 of stat(5), utime 14 and stime 15.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((name.to_owned(), utime + stime))
+}
+
+fn cpu_ticks(server: Option<&Node>) -> CpuTicks {
+    let pid = |pid: u32| {
+        process_ticks(std::path::Path::new(&format!("/proc/{pid}/stat"))).map_or(0, |(_, t)| t)
+    };
+    let database = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| process_ticks(&entry.path().join("stat")))
+        .filter(|(name, _)| name == "postgres")
+        .map(|(_, ticks)| ticks)
+        .sum();
+    CpuTicks {
+        server: server.map_or(0, |s| pid(s.pid())),
+        database,
+        bench: pid(std::process::id()),
+    }
+}
+
+impl CpuTicks {
+    fn per_op(self, before: CpuTicks, ops: usize) -> CpuPerOp {
+        let ms = |after: u64, before: u64| {
+            after.saturating_sub(before) as f64 / TICKS_PER_SECOND * 1000.0 / ops.max(1) as f64
+        };
+        CpuPerOp {
+            server_ms: ms(self.server, before.server),
+            database_ms: ms(self.database, before.database),
+            bench_ms: ms(self.bench, before.bench),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 struct Throughput {
     per_second: f64,
     latency: Stats,
+    cpu: CpuPerOp,
 }
 
 /// Says on stderr which phase starts, and on which server, so a profiler can be attached to
@@ -204,13 +270,20 @@ fn phase(name: &str, server: Option<&Node>) {
     eprintln!("[{:>7.1} s] {name}{pid}", started.elapsed().as_secs_f64());
 }
 
-/// Runs `total` jobs over `concurrency` workers as fast as they go.
-async fn closed_loop<F, Fut>(total: usize, concurrency: usize, job: F) -> Throughput
+/// Runs `total` jobs over `concurrency` workers as fast as they go, against `server` (None: the
+/// in-bench floor).
+async fn closed_loop<F, Fut>(
+    total: usize,
+    concurrency: usize,
+    server: Option<&Node>,
+    job: F,
+) -> Throughput
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = cpu_ticks(server);
     let started = Instant::now();
     let workers = (0..concurrency).map(|_| {
         let (next, job) = (next.clone(), job.clone());
@@ -235,6 +308,7 @@ where
     let elapsed = started.elapsed().as_secs_f64();
     Throughput {
         per_second: samples.len() as f64 / elapsed,
+        cpu: cpu_ticks(server).per_op(cpu_before, samples.len()),
         latency: stats(samples),
     }
 }
@@ -377,7 +451,7 @@ fn median(mut runs: Vec<Throughput>) -> Throughput {
 
 async fn floor_throughput(floor: &Api, path: &str, o: &Options) -> Throughput {
     let (api, path) = (floor.clone(), path.to_owned());
-    closed_loop(o.handovers, o.concurrency, move |_| {
+    closed_loop(o.handovers, o.concurrency, None, move |_| {
         let (api, path) = (api.clone(), path.clone());
         async move { round_trip(&api, reqwest::Method::POST, &path).await }
     })
@@ -530,6 +604,7 @@ async fn report_latency(api: &Api, owner: &Op, n: usize) -> Stats {
 }
 
 async fn handover_throughput(
+    server: &Node,
     api: &Api,
     widget: &Widget,
     total: usize,
@@ -543,7 +618,7 @@ async fn handover_throughput(
     let created = Arc::new(created);
     phase(&format!("handovers on widget {} start", widget.id), None);
     let (api, widget) = (api.clone(), widget.clone());
-    closed_loop(total, concurrency, move |i| {
+    closed_loop(total, concurrency, Some(server), move |i| {
         let (api, widget, created) = (api.clone(), widget.clone(), created.clone());
         async move {
             api.handover(&widget, &created[i]).await;
@@ -763,10 +838,12 @@ async fn main() {
     phase("server with the large history ready", Some(&server_large));
     let (mut small_runs, mut large_runs) = (Vec::new(), Vec::new());
     for _ in 0..GROWTH_ROUNDS {
-        small_runs
-            .push(handover_throughput(&api, &ws.round_robin, o.handovers, o.concurrency).await);
+        small_runs.push(
+            handover_throughput(&server, &api, &ws.round_robin, o.handovers, o.concurrency).await,
+        );
         large_runs.push(
             handover_throughput(
+                &server_large,
                 &api_large,
                 &ws_large.round_robin,
                 o.handovers,
@@ -780,7 +857,7 @@ async fn main() {
     let round_robin = median(small_runs);
     let large = median(large_runs);
     let lightest_load =
-        handover_throughput(&api, &ws.lightest_load, o.handovers, o.concurrency).await;
+        handover_throughput(&server, &api, &ws.lightest_load, o.handovers, o.concurrency).await;
     round_trips(&api, reqwest::Method::GET, "/healthz", 200).await;
     let healthz = round_trips(&api, reqwest::Method::GET, "/healthz", 2000).await;
     let floor_write = round_trips(&floor, reqwest::Method::POST, "/floor/3", 2000).await;
@@ -801,13 +878,26 @@ async fn main() {
 
     let row = |name: &str, t: &Throughput| {
         println!(
-            "{name:<78} {:>9.0}/s {:>9.2} {:>9.2} {:>9.2}",
-            t.per_second, t.latency.p50_ms, t.latency.p99_ms, t.latency.max_ms
+            "{name:<78} {:>9.0}/s {:>9.2} {:>9.2} {:>9.2} {:>9.3} {:>9.3} {:>9.3}",
+            t.per_second,
+            t.latency.p50_ms,
+            t.latency.p99_ms,
+            t.latency.max_ms,
+            t.cpu.server_ms,
+            t.cpu.database_ms,
+            t.cpu.bench_ms
         )
     };
     println!(
-        "{:<78} {:>11} {:>9} {:>9} {:>9}",
-        "throughput", "req/s", "p50 ms", "p99 ms", "max ms"
+        "{:<78} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "throughput (CPU ms per request: server, database, bench)",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "server",
+        "database",
+        "bench"
     );
     row("floor: one SQLite write transaction", &floor_run);
     row(

@@ -260,13 +260,9 @@ pub async fn handover(
     limit_visitor(&state, client, &token)?;
     let id = conversation_id(&id)?;
     let seen = seen_from(None, &agent)?;
-    state
-        .service
-        .visitor_handover(&key, &token, id, &seen)
-        .await?;
     let view = state
         .service
-        .visitor_conversation(&key, &token, id, &seen)
+        .visitor_handover(&key, &token, id, &seen)
         .await?;
     Ok(Json(VisitorConversationDto::from(&view)))
 }

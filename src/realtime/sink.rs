@@ -67,7 +67,7 @@ impl EventSink {
 
     /// Appends `events` to the log in `tx`, commits it, then delivers them: never before the
     /// commit, and not at all if it fails. Deliveries follow commit order: on SQLite because
-    /// the hub is published to while `tx` still holds this process's writer slot; on
+    /// the hub is published to in commit order, after the COMMIT (`WriteTx::commit_then`); on
     /// PostgreSQL because it delivers each commit's NOTIFY in commit order.
     pub async fn commit(
         &self,
@@ -78,9 +78,8 @@ impl EventSink {
         match self.route {
             Route::Local => {
                 let stored = events::append(tx.conn(), events, now).await?;
-                let committed = tx.commit_in_order().await?;
-                self.hub.publish(stored);
-                committed.release().await;
+                let hub = self.hub.clone();
+                tx.commit_then(move || hub.publish(stored)).await?;
             }
             Route::Notify => {
                 // The ids are only for the NOTIFY, which the database makes itself, so

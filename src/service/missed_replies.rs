@@ -4,7 +4,7 @@
 //! (`chat_links`).
 
 use super::tokens::{hash_token, new_token};
-use super::{Service, ServiceError, ServiceResult, validate};
+use super::{Service, ServiceResult, validate};
 use crate::domain::event::Event;
 use crate::domain::notification::OutboxKind;
 use crate::domain::{Id, Millis};
@@ -29,12 +29,9 @@ impl Service {
         email: &str,
     ) -> ServiceResult<()> {
         let email = validate::email(email)?;
-        let (mut tx, conv, mut effects) = self
+        let (mut tx, conv, visitor, mut effects) = self
             .begin_for_visitor(widget_key, visitor_token, id)
             .await?;
-        let visitor = visitors::of_conversation(tx.conn(), conv.id)
-            .await?
-            .ok_or(ServiceError::NotFound("conversation"))?;
         visitors::set_email(tx.conn(), visitor.id, &email).await?;
         effects.events.push(Event::visitor_updated(
             conv.workspace_id,

@@ -213,9 +213,7 @@ impl Service {
     /// Starts a transaction serialised with every other change in the workspace.
     async fn lock_workspace(&self, workspace_id: Id) -> ServiceResult<WriteTx> {
         let mut tx = self.store.write().await?;
-        if !tx.lock_workspace(workspace_id).await? {
-            return Err(ServiceError::NotFound("workspace"));
-        }
+        tx.lock_workspace(workspace_id).await?;
         Ok(tx)
     }
 

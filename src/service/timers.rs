@@ -80,11 +80,7 @@ impl Service {
     /// locked transaction that acts on it, so a node that finds it gone does nothing, and a
     /// transaction that fails leaves it to fire again.
     async fn fire(&self, timer: Timer) -> ServiceResult<()> {
-        let mut tx = match self.lock_workspace(timer.workspace_id).await {
-            Ok(tx) => tx,
-            Err(ServiceError::NotFound(_)) => return Ok(()),
-            Err(e) => return Err(e),
-        };
+        let mut tx = self.lock_workspace(timer.workspace_id).await?;
         let mut effects = Effects::new(now_millis());
         if !timers::take(tx.conn(), timer.id, effects.now).await? {
             return Ok(());

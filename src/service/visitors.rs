@@ -1,7 +1,6 @@
 //! The visitors' side: starting a chat from a widget, writing, asking for a person, reading
 //! their own chat, and telling where they are. Every such request is a sighting of the
-//! visitor (`Service::note_sighting`, or `record_sighting` inside a write that reads their
-//! record anyway). Who they are (identity from the embedding site) is in `identity`; the AI's
+//! visitor (`Service::note_sighting`, or `record_sighting` inside a write of theirs). Who they are (identity from the embedding site) is in `identity`; the AI's
 //! turn that follows a visitor's message is in `ai_turns`.
 
 use super::assignment::{add_message, hand_to_team, reopen_for_visitor};
@@ -157,12 +156,11 @@ impl Service {
         sighting: &Sighting,
     ) -> ServiceResult<Message> {
         validate::message_body(body)?;
-        let (tx, conv, effects) = self
+        let (mut tx, conv, visitor, effects) = self
             .begin_for_visitor(widget_key, visitor_token, id)
             .await?;
-        let (conv, message) = self.write_as_visitor(tx, conv, effects, body).await?;
-        self.note_sighting_of(conv.widget_id, visitor_token, sighting)
-            .await?;
+        record_sighting(&mut tx, &visitor, sighting, effects.now).await?;
+        let (_, message) = self.write_as_visitor(tx, conv, effects, body).await?;
         Ok(message)
     }
 
@@ -195,17 +193,19 @@ impl Service {
     }
 
     /// "Talk to a person": an AI handover requested by the visitor. Idempotent on a chat the
-    /// team already has; on a closed chat it reopens it like a new message would.
+    /// team already has; on a closed chat it reopens it like a new message would. Answers
+    /// with what the visitor sees of the chat once it is committed.
     pub async fn visitor_handover(
         &self,
         widget_key: &str,
         visitor_token: &str,
         id: Id,
         sighting: &Sighting,
-    ) -> ServiceResult<Conversation> {
-        let (mut tx, mut conv, mut effects) = self
+    ) -> ServiceResult<VisitorConversation> {
+        let (mut tx, mut conv, visitor, mut effects) = self
             .begin_for_visitor(widget_key, visitor_token, id)
             .await?;
+        record_sighting(&mut tx, &visitor, sighting, effects.now).await?;
         match conv.status {
             Status::Active => {
                 hand_to_team(&mut tx, &mut conv, &mut effects).await?;
@@ -214,9 +214,11 @@ impl Service {
             Status::HandedOff => {}
         }
         self.commit(tx, effects).await?;
-        self.note_sighting_of(conv.widget_id, visitor_token, sighting)
-            .await?;
-        Ok(conv)
+        let mut conn = self.store.read().await?;
+        let conversation = convs::get(&mut conn, conv.workspace_id, conv.id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        view_of(&mut conn, conversation).await
     }
 
     pub async fn visitor_conversation(
@@ -300,8 +302,8 @@ impl Service {
 
     /// Records a sighting outside any other write, and only when it changes something
     /// (`Sighting::worth_recording`): a widget that reads its chat again and again writes
-    /// the visitor's row at most once a minute. Kept out of the workspace's locked
-    /// transactions, which every assignment of the workspace waits for.
+    /// the visitor's row at most once a minute. A read does not take the workspace's lock,
+    /// which every assignment of the workspace waits for, just to record it.
     pub(super) async fn note_sighting(
         &self,
         visitor: &Visitor,
@@ -317,20 +319,30 @@ impl Service {
         Ok(())
     }
 
-    /// Locks the widget's workspace and loads the visitor's own conversation: any other
-    /// conversation, or a wrong token, is a 404.
+    /// Reads the widget and the visitor holding the token, then locks the widget's workspace
+    /// and loads the visitor's own conversation: any other conversation, or a wrong token, is
+    /// a 404. The visitor's record comes with it, read before the lock, so that the write can
+    /// record the sighting in its own transaction (`record_sighting`) instead of another one.
     pub(super) async fn begin_for_visitor(
         &self,
         widget_key: &str,
         visitor_token: &str,
         id: Id,
-    ) -> ServiceResult<(WriteTx, Conversation, Effects)> {
-        let widget = self.widget_by_key(widget_key).await?;
-        let mut tx = self.lock_workspace(widget.workspace_id).await?;
-        let conv = convs::get_for_visitor(tx.conn(), widget.id, &hash_token(visitor_token), id)
+    ) -> ServiceResult<(WriteTx, Conversation, Visitor, Effects)> {
+        let token_hash = hash_token(visitor_token);
+        let mut conn = self.store.read().await?;
+        let widget = widgets::by_key(&mut conn, widget_key)
+            .await?
+            .ok_or(ServiceError::NotFound("widget"))?;
+        let visitor = visitors::by_token(&mut conn, widget.id, &token_hash)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
-        Ok((tx, conv, Effects::new(now_millis())))
+        drop(conn);
+        let mut tx = self.lock_workspace(widget.workspace_id).await?;
+        let conv = convs::get_for_visitor(tx.conn(), widget.id, &token_hash, id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        Ok((tx, conv, visitor, Effects::new(now_millis())))
     }
 }
 
@@ -356,7 +368,11 @@ pub(super) async fn view_of(
     let visitor_email = visitors::of_conversation(conn, conversation.id)
         .await?
         .and_then(|v| v.email);
-    let queue = place_in_line(conn, conversation.workspace_id, conversation.id).await?;
+    // A chat never queued, or out of the queue, has no place; the line is not read for it.
+    let queue = match conversation.queued_at {
+        Some(_) => place_in_line(conn, conversation.workspace_id, conversation.id).await?,
+        None => None,
+    };
     Ok(VisitorConversation {
         assignee_name: name_of(conversation.assignee_id),
         conversation,
@@ -366,8 +382,8 @@ pub(super) async fn view_of(
     })
 }
 
-/// Records a sighting inside a write that needs the visitor's record anyway (starting a chat,
-/// identifying), when it changes something.
+/// Records a sighting inside a write that has the visitor's record anyway (starting a chat,
+/// identifying, writing to or handing over their chat), when it changes something.
 pub(super) async fn record_sighting(
     tx: &mut WriteTx,
     visitor: &Visitor,

@@ -25,6 +25,7 @@ pub mod visitor_streams;
 pub mod visitors;
 pub mod widgets;
 pub mod workspaces;
+mod writer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,7 +39,8 @@ pub use records::*;
 pub use sql::DbError;
 
 use self::sql::Connection;
-use self::sqlite::{ReaderLease, Sqlite, WriterGuard};
+use self::sqlite::{ReaderLease, Sqlite};
+use self::writer::WriterGuard;
 use crate::domain::Id;
 
 /// How long a request may wait for a pooled connection (and the server, at start-up, for the
@@ -137,21 +139,19 @@ impl Backend {
         }
     }
 
-    /// The statement that takes the workspace's lock, returning a row when the workspace
-    /// exists. On PostgreSQL it is a transaction-scoped advisory lock, queued in the lock
-    /// manager, which grants it to the next waiter at commit; a lock on the workspace's row (an
-    /// `UPDATE` of it) woke every waiter at each commit to race for the row's new version, which
-    /// tripled the p99 of 16 concurrent handovers on one workspace (BENCHMARKS.md). Its key is the pair (1937204322,
-    /// an arbitrary constant meaning "a workspace", and the id): advisory locks keyed by a pair
-    /// never meet those keyed by one number, such as the migrator's. On SQLite the transaction
-    /// already holds the database's write lock, and the row is only read.
-    fn lock_workspace_sql(self) -> &'static str {
+    /// The statement that takes the workspace's lock, if the backend needs one. On PostgreSQL
+    /// it is a transaction-scoped advisory lock, queued in the lock manager, which grants it
+    /// to the next waiter at commit; a lock on the workspace's row (an `UPDATE` of it) woke
+    /// every waiter at each commit to race for the row's new version, which tripled the p99 of
+    /// 16 concurrent handovers on one workspace (BENCHMARKS.md). Its key is the pair
+    /// (1937204322, an arbitrary constant meaning "a workspace", and the id): advisory locks
+    /// keyed by a pair never meet those keyed by one number, such as the migrator's. On SQLite
+    /// the transaction already holds the database's write lock (`BEGIN IMMEDIATE`), which
+    /// serialises it with every other write.
+    fn lock_workspace_sql(self) -> Option<&'static str> {
         match self {
-            Backend::Postgres => {
-                "SELECT 1::int8 FROM workspaces WHERE id = $1 \
-                 AND pg_advisory_xact_lock(1937204322, ($1)::int4) IS NOT NULL"
-            }
-            Backend::Sqlite => "SELECT 1 FROM workspaces WHERE id = $1",
+            Backend::Postgres => Some("SELECT pg_advisory_xact_lock(1937204322, ($1)::int4)"),
+            Backend::Sqlite => None,
         }
     }
 }
@@ -387,8 +387,8 @@ impl Store {
     pub async fn write(&self) -> StoreResult<WriteTx> {
         let db = match &self.database {
             Database::Sqlite(sqlite) => {
-                let writer = sqlite.writer().await;
-                writer.execute_batch("BEGIN IMMEDIATE")?;
+                let mut writer = sqlite.writer().await;
+                writer.begin()?;
                 Handle::SqliteWriter(writer)
             }
             Database::Postgres(pool) => Handle::PostgresTx(PgTx {
@@ -525,26 +525,6 @@ pub struct WriteTx {
     locked: Option<Id>,
 }
 
-/// A committed write. On SQLite it keeps this process's writer connection until released, so
-/// what the caller does with it (publishing the transaction's events) happens in commit order.
-pub struct Committed {
-    writer: Option<WriterGuard>,
-}
-
-impl Committed {
-    /// Hands the SQLite writer to the next write transaction waiting for it, and lets that one
-    /// run first. Its task was woken onto this thread, where it would otherwise wait for all of
-    /// this request's remaining work, which never yields, as reads on SQLite complete at once:
-    /// the writer would sit idle meanwhile, and every write would wait for its predecessor's
-    /// whole request, not just its transaction.
-    pub async fn release(self) {
-        if let Some(writer) = self.writer {
-            drop(writer);
-            tokio::task::yield_now().await;
-        }
-    }
-}
-
 impl WriteTx {
     pub fn conn(&mut self) -> &mut Db {
         &mut self.db
@@ -556,19 +536,20 @@ impl WriteTx {
 
     /// Serialises this transaction with every other one that locks the same workspace, on
     /// this process and on any other process sharing the database, until commit or rollback.
-    /// It must be the transaction's first statement (`Backend::lock_workspace_sql`).
-    ///
-    /// Returns false when the workspace does not exist.
-    pub async fn lock_workspace(&mut self, workspace_id: Id) -> StoreResult<bool> {
-        let locked = sql::query_scalar::<i64>(self.backend.lock_workspace_sql())
-            .bind(workspace_id)
-            .fetch_optional(&mut self.db)
-            .await?
-            .is_some();
-        if locked {
-            self.locked = Some(workspace_id);
+    /// It must come before the transaction's first statement (`Backend::lock_workspace_sql`).
+    /// On PostgreSQL the lock is deferred: it travels in one message with that first statement
+    /// and is granted before it runs, which saves a round trip per transaction and makes it
+    /// one fewer under the lock of the transaction ahead. The id comes from a record just read
+    /// (a session, a widget, a deadline), and workspaces are never deleted.
+    pub async fn lock_workspace(&mut self, workspace_id: Id) -> StoreResult<()> {
+        if let Some(lock) = self.backend.lock_workspace_sql() {
+            sql::query(lock)
+                .bind(workspace_id)
+                .defer(&mut self.db)
+                .await?;
         }
-        Ok(locked)
+        self.locked = Some(workspace_id);
+        Ok(())
     }
 
     /// The workspace this transaction holds the lock of, if any.
@@ -576,23 +557,24 @@ impl WriteTx {
         self.locked
     }
 
-    /// Commits, and lets the next write transaction begin.
+    /// Commits.
     pub async fn commit(self) -> StoreResult<()> {
-        self.commit_in_order().await?.release().await;
-        Ok(())
+        self.commit_then(|| {}).await
     }
 
-    /// Commits, keeping this process's SQLite writer until the `Committed` is released, so
-    /// what the caller does first (publishing the events) happens in commit order.
-    pub async fn commit_in_order(self) -> StoreResult<Committed> {
+    /// Commits, then runs `after` (publishing the transaction's events), only if the commit
+    /// succeeded. On SQLite, `after` runs in commit order: before that of any transaction that
+    /// commits later in this process. The transaction may share its COMMIT with those queued
+    /// behind it (`writer.rs`); it resolves when that COMMIT is done.
+    pub async fn commit_then(self, after: impl FnOnce() + Send + 'static) -> StoreResult<()> {
         match self.db.0 {
             Handle::SqliteWriter(writer) => {
-                // A COMMIT that fails leaves the transaction open; dropping the writer rolls
-                // it back.
-                writer.execute_batch("COMMIT")?;
-                Ok(Committed {
-                    writer: Some(writer),
-                })
+                writer.commit(Box::new(after)).await?;
+                // The next transaction may have been woken onto this thread, where it would
+                // wait for the rest of this request, which never yields (SQLite reads complete
+                // at once) while the writer sits idle.
+                tokio::task::yield_now().await;
+                Ok(())
             }
             Handle::PostgresTx(mut tx) => {
                 // The deferred statements and the COMMIT, in one message: if one fails, the
@@ -607,7 +589,8 @@ impl WriteTx {
                     .execute(&mut **conn)
                     .await?;
                 drop(tx.conn.take());
-                Ok(Committed { writer: None })
+                after();
+                Ok(())
             }
             Handle::SqliteReader(_) | Handle::Postgres(_) => {
                 unreachable!("a write transaction holds a writer")

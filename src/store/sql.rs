@@ -10,6 +10,7 @@
 //! or its COMMIT. Values are the types both backends share: 64-bit integers, text and NULL.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt::Write as _;
 use std::marker::PhantomData;
 
@@ -118,18 +119,40 @@ impl rusqlite::ToSql for Value {
 }
 
 /// One row of a result, of either backend.
-pub struct Row<'r>(RowOf<'r>);
+pub struct Row<'r> {
+    of: RowOf<'r>,
+    /// Where the next column read by name is looked for first: records read their fields in
+    /// the order their statements select them, so a SQLite column is found by comparing one
+    /// name, not by searching them all (which took 3 % of the server's time in the load bench).
+    next: Cell<usize>,
+}
 
 enum RowOf<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
     Postgres(&'r PgRow),
 }
 
-impl Row<'_> {
+impl<'r> Row<'r> {
+    fn new(of: RowOf<'r>) -> Row<'r> {
+        Row {
+            of,
+            next: Cell::new(0),
+        }
+    }
+
     /// The column called `name`.
     pub fn get<T: Column>(&self, name: &str) -> Result<T, DbError> {
-        let decoded = match &self.0 {
-            RowOf::Sqlite(row) => T::from_sqlite(row.get_ref(name)?),
+        let decoded = match &self.of {
+            RowOf::Sqlite(row) => {
+                let next = self.next.get();
+                let statement = row.as_ref();
+                let index = match statement.column_name(next) {
+                    Ok(found) if found == name => next,
+                    _ => statement.column_index(name)?,
+                };
+                self.next.set(index + 1);
+                T::from_sqlite(row.get_ref(index)?)
+            }
             RowOf::Postgres(row) => T::from_postgres(row, row.try_column(name)?.ordinal())?,
         };
         decoded.map_err(|message| DbError::Decode {
@@ -140,7 +163,7 @@ impl Row<'_> {
 
     /// The column at `index` (from 0).
     pub fn get_at<T: Column>(&self, index: usize) -> Result<T, DbError> {
-        let decoded = match &self.0 {
+        let decoded = match &self.of {
             RowOf::Sqlite(row) => T::from_sqlite(row.get_ref(index)?),
             RowOf::Postgres(row) => T::from_postgres(row, index)?,
         };
@@ -374,7 +397,7 @@ impl<'q> Query<'q> {
                 let mut rows = statement.raw_query();
                 let mut out = Vec::new();
                 while let Some(row) = rows.next()? {
-                    out.push(read(&Row(RowOf::Sqlite(row)))?);
+                    out.push(read(&Row::new(RowOf::Sqlite(row)))?);
                     if limit.is_some_and(|n| out.len() >= n) {
                         break;
                     }
@@ -384,7 +407,7 @@ impl<'q> Query<'q> {
             Connection::Postgres(conn) => {
                 let rows = self.fetch_postgres(conn, limit).await?;
                 rows.iter()
-                    .map(|row| read(&Row(RowOf::Postgres(row))))
+                    .map(|row| read(&Row::new(RowOf::Postgres(row))))
                     .collect()
             }
             Connection::PostgresTx { conn, pending } => {
@@ -395,7 +418,7 @@ impl<'q> Query<'q> {
                 };
                 rows.iter()
                     .take(limit.unwrap_or(usize::MAX))
-                    .map(|row| read(&Row(RowOf::Postgres(row))))
+                    .map(|row| read(&Row::new(RowOf::Postgres(row))))
                     .collect()
             }
         }

@@ -1,7 +1,8 @@
 //! The embedded SQLite database: one writer connection, which this process's write
-//! transactions hold one at a time, and read connections beside it (WAL lets reads run while a
-//! write does). Statements run synchronously on the connection held (`sql.rs`), so a write
-//! transaction runs from BEGIN to COMMIT on the thread that polls its use case.
+//! transactions hold one at a time and commit in groups (`writer.rs`), and read connections
+//! beside it (WAL lets reads run while a write does). Statements run synchronously on the
+//! connection held (`sql.rs`), so a write transaction runs from start to end on the thread
+//! that polls its use case.
 
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -10,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use sha2::{Digest, Sha384};
-use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::writer::{Writer, WriterGuard};
 use super::{Migration, NO_TRANSACTION, PoolConnections, StoreError, StoreResult};
 
 /// How long a statement waits for another process's write lock (an admin command, a backup)
@@ -23,7 +25,7 @@ const STATEMENT_CACHE: usize = 512;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 pub struct Sqlite {
-    writer: Arc<Mutex<Connection>>,
+    writer: Arc<Writer>,
     readers: Arc<Readers>,
     /// Dropped with the store, which ends the checkpoint thread.
     _checkpoints: std::sync::mpsc::Sender<()>,
@@ -56,7 +58,7 @@ impl Sqlite {
             .map_err(|e| StoreError::Migrate(format!("cannot start the checkpoint thread: {e}")))?;
         let max = max_readers.max(1);
         Ok(Sqlite {
-            writer: Arc::new(Mutex::new(writer)),
+            writer: Writer::new(writer),
             readers: Arc::new(Readers {
                 path,
                 flags,
@@ -70,7 +72,7 @@ impl Sqlite {
 
     /// The writer connection, once every earlier write transaction of this process is done.
     pub async fn writer(&self) -> WriterGuard {
-        WriterGuard(self.writer.clone().lock_owned().await)
+        self.writer.take().await
     }
 
     /// A read connection, opened when none is idle (up to the limit, then waited for).
@@ -165,30 +167,10 @@ impl Sqlite {
     pub fn connections(&self) -> PoolConnections {
         let idle_readers = self.readers.idle.lock().expect("readers lock").len() as u32;
         let leased = self.readers.max - self.readers.slots.available_permits() as u32;
-        let writing = u32::from(self.writer.try_lock().is_err());
+        let writing = u32::from(self.writer.busy());
         PoolConnections {
             in_use: leased + writing,
             idle: idle_readers + 1 - writing,
-        }
-    }
-}
-
-/// The writer connection, held by one write transaction; a transaction still open when it is
-/// dropped (the use case failed, or its future was dropped) is rolled back.
-pub struct WriterGuard(OwnedMutexGuard<Connection>);
-
-impl Deref for WriterGuard {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        &self.0
-    }
-}
-
-impl Drop for WriterGuard {
-    fn drop(&mut self) {
-        if !self.0.is_autocommit() {
-            // Rolling back can only fail when there is nothing left to roll back.
-            let _ = self.0.execute_batch("ROLLBACK");
         }
     }
 }
