@@ -352,10 +352,10 @@ pub(super) async fn view_of(
     conn: &mut Db,
     conversation: Conversation,
 ) -> ServiceResult<VisitorConversation> {
-    let team = operators::list_with_loads(conn, conversation.workspace_id).await?;
+    let team = operators::names(conn, conversation.workspace_id).await?;
     let name_of = |id: Option<Id>| {
-        id.and_then(|id| team.iter().find(|o| o.operator.id == id))
-            .map(|o| o.operator.name.clone())
+        id.and_then(|id| team.iter().find(|(teammate, _)| *teammate == id))
+            .map(|(_, name)| name.clone())
     };
     let messages = convs::messages(conn, conversation.id)
         .await?
