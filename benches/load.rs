@@ -25,7 +25,8 @@
 //! `--drain-operators N` (20), `--report-history N` (1000000), `--json PATH`.
 //!
 //! Each phase's start goes to stderr with the server's pid, for a profiler to attach to
-//! (`perf record -p PID`) while the phase it is after runs.
+//! (`perf record -p PID`) while the phase it is after runs. Each closed-loop row also says
+//! what CPU one request cost the server, PostgreSQL's backends and the bench (`CpuPerOp`).
 
 // The test kit, shared with the integration tests (tests/api).
 #[path = "../tests/kit/mod.rs"]
