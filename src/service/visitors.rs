@@ -1,7 +1,8 @@
 //! The visitors' side: starting a chat from a widget, writing, asking for a person, reading
 //! their own chat, and telling where they are. Every such request is a sighting of the
-//! visitor (`Service::note_sighting`, or `record_sighting` inside a write of theirs). Who they are (identity from the embedding site) is in `identity`; the AI's
-//! turn that follows a visitor's message is in `ai_turns`.
+//! visitor (`Service::note_sighting`, or `record_sighting` inside a write of theirs). Who
+//! they are (identity from the embedding site) is in `identity`; the AI's turn that follows
+//! a visitor's message is in `ai_turns`.
 
 use super::assignment::{add_message, hand_to_team, reopen_for_visitor};
 use super::effects::Effects;

@@ -537,10 +537,10 @@ impl WriteTx {
     /// Serialises this transaction with every other one that locks the same workspace, on
     /// this process and on any other process sharing the database, until commit or rollback.
     /// It must come before the transaction's first statement (`Backend::lock_workspace_sql`).
-    /// On PostgreSQL the lock is deferred: it travels in one message with that first statement
-    /// and is granted before it runs, which saves a round trip per transaction and makes it
-    /// one fewer under the lock of the transaction ahead. The id comes from a record just read
-    /// (a session, a widget, a deadline), and workspaces are never deleted.
+    /// On PostgreSQL the lock is deferred: it travels in one message with that first statement,
+    /// which runs as soon as the lock is granted, saving the round trip that used to follow the
+    /// grant under the lock. Nothing checks that the workspace exists: the id comes from a
+    /// record just read (a session, a widget, a deadline), and workspaces are never deleted.
     pub async fn lock_workspace(&mut self, workspace_id: Id) -> StoreResult<()> {
         if let Some(lock) = self.backend.lock_workspace_sql() {
             sql::query(lock)

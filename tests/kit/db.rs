@@ -69,12 +69,15 @@ impl TestDb {
             .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .await
             .unwrap();
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(b, _)| b)
-            .unwrap_or(admin_url);
+        // The new database's URL is the admin one's with the database name replaced, its
+        // parameters (`?sslmode=…`) kept.
+        let (path, query) = match admin_url.split_once('?') {
+            Some((path, query)) => (path, format!("?{query}")),
+            None => (admin_url, String::new()),
+        };
+        let base = path.rsplit_once('/').map(|(b, _)| b).unwrap_or(path);
         Ok(TestDb {
-            url: format!("{base}/{name}"),
+            url: format!("{base}/{name}{query}"),
             cleanup: Cleanup::PostgresDb {
                 admin_url: admin_url.to_owned(),
                 name,
