@@ -260,9 +260,7 @@ impl Service {
     }
 
     pub(super) async fn widget_by_key(&self, key: &str) -> ServiceResult<Widget> {
-        widgets::by_key(&mut self.store.read().await?, key)
-            .await?
-            .ok_or(ServiceError::NotFound("widget"))
+        widget_by_key_on(&mut self.store.read().await?, key).await
     }
 
     /// The widget with this key and its visitor holding this token; an unknown token is a 401.
@@ -332,9 +330,7 @@ impl Service {
     ) -> ServiceResult<(WriteTx, Conversation, Visitor, Effects)> {
         let token_hash = hash_token(visitor_token);
         let mut conn = self.store.read().await?;
-        let widget = widgets::by_key(&mut conn, widget_key)
-            .await?
-            .ok_or(ServiceError::NotFound("widget"))?;
+        let widget = widget_by_key_on(&mut conn, widget_key).await?;
         let visitor = visitors::by_token(&mut conn, widget.id, &token_hash)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
@@ -345,6 +341,13 @@ impl Service {
             .ok_or(ServiceError::NotFound("conversation"))?;
         Ok((tx, conv, visitor, Effects::new(now_millis())))
     }
+}
+
+/// The widget with this public key, read on `conn`; an unknown key is a 404.
+async fn widget_by_key_on(conn: &mut Db, key: &str) -> ServiceResult<Widget> {
+    widgets::by_key(conn, key)
+        .await?
+        .ok_or(ServiceError::NotFound("widget"))
 }
 
 /// What the visitor sees of their conversation: its messages with the teammates' names, who

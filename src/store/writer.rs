@@ -33,7 +33,7 @@ const MAX_GROUP: usize = 32;
 /// What is done after a transaction's COMMIT, in commit order, only if it succeeded.
 pub type AfterCommit = Box<dyn FnOnce() + Send>;
 
-/// Why a group's COMMIT failed, told to each of its members.
+/// How a group's COMMIT went, as each of its members is told.
 pub type GroupOutcome = Result<(), rusqlite::Error>;
 
 pub struct Writer {
@@ -103,8 +103,6 @@ impl Deref for WriterGuard {
     }
 }
 
-const SAVEPOINT: &str = "SAVEPOINT tx";
-
 impl WriterGuard {
     fn new(writer: Arc<Writer>, conn: Connection, group: Vec<Member>) -> WriterGuard {
         WriterGuard {
@@ -121,7 +119,7 @@ impl WriterGuard {
         if self.is_autocommit() {
             self.execute_batch("BEGIN IMMEDIATE")?;
         }
-        self.execute_batch(SAVEPOINT)?;
+        self.execute_batch("SAVEPOINT tx")?;
         self.in_savepoint = true;
         Ok(())
     }
@@ -134,12 +132,9 @@ impl WriterGuard {
         let (outcome, committed) = oneshot::channel();
         self.group.push(Member { after, outcome });
         drop(self);
-        committed.await.unwrap_or_else(|_| {
-            Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-                Some("the group commit was abandoned".into()),
-            ))
-        })
+        committed
+            .await
+            .unwrap_or_else(|_| Err(aborted(Some("the group commit was abandoned".into()))))
     }
 
     /// Commits the group now if nobody waits for the writer or the group is full, then hands
@@ -198,9 +193,7 @@ impl Drop for WriterGuard {
 /// transaction rolled back) is rolled back.
 fn finish(conn: &Connection, group: Vec<Member>) {
     if group.is_empty() {
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
+        roll_back_outer(conn);
         return;
     }
     if let Err(e) = conn.execute_batch("COMMIT") {
@@ -215,21 +208,32 @@ fn finish(conn: &Connection, group: Vec<Member>) {
 
 /// Rolls back what is left of the outer transaction and tells every member it failed.
 fn fail(conn: &Connection, group: Vec<Member>, error: Option<rusqlite::Error>) {
+    roll_back_outer(conn);
+    for member in group {
+        let told = match &error {
+            Some(rusqlite::Error::SqliteFailure(code, message)) => {
+                rusqlite::Error::SqliteFailure(*code, message.clone())
+            }
+            other => aborted(other.as_ref().map(ToString::to_string)),
+        };
+        let _ = member.outcome.send(Err(told));
+    }
+}
+
+/// Rolls back the outer transaction, if one is open. It can only fail when there is nothing
+/// left to roll back.
+fn roll_back_outer(conn: &Connection) {
     if !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
     }
-    let (code, message) = match &error {
-        Some(rusqlite::Error::SqliteFailure(code, message)) => (*code, message.clone()),
-        other => (
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-            other.as_ref().map(ToString::to_string),
-        ),
-    };
-    for member in group {
-        let _ = member
-            .outcome
-            .send(Err(rusqlite::Error::SqliteFailure(code, message.clone())));
-    }
+}
+
+/// The error a member is told when its group's work was lost for a reason SQLite did not name.
+fn aborted(message: Option<String>) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+        message,
+    )
 }
 
 #[cfg(test)]
