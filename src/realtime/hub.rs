@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -20,8 +21,8 @@ pub struct Delivery {
     pub recipient_id: Option<Id>,
     /// The operator whose sessions ended, for a `SessionsEnded` event (never sent to clients).
     pub sessions_ended_of: Option<Id>,
-    pub inbox_json: String,
-    pub visitor_json: Option<String>,
+    pub inbox_json: Utf8Bytes,
+    pub visitor_json: Option<Utf8Bytes>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,8 +81,8 @@ impl Hub {
                 conversation_id: stored.event.conversation_id(),
                 recipient_id: stored.event.recipient_id,
                 sessions_ended_of: stored.event.sessions_ended_of(),
-                inbox_json: stored.inbox_json(),
-                visitor_json: stored.visitor_json(),
+                inbox_json: stored.inbox_json().into(),
+                visitor_json: stored.visitor_json().map(Utf8Bytes::from),
             };
             // A send fails only when every receiver has just gone: nothing to do.
             let _ = sender.send(Signal::Event(Arc::new(delivery)));

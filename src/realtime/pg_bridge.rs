@@ -1,8 +1,9 @@
 //! Carries events between nodes sharing one PostgreSQL. Each transaction that appends events
-//! also sends a NOTIFY with their ids (see `EventSink`); PostgreSQL delivers it at commit, in commit order, to
-//! every node's listener, this one included. The listener fetches the events by id (payloads
-//! stay small however long a message is) and hands them to the local hub. So every node, the
-//! originating one too, delivers the same events in the same order.
+//! also sends a NOTIFY for each (see `EventSink`); PostgreSQL delivers them at commit, in
+//! commit order, to every node's listener, this one included. A NOTIFY carries its event
+//! whole, or only its id when the event is too long for a payload, and the listener fetches
+//! those; it hands them all to the local hub. So every node, the originating one too,
+//! delivers the same events in the same order, and a commit costs no query of its own.
 
 use std::time::Duration;
 
@@ -11,8 +12,8 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::Hub;
-use crate::domain::Id;
-use crate::store::{Store, events};
+use crate::store::Store;
+use crate::store::events::{self, Notified};
 
 /// Listens until `shutdown` fires. `ready` fires once the first LISTEN is in place, so the
 /// server can wait for it before taking requests.
@@ -76,38 +77,43 @@ async fn pump(listener: &mut PgListener, store: &Store, hub: &Hub) -> String {
             }
             Err(e) => return e.to_string(),
         };
-        let mut ids = parse_ids(first.payload());
+        let mut carried = Vec::new();
+        let mut to_fetch = Vec::new();
+        let mut unreadable = 0;
+        let mut take = |payload: &str| match Notified::parse(payload) {
+            Some(Notified::Event(stored)) => carried.push(stored),
+            Some(Notified::Id(id)) => to_fetch.push(id),
+            None => unreadable += 1,
+        };
+        take(first.payload());
         while let Some(more) = listener.next_buffered() {
-            ids.extend(parse_ids(more.payload()));
+            take(more.payload());
         }
-        let fetched = match store.read().await {
-            Ok(mut conn) => events::by_ids(&mut conn, &ids).await,
-            Err(e) => Err(e),
+        if unreadable > 0 {
+            // An event this node cannot read (one of a newer version, say): its streams would
+            // miss it, so they resync. The payload is chat content, kept out of the log.
+            tracing::warn!(unreadable, "unreadable event notifications; streams resync");
+            hub.resync_all();
+        }
+        let fetched = match to_fetch.is_empty() {
+            true => Ok(Vec::new()),
+            false => match store.read().await {
+                Ok(mut conn) => events::by_ids(&mut conn, &to_fetch).await,
+                Err(e) => Err(e),
+            },
         };
         match fetched {
-            // `by_ids` returns id order; the batch came in commit order, which for the events
-            // of any one workspace is id order too.
-            Ok(stored) => hub.publish(stored),
+            // The batch came in commit order, which for the events of any one workspace is id
+            // order too: id order puts the fetched ones back in their places.
+            Ok(fetched) => {
+                carried.extend(fetched);
+                carried.sort_by_key(|stored| stored.id);
+                hub.publish(carried);
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot fetch notified events");
                 hub.resync_all();
             }
         }
-    }
-}
-
-fn parse_ids(payload: &str) -> Vec<Id> {
-    payload
-        .split(',')
-        .filter_map(|id| id.trim().parse().ok())
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn payloads_are_comma_separated_ids() {
-        assert_eq!(super::parse_ids("1,2, 30"), vec![1, 2, 30]);
-        assert_eq!(super::parse_ids("x,4"), vec![4]);
     }
 }

@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::SinkExt as _;
 use futures_util::future::BoxFuture;
 use tokio::sync::broadcast;
 use tokio::time::{Instant, interval, timeout};
@@ -52,15 +53,16 @@ pub enum Audience {
 }
 
 impl Audience {
-    fn render(self, delivery: &Delivery) -> Option<&str> {
+    fn render(self, delivery: &Delivery) -> Option<&Utf8Bytes> {
         match self {
-            Audience::Inbox { operator_id } => personal_to(delivery.recipient_id, operator_id)
-                .then_some(delivery.inbox_json.as_str()),
+            Audience::Inbox { operator_id } => {
+                personal_to(delivery.recipient_id, operator_id).then_some(&delivery.inbox_json)
+            }
             Audience::Visitor(id) if delivery.visitor_id == Some(id) => {
-                delivery.visitor_json.as_deref()
+                delivery.visitor_json.as_ref()
             }
             Audience::VisitorChat(id) if delivery.conversation_id == Some(id) => {
-                delivery.visitor_json.as_deref()
+                delivery.visitor_json.as_ref()
             }
             Audience::Visitor(_) | Audience::VisitorChat(_) => None,
         }
@@ -125,6 +127,39 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// Queues what `signal` has for this stream's client (see `feed`).
+    async fn forward(
+        &self,
+        socket: &mut WebSocket,
+        signal: Result<Signal, broadcast::error::RecvError>,
+        last_sent: &mut Id,
+    ) -> Result<(), End> {
+        match signal {
+            Ok(Signal::Event(delivery)) => {
+                // Already sent from the backlog.
+                if delivery.id <= *last_sent {
+                    return Ok(());
+                }
+                if delivery.sessions_ended_of.is_some() {
+                    return self.session_ended(delivery.sessions_ended_of).await;
+                }
+                match self.audience.render(&delivery) {
+                    Some(text) => feed(socket, text.clone()).await,
+                    None => Ok(()),
+                }
+            }
+            Ok(Signal::Resync) => feed(socket, Utf8Bytes::from_static(RESYNC)).await,
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                Err(End::Close(CLOSE_LAGGED, LAGGED_REASON))
+            }
+            Err(broadcast::error::RecvError::Closed) => {
+                Err(End::Close(CLOSE_GOING_AWAY, "server shutting down"))
+            }
+        }
+    }
+}
+
 enum End {
     Closed,
     Close(u16, &'static str),
@@ -145,19 +180,38 @@ const LAGGED_REASON: &str = "lagged: reconnect with ?since=<last event id> or re
 
 /// Sends one frame. A client that has not taken it within `SEND_TIMEOUT` is as far behind as
 /// one that overflowed its buffer, and is told so the same way (if it ever reads again).
-async fn send(socket: &mut WebSocket, text: &str) -> Result<(), End> {
-    match timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
+async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> Result<(), End> {
+    sent_within_timeout(socket.send(Message::Text(text))).await
+}
+
+/// Queues one frame to go with the next `flush`: the events of one commit, which arrive
+/// together, leave in one write.
+async fn feed(socket: &mut WebSocket, text: Utf8Bytes) -> Result<(), End> {
+    sent_within_timeout(socket.feed(Message::Text(text))).await
+}
+
+async fn flush(socket: &mut WebSocket) -> Result<(), End> {
+    sent_within_timeout(socket.flush()).await
+}
+
+async fn sent_within_timeout(
+    sending: impl Future<Output = Result<(), axum::Error>>,
+) -> Result<(), End> {
+    match timeout(SEND_TIMEOUT, sending).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(End::Closed),
         Err(_) => Err(End::Close(CLOSE_LAGGED, LAGGED_REASON)),
     }
 }
 
+/// At most this many frames are queued before a flush.
+const FRAMES_PER_FLUSH: usize = 64;
+
 async fn pump(socket: &mut WebSocket, mut stream: Stream) -> End {
     let audience = stream.audience;
     let mut last_sent: Id = stream.start_after;
     if stream.backlog_truncated
-        && let Err(end) = send(socket, RESYNC).await
+        && let Err(end) = send(socket, Utf8Bytes::from_static(RESYNC)).await
     {
         return end;
     }
@@ -171,7 +225,7 @@ async fn pump(socket: &mut WebSocket, mut stream: Stream) -> End {
             continue;
         }
         if let Some(text) = audience.render_stored(stored)
-            && let Err(end) = send(socket, &text).await
+            && let Err(end) = send(socket, text.into()).await
         {
             return end;
         }
@@ -181,34 +235,32 @@ async fn pump(socket: &mut WebSocket, mut stream: Stream) -> End {
     let mut heard = Instant::now();
     loop {
         tokio::select! {
-            signal = stream.live.recv() => match signal {
-                Ok(Signal::Event(delivery)) => {
-                    // Already sent from the backlog.
-                    if delivery.id <= last_sent {
-                        continue;
-                    }
-                    if delivery.sessions_ended_of.is_some() {
-                        if let Err(end) = stream.session_ended(delivery.sessions_ended_of).await {
-                            return end;
-                        }
-                        continue;
-                    }
-                    if let Some(text) = audience.render(&delivery)
-                        && let Err(end) = send(socket, text).await
-                    {
+            signal = stream.live.recv() => {
+                // Whatever else is already waiting goes in the same write.
+                let mut next = Some(signal);
+                let mut queued = 0;
+                while let Some(signal) = next.take() {
+                    if let Err(end) = stream.forward(socket, signal, &mut last_sent).await {
                         return end;
                     }
-                }
-                Ok(Signal::Resync) => {
-                    if let Err(end) = send(socket, RESYNC).await {
-                        return end;
+                    queued += 1;
+                    if queued < FRAMES_PER_FLUSH {
+                        next = match stream.live.try_recv() {
+                            Ok(signal) => Some(Ok(signal)),
+                            Err(broadcast::error::TryRecvError::Empty) => None,
+                            Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                                Some(Err(broadcast::error::RecvError::Lagged(n)))
+                            }
+                            Err(broadcast::error::TryRecvError::Closed) => {
+                                Some(Err(broadcast::error::RecvError::Closed))
+                            }
+                        };
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    return End::Close(CLOSE_LAGGED, LAGGED_REASON);
+                if let Err(end) = flush(socket).await {
+                    return end;
                 }
-                Err(broadcast::error::RecvError::Closed) => return End::Close(CLOSE_GOING_AWAY, "server shutting down"),
-            },
+            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return End::Closed,
                 // Anything from the client, pongs included, shows it is alive; streams are

@@ -11,6 +11,7 @@ use crate::domain::routing::{self, Decision, Teammate, WidgetRouting};
 use crate::domain::{AssignmentReason, Author, Id, Millis, RoutingMode, Status, TimerKind};
 use crate::metrics::RoutingOutcome;
 use crate::store::conversations::{self as convs, NewAssignmentEvent};
+use crate::store::operators::RoutingInputs;
 use crate::store::{
     Conversation, Db, Operator, OperatorWithLoad, Widget, WriteTx, operators, timers, widgets,
 };
@@ -78,7 +79,7 @@ pub(super) async fn record_change(
             .filter(|r| r.answers_handover && to.is_some())
             .map(|_| conv.queued_at.map_or(0, |q| (effects.now - q).max(0))),
     };
-    let recorded = convs::insert_assignment_event(tx.conn(), &event).await?;
+    convs::insert_assignment_event(tx.conn(), &event).await?;
     if let Some(operator_id) = to {
         operators::set_last_assigned(tx.conn(), operator_id, effects.now).await?;
     }
@@ -132,7 +133,7 @@ pub(super) async fn record_change(
         effects.notices.push(PendingNotice {
             recipient: recipient.clone(),
             conversation_id: conv.id,
-            assignment_event_id: recorded.id,
+            at: effects.now,
             reason,
         });
     }
@@ -294,21 +295,20 @@ pub(super) fn widget_routing(widget: &Widget, eligible: Vec<Id>) -> WidgetRoutin
     }
 }
 
-/// The decision for the next chat of `widget`, from the state this connection reads: what
-/// routing would do now (the preview), and what it does inside a locked transaction.
+/// The decision for the next chat of the widget, from the state this connection reads: what
+/// routing would do now (the preview), and what it does inside a locked transaction. The
+/// widget not in the workspace is a 404.
 pub(super) async fn decide(
     conn: &mut Db,
-    widget: &Widget,
+    workspace_id: Id,
+    widget_id: Id,
     already_given: &[Id],
-) -> ServiceResult<(Decision, Vec<OperatorWithLoad>)> {
-    let (members, eligible) =
-        operators::routing_candidates(conn, widget.workspace_id, widget.id).await?;
-    let decision = routing::route(
-        &widget_routing(widget, eligible),
-        &teammates(&members),
-        already_given,
-    );
-    Ok((decision, members))
+) -> ServiceResult<(Decision, RoutingInputs)> {
+    let inputs = operators::routing_inputs(conn, workspace_id, widget_id)
+        .await?
+        .ok_or(super::ServiceError::NotFound("widget"))?;
+    let decision = routing::route(&inputs.routing, &teammates(&inputs.members), already_given);
+    Ok((decision, inputs))
 }
 
 /// The routing decision for `conv`, written with the assignment it makes (see `Move`).
@@ -319,20 +319,19 @@ async fn apply_routing(
     actor_id: Option<Id>,
     effects: &mut Effects,
 ) -> ServiceResult<()> {
-    let widget = widgets::get(tx.conn(), conv.workspace_id, conv.widget_id)
-        .await?
-        .ok_or(super::ServiceError::NotFound("widget"))?;
     let already_given = match purpose {
         Move::Unanswered => convs::given_to(tx.conn(), conv.id).await?,
         Move::Fresh | Move::Away(_) => Vec::new(),
     };
-    let (decision, members) = decide(tx.conn(), &widget, &already_given).await?;
+    let (decision, inputs) =
+        decide(tx.conn(), conv.workspace_id, conv.widget_id, &already_given).await?;
+    let members = &inputs.members;
     let outcome = match (purpose, decision.chosen_operator_id) {
         (Move::Unanswered, Some(_)) => RoutingOutcome::Reassigned,
         (Move::Unanswered, None) => RoutingOutcome::Kept,
         _ => RoutingOutcome::of(&decision),
     };
-    effects.decisions.push((widget.routing_mode, outcome));
+    effects.decisions.push((inputs.routing.mode, outcome));
     let chosen = decision
         .chosen_operator_id
         .and_then(|id| members.iter().map(|m| &m.operator).find(|o| o.id == id));
@@ -345,7 +344,7 @@ async fn apply_routing(
         decision: &decision,
         from_queue: false,
         answers_handover: purpose == Move::Fresh,
-        reassign_after_secs: widget.reassign_after_secs,
+        reassign_after_secs: inputs.reassign_after_secs,
     };
     match chosen {
         Some(chosen) => {
@@ -360,7 +359,7 @@ async fn apply_routing(
             )
             .await?;
             if decision.mode == RoutingMode::RoundRobin {
-                widgets::set_rr_cursor(tx.conn(), widget.id, chosen.position()).await?;
+                widgets::set_rr_cursor(tx.conn(), conv.widget_id, chosen.position()).await?;
             }
         }
         None if purpose == Move::Unanswered => {}

@@ -29,7 +29,9 @@ pub(super) struct Effects {
 pub(super) struct PendingNotice {
     pub recipient: Operator,
     pub conversation_id: Id,
-    pub assignment_event_id: Id,
+    /// When the assignment was made: with the chat and the recipient, what tells this
+    /// assignment's notifications from any other's (their idempotency key).
+    pub at: Millis,
     pub reason: AssignmentReason,
 }
 

@@ -119,8 +119,8 @@ impl Service {
 
     /// Queues the notifications of one transaction's assignments in that transaction: an email
     /// (when SMTP is configured and the recipient wants email) and one push per subscribed
-    /// browser (when they want push). Each is keyed by the assignment event, so it is queued
-    /// at most once. Returns how many were queued.
+    /// browser (when they want push). Each is keyed by the assignment (the chat, the recipient
+    /// and the moment), so it is queued at most once. Returns how many were queued.
     pub(super) async fn queue_notices(
         &self,
         tx: &mut WriteTx,
@@ -137,7 +137,12 @@ impl Service {
             }
             let notice = self.notice(tx, pending).await?;
             let payload = serde_json::to_string(&notice).unwrap_or_default();
-            let key = format!("assignment-{}", pending.assignment_event_id);
+            // One assignment of a chat to someone per millisecond: a second one within it (given
+            // away and back again) would be the same news.
+            let key = format!(
+                "assignment-{}-to-{}-at-{}",
+                pending.conversation_id, recipient.id, pending.at
+            );
             if email {
                 // A delayed email is dropped if the chat is opened before it is due: the
                 // notice says since when.

@@ -124,10 +124,9 @@ impl Service {
         widget_id: Id,
     ) -> ServiceResult<Decision> {
         let mut conn = self.store.read().await?;
-        let widget = widgets::get(&mut conn, caller.workspace_id, widget_id)
+        Ok(decide(&mut conn, caller.workspace_id, widget_id, &[])
             .await?
-            .ok_or(ServiceError::NotFound("widget"))?;
-        Ok(decide(&mut conn, &widget, &[]).await?.0)
+            .0)
     }
 }
 

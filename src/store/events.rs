@@ -1,7 +1,8 @@
 //! The event log. Rows are appended in the transaction that caused them. On PostgreSQL that
-//! transaction also sends a NOTIFY naming the new ids (`append_and_notify`), which PostgreSQL delivers to
-//! every node at commit, in commit order. Whether to send it is decided above the store, by the
-//! realtime layer's `EventSink`, the one place that knows each backend's event delivery.
+//! transaction also sends a NOTIFY per new event (`append_and_notify`), which PostgreSQL
+//! delivers to every node at commit, in commit order. Whether to send it is decided above the
+//! store, by the realtime layer's `EventSink`, the one place that knows each backend's event
+//! delivery.
 
 use super::Db;
 use super::StoreResult;
@@ -9,8 +10,10 @@ use super::sql::{self, Bind as _, from_row};
 use crate::domain::event::{Event, StoredEvent};
 use crate::domain::{Id, Millis};
 
-/// The PostgreSQL notification channel that carries new event ids between nodes.
-pub const NOTIFY_CHANNEL: &str = "switchboard_events";
+/// The PostgreSQL notification channel that carries new events between nodes. (Nodes of
+/// earlier versions listened on `switchboard_events` for bare ids: a new name keeps them from
+/// misreading events for ids.)
+pub const NOTIFY_CHANNEL: &str = "switchboard_events_v2";
 
 /// Appends the events, in order; returns them with their ids.
 pub async fn append(
@@ -36,22 +39,34 @@ pub async fn append(
         .collect())
 }
 
-/// PostgreSQL only: appends the events and tells every listening node, once this transaction
-/// commits, which ids they took (`NOTIFY_CHANNEL`, comma-separated, ascending). One deferred
-/// statement, so it costs the transaction no round trip of its own.
+/// PostgreSQL only: appends the events and, once this transaction commits, tells every
+/// listening node about each in its own NOTIFY on `NOTIFY_CHANNEL`, in id order (`Notified`
+/// reads them back). A NOTIFY carries the whole event when it fits the 8,000-byte payload, so
+/// that the listener need not fetch it, else only its id; so does every NOTIFY of a commit of
+/// more than `CARRIED_EVENTS` (a queue drained at once), which would otherwise copy megabytes
+/// into PostgreSQL's notification queue under the lock all notifying commits share. One
+/// deferred statement, so it costs the transaction no round trip of its own.
 pub async fn append_and_notify(conn: &mut Db, events: &[Event], now: Millis) -> StoreResult<()> {
     if events.is_empty() {
         return Ok(());
     }
     let channel = format!("${}", events.len() * EVENT_COLUMNS + 1);
-    let appended = insert(events, now, " RETURNING id");
-    // A NOTIFY payload holds at most 8,000 bytes: the ids go in batches of `NOTIFY_IDS`, in
-    // order, each its own NOTIFY of the same commit.
+    let appended = insert(
+        events,
+        now,
+        " RETURNING id, visitor_id, recipient_id, payload",
+    );
+    let told = match events.len() <= CARRIED_EVENTS {
+        true => format!(
+            "CASE WHEN octet_length(payload) <= {CARRIED_PAYLOAD_BYTES} \
+             THEN concat_ws(',', id, COALESCE(visitor_id::text, ''), COALESCE(recipient_id::text, ''), payload) \
+             ELSE id::text END"
+        ),
+        false => "id::text".to_owned(),
+    };
+    // pg_notify is volatile, so it runs after the ORDER BY, in id order.
     let sql = format!(
-        "WITH appended AS ({}), \
-         numbered AS (SELECT id, (row_number() OVER (ORDER BY id) - 1) / {NOTIFY_IDS} AS batch FROM appended) \
-         SELECT pg_notify({channel}, ids) FROM (SELECT batch, string_agg(id::text, ',' ORDER BY id) AS ids \
-         FROM numbered GROUP BY batch ORDER BY batch) AS batches",
+        "WITH appended AS ({}) SELECT pg_notify({channel}, {told}) FROM appended ORDER BY id",
         appended.sql
     );
     let mut query = sql::query(sql);
@@ -62,9 +77,44 @@ pub async fn append_and_notify(conn: &mut Db, events: &[Event], now: Millis) -> 
     Ok(())
 }
 
+/// The longest event payload a NOTIFY carries whole: with its id, visitor and recipient, well
+/// inside PostgreSQL's 8,000 bytes.
+const CARRIED_PAYLOAD_BYTES: usize = 7_900;
+/// The most events of one commit whose NOTIFYs carry them whole.
+const CARRIED_EVENTS: usize = 64;
+
+/// What one NOTIFY of `append_and_notify` says: the event itself, or the id of one too long
+/// to carry, which the listener fetches (`by_ids`).
+#[derive(Debug)]
+pub enum Notified {
+    Event(StoredEvent),
+    Id(Id),
+}
+
+impl Notified {
+    /// Reads a payload `id,visitor_id,recipient_id,event JSON` (empty ids are NULL), or a
+    /// lone `id`; None for anything else.
+    pub fn parse(payload: &str) -> Option<Notified> {
+        let mut fields = payload.splitn(4, ',');
+        let id = fields.next()?.parse().ok()?;
+        let Some(visitor_id) = fields.next() else {
+            return Some(Notified::Id(id));
+        };
+        let optional = |field: &str| match field {
+            "" => Some(None),
+            id => id.parse().ok().map(Some),
+        };
+        let row = Row {
+            id,
+            visitor_id: optional(visitor_id)?,
+            recipient_id: optional(fields.next()?)?,
+            payload: fields.next()?.to_owned(),
+        };
+        decode(vec![row]).pop().map(Notified::Event)
+    }
+}
+
 const EVENT_COLUMNS: usize = 5;
-/// Ids per NOTIFY: at most 20 bytes each with its comma, well inside the 8,000-byte payload.
-const NOTIFY_IDS: usize = 300;
 
 /// One INSERT for all of a transaction's events, and its values.
 struct Insert {
@@ -189,4 +239,33 @@ pub async fn prune(conn: &mut Db, before: Millis) -> StoreResult<u64> {
         .execute(conn)
         .await?;
     Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::EventKind;
+
+    #[test]
+    fn a_notification_carries_its_event_or_names_it() {
+        let event = Event {
+            workspace_id: 1,
+            visitor_id: None,
+            recipient_id: None,
+            at: "2026-12-03T10:00:00Z".to_owned(),
+            kind: EventKind::SessionsEnded { operator_id: 4 },
+        };
+        let json = serde_json::to_string(&event).unwrap();
+        let Some(Notified::Event(stored)) = Notified::parse(&format!("17,9,,{json}")) else {
+            panic!("the event itself");
+        };
+        assert_eq!(stored.id, 17);
+        assert_eq!(stored.event.visitor_id, Some(9));
+        assert_eq!(stored.event.recipient_id, None);
+        assert_eq!(stored.event.kind, event.kind);
+        assert!(matches!(Notified::parse("17"), Some(Notified::Id(17))));
+        for unreadable in ["", "x", "17,x,,{}", "17,,,not json", "17,,"] {
+            assert!(Notified::parse(unreadable).is_none(), "{unreadable:?}");
+        }
+    }
 }

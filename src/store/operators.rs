@@ -1,7 +1,8 @@
 use super::Db;
-use super::sql::{self, from_row};
+use super::sql::{self, DbError, from_row};
 use super::{Operator, OperatorWithLoad, StoreResult};
-use crate::domain::{Availability, AvailabilityReason, Id, Millis, Role};
+use crate::domain::routing::{JoinPosition, WidgetRouting};
+use crate::domain::{Availability, AvailabilityReason, Id, Millis, Role, RoutingMode};
 
 /// The columns of an `Operator`, for every query that reads one.
 macro_rules! operator_columns {
@@ -86,61 +87,121 @@ pub async fn list_with_loads(
     conn: &mut Db,
     workspace_id: Id,
 ) -> StoreResult<Vec<OperatorWithLoad>> {
-    Ok(with_loads(conn, workspace_id, None).await?.0)
-}
-
-/// Everything routing reads about the team for a chat of `widget_id`, in one statement: the
-/// operators with their loads (`list_with_loads`) and, in ascending order, the ones the widget
-/// names as eligible.
-pub async fn routing_candidates(
-    conn: &mut Db,
-    workspace_id: Id,
-    widget_id: Id,
-) -> StoreResult<(Vec<OperatorWithLoad>, Vec<Id>)> {
-    with_loads(conn, workspace_id, Some(widget_id)).await
-}
-
-async fn with_loads(
-    conn: &mut Db,
-    workspace_id: Id,
-    eligible_for: Option<Id>,
-) -> StoreResult<(Vec<OperatorWithLoad>, Vec<Id>)> {
     struct Row {
         operator: Operator,
         load: i64,
-        eligible: i64,
     }
     from_row!(Row {
         operator: flattened,
-        load,
-        eligible
+        load
     });
     let rows: Vec<Row> = sql::query_as(concat!(
         "SELECT ",
         operator_columns!(),
-        ", open_load AS load, \
-         CASE WHEN EXISTS (SELECT 1 FROM widget_eligible_operators e \
-         WHERE e.widget_id = $2 AND e.operator_id = operators.id) THEN 1 ELSE 0 END AS eligible \
-         FROM operators WHERE workspace_id = $1 ORDER BY created_at, id"
+        ", open_load AS load FROM operators WHERE workspace_id = $1 ORDER BY created_at, id"
     ))
     .bind(workspace_id)
-    .bind(eligible_for)
     .fetch_all(conn)
     .await?;
-    let mut eligible: Vec<Id> = rows
-        .iter()
-        .filter(|row| row.eligible != 0)
-        .map(|row| row.operator.id)
-        .collect();
-    eligible.sort_unstable();
-    let members = rows
+    Ok(rows
         .into_iter()
         .map(|row| OperatorWithLoad {
             operator: row.operator,
             load: row.load.max(0) as u64,
         })
-        .collect();
-    Ok((members, eligible))
+        .collect())
+}
+
+/// Everything a routing decision for a chat of `widget_id` reads, in one statement (one round
+/// trip under the workspace's lock on PostgreSQL): the widget's settings and cursor, the team
+/// with their loads (`list_with_loads`), and the ones the widget names as eligible. None when
+/// the workspace has no such widget.
+pub async fn routing_inputs(
+    conn: &mut Db,
+    workspace_id: Id,
+    widget_id: Id,
+) -> StoreResult<Option<RoutingInputs>> {
+    struct Row {
+        routing_mode: RoutingMode,
+        rr_cursor_joined_at: Option<Millis>,
+        rr_cursor_operator_id: Option<Id>,
+        reassign_after_secs: Option<i64>,
+        /// None on the one row of a workspace without operators.
+        member: Option<(OperatorWithLoad, bool)>,
+    }
+    impl sql::FromRow for Row {
+        fn from_row(row: &sql::Row<'_>) -> Result<Row, DbError> {
+            Ok(Row {
+                routing_mode: row.parsed("w_routing_mode")?,
+                rr_cursor_joined_at: row.get("w_rr_cursor_joined_at")?,
+                rr_cursor_operator_id: row.get("w_rr_cursor_operator_id")?,
+                reassign_after_secs: row.get("w_reassign_after_secs")?,
+                member: match row.get::<Option<i64>>("w_member")? {
+                    None => None,
+                    Some(_) => Some((
+                        OperatorWithLoad {
+                            operator: sql::FromRow::from_row(row)?,
+                            load: row.get::<i64>("load")?.max(0) as u64,
+                        },
+                        row.get::<i64>("eligible")? != 0,
+                    )),
+                },
+            })
+        }
+    }
+    // The widget's columns are renamed (`w_…`), so the operators' keep their own names.
+    let rows: Vec<Row> = sql::query_as(concat!(
+        "SELECT w.*, operators.id AS w_member, ",
+        operator_columns!(),
+        ", open_load AS load, \
+         CASE WHEN EXISTS (SELECT 1 FROM widget_eligible_operators e \
+         WHERE e.widget_id = $2 AND e.operator_id = operators.id) THEN 1 ELSE 0 END AS eligible \
+         FROM (SELECT routing_mode AS w_routing_mode, rr_cursor_joined_at AS w_rr_cursor_joined_at, \
+         rr_cursor_operator_id AS w_rr_cursor_operator_id, reassign_after_secs AS w_reassign_after_secs \
+         FROM widgets WHERE id = $2 AND workspace_id = $1) AS w \
+         LEFT JOIN operators ON operators.workspace_id = $1 \
+         ORDER BY operators.created_at, operators.id"
+    ))
+    .bind(workspace_id)
+    .bind(widget_id)
+    .fetch_all(conn)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut routing = WidgetRouting {
+        widget_id,
+        mode: first.routing_mode,
+        eligible: Vec::new(),
+        cursor: first
+            .rr_cursor_joined_at
+            .zip(first.rr_cursor_operator_id)
+            .map(|(joined_at, id)| JoinPosition { joined_at, id }),
+    };
+    let reassign_after_secs = first.reassign_after_secs;
+    let mut members = Vec::with_capacity(rows.len());
+    for (member, eligible) in rows.into_iter().filter_map(|row| row.member) {
+        if eligible {
+            routing.eligible.push(member.operator.id);
+        }
+        members.push(member);
+    }
+    routing.eligible.sort_unstable();
+    Ok(Some(RoutingInputs {
+        routing,
+        reassign_after_secs,
+        members,
+    }))
+}
+
+/// What `routing_inputs` reads.
+pub struct RoutingInputs {
+    /// The widget's mode, cursor and eligible operators (ascending ids).
+    pub routing: WidgetRouting,
+    /// Route an unanswered routed chat again after this long; None = off.
+    pub reassign_after_secs: Option<i64>,
+    /// The team in join order, with their loads.
+    pub members: Vec<OperatorWithLoad>,
 }
 
 pub async fn existing_in_workspace(

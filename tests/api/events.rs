@@ -5,18 +5,20 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use switchboard::domain::event::{Event, EventKind};
+use switchboard::domain::Author;
+use switchboard::domain::event::{Event, EventKind, EventMessage};
 use switchboard::store::{Store, events, workspaces};
 
 use crate::common::{Db, IfAssignee, Socket, TestDb, TestServer, paths};
 use crate::on_both;
 
-/// On PostgreSQL a commit names its events to every node in NOTIFYs, whose payload holds at
-/// most 8,000 bytes: a commit of thousands of events (a queue drained at once) names them all,
-/// in order, across several.
+/// On PostgreSQL a commit tells every node of its events in NOTIFYs, one per event, in order,
+/// whose payload holds at most 8,000 bytes: an event that fits is carried whole, a longer one
+/// is named by its id, and so is every event of a commit of thousands (a queue drained at
+/// once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_commit_of_thousands_of_events_names_them_all_on_postgres() {
-    const EVENTS: usize = 3000;
+async fn commits_tell_of_their_events_whole_or_by_id_on_postgres() {
+    const MANY: usize = 3000;
     let Some(db) = TestDb::create(Db::Postgres).await else {
         return;
     };
@@ -24,38 +26,77 @@ async fn a_commit_of_thousands_of_events_names_them_all_on_postgres() {
     store.migrate().await.unwrap();
     let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
     listener.listen(events::NOTIFY_CHANNEL).await.unwrap();
-
     let mut tx = store.write().await.unwrap();
     let workspace = workspaces::insert(tx.conn(), "Acme", 0).await.unwrap();
-    let all: Vec<Event> = (0..EVENTS)
-        .map(|i| Event {
-            workspace_id: workspace.id,
-            visitor_id: None,
-            recipient_id: None,
-            at: String::new(),
-            kind: EventKind::SessionsEnded {
-                operator_id: i as i64,
-            },
+    tx.commit().await.unwrap();
+    let event = |i: usize, kind: EventKind| Event {
+        workspace_id: workspace.id,
+        visitor_id: None,
+        recipient_id: Some(i as i64),
+        at: String::new(),
+        kind,
+    };
+    let ended = |i: usize| EventKind::SessionsEnded {
+        operator_id: i as i64,
+    };
+    let long = EventKind::MessageCreated {
+        conversation_id: 1,
+        message: EventMessage {
+            id: 1,
+            author: Author::Visitor,
+            operator_id: None,
+            operator_name: None,
+            body: "x".repeat(10_000),
+            created_at: String::new(),
+        },
+    };
+    let mut told = Vec::new();
+    for commit in [
+        vec![event(0, ended(0)), event(1, long), event(2, ended(2))],
+        (0..MANY).map(|i| event(i, ended(i))).collect(),
+    ] {
+        let expected = told.len() + commit.len();
+        let mut tx = store.write().await.unwrap();
+        events::append_and_notify(tx.conn(), &commit, 0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        while told.len() < expected {
+            let notification = tokio::time::timeout(Duration::from_secs(5), listener.recv())
+                .await
+                .expect("every event told within 5 s")
+                .unwrap();
+            told.push(events::Notified::parse(notification.payload()).expect("readable"));
+        }
+    }
+
+    let ids: Vec<i64> = told
+        .iter()
+        .map(|notified| match notified {
+            events::Notified::Event(stored) => stored.id,
+            events::Notified::Id(id) => *id,
         })
         .collect();
-    events::append_and_notify(tx.conn(), &all, 0).await.unwrap();
-    tx.commit().await.unwrap();
-
-    let mut named = Vec::new();
-    while named.len() < EVENTS {
-        let notification = tokio::time::timeout(Duration::from_secs(5), listener.recv())
-            .await
-            .expect("every id named within 5 s")
-            .unwrap();
-        named.extend(
-            notification
-                .payload()
-                .split(',')
-                .map(|id| id.parse::<i64>().unwrap()),
-        );
-    }
-    assert_eq!(named.len(), EVENTS);
-    assert!(named.windows(2).all(|w| w[0] < w[1]), "in order, each once");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order, each once");
+    let carried = |n: &events::Notified, i: usize| match n {
+        events::Notified::Event(stored) => {
+            assert_eq!(stored.event.recipient_id, Some(i as i64));
+            assert_eq!(stored.event.kind, ended(i));
+        }
+        events::Notified::Id(_) => panic!("event {i} of the small commit named by id"),
+    };
+    carried(&told[0], 0);
+    assert!(
+        matches!(told[1], events::Notified::Id(_)),
+        "the long one by id"
+    );
+    carried(&told[2], 2);
+    assert!(
+        told[3..]
+            .iter()
+            .all(|n| matches!(n, events::Notified::Id(_))),
+        "the events of the big commit by id"
+    );
 }
 
 async fn inbox_tabs_see_a_handover_in_commit_order(s: TestServer) {
@@ -133,6 +174,25 @@ async fn another_workspace_receives_nothing(s: TestServer) {
     let first = eves_tab.next().await;
     assert_eq!(first["type"], "operator.availability_changed");
     assert_eq!(first["operator_id"], eve.id);
+}
+
+/// A reply too long for a PostgreSQL NOTIFY (which then names it, and each node fetches it)
+/// reaches the tab whole, between short ones carried whole, in commit order.
+async fn a_long_reply_arrives_whole_between_short_ones(s: TestServer) {
+    let ana = s.signup("Acme").await;
+    let widget = s.widget(&ana, "manual", &[]).await;
+    let chat = s.start_chat(&widget, "hello").await;
+    let mut tab = s.inbox_stream(&ana).await;
+    let long = "é".repeat(9_000);
+    let bodies = ["before", long.as_str(), "after"];
+    for body in bodies {
+        let (status, message) = s.reply(&ana, chat.id, body).await;
+        assert_eq!(status, 201, "{message}");
+    }
+    for body in bodies {
+        let event = tab.next_of("message.created").await;
+        assert_eq!(event["message"]["body"], body);
+    }
 }
 
 async fn credentials_are_checked_before_the_upgrade(s: TestServer) {
@@ -228,6 +288,7 @@ async fn a_reconnecting_tab_resumes_with_since(s: TestServer) {
 on_both!(
     inbox_tabs_see_a_handover_in_commit_order,
     another_workspace_receives_nothing,
+    a_long_reply_arrives_whole_between_short_ones,
     credentials_are_checked_before_the_upgrade,
     a_visitor_sees_only_their_own_conversation,
     a_reconnecting_tab_resumes_with_since,
