@@ -133,12 +133,12 @@ impl Stream {
         &self,
         socket: &mut WebSocket,
         signal: Result<Signal, broadcast::error::RecvError>,
-        last_sent: &mut Id,
+        last_sent: Id,
     ) -> Result<(), End> {
         match signal {
             Ok(Signal::Event(delivery)) => {
                 // Already sent from the backlog.
-                if delivery.id <= *last_sent {
+                if delivery.id <= last_sent {
                     return Ok(());
                 }
                 if delivery.sessions_ended_of.is_some() {
@@ -240,7 +240,7 @@ async fn pump(socket: &mut WebSocket, mut stream: Stream) -> End {
                 let mut next = Some(signal);
                 let mut queued = 0;
                 while let Some(signal) = next.take() {
-                    if let Err(end) = stream.forward(socket, signal, &mut last_sent).await {
+                    if let Err(end) = stream.forward(socket, signal, last_sent).await {
                         return end;
                     }
                     queued += 1;
