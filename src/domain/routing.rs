@@ -59,6 +59,16 @@ pub struct JoinPosition {
     pub id: Id,
 }
 
+impl JoinPosition {
+    /// The position stored as two nullable columns (a widget's cursor): none unless both are set.
+    pub fn of(joined_at: Option<Millis>, id: Option<Id>) -> Option<JoinPosition> {
+        Some(JoinPosition {
+            joined_at: joined_at?,
+            id: id?,
+        })
+    }
+}
+
 /// What routing needs to know about one member of the workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Teammate {

@@ -95,12 +95,13 @@ async fn pump(listener: &mut PgListener, store: &Store, hub: &Hub) -> String {
             tracing::warn!(unreadable, "unreadable event notifications; streams resync");
             hub.resync_all();
         }
-        let fetched = match to_fetch.is_empty() {
-            true => Ok(Vec::new()),
-            false => match store.read().await {
+        let fetched = if to_fetch.is_empty() {
+            Ok(Vec::new())
+        } else {
+            match store.read().await {
                 Ok(mut conn) => events::by_ids(&mut conn, &to_fetch).await,
                 Err(e) => Err(e),
-            },
+            }
         };
         match fetched {
             // The batch came in commit order, which for the events of any one workspace is id

@@ -56,13 +56,14 @@ pub async fn append_and_notify(conn: &mut Db, events: &[Event], now: Millis) -> 
         now,
         " RETURNING id, visitor_id, recipient_id, payload",
     );
-    let told = match events.len() <= CARRIED_EVENTS {
-        true => format!(
+    let told = if events.len() <= CARRIED_EVENTS {
+        format!(
             "CASE WHEN octet_length(payload) <= {CARRIED_PAYLOAD_BYTES} \
              THEN concat_ws(',', id, COALESCE(visitor_id::text, ''), COALESCE(recipient_id::text, ''), payload) \
              ELSE id::text END"
-        ),
-        false => "id::text".to_owned(),
+        )
+    } else {
+        "id::text".to_owned()
     };
     // pg_notify is volatile, so it runs after the ORDER BY, in id order.
     let sql = format!(

@@ -87,29 +87,24 @@ pub async fn list_with_loads(
     conn: &mut Db,
     workspace_id: Id,
 ) -> StoreResult<Vec<OperatorWithLoad>> {
-    struct Row {
-        operator: Operator,
-        load: i64,
-    }
-    from_row!(Row {
-        operator: flattened,
-        load
-    });
-    let rows: Vec<Row> = sql::query_as(concat!(
+    Ok(sql::query_as(concat!(
         "SELECT ",
         operator_columns!(),
         ", open_load AS load FROM operators WHERE workspace_id = $1 ORDER BY created_at, id"
     ))
     .bind(workspace_id)
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| OperatorWithLoad {
-            operator: row.operator,
-            load: row.load.max(0) as u64,
+    .await?)
+}
+
+/// An operator's columns followed by `load` (their `open_load`).
+impl sql::FromRow for OperatorWithLoad {
+    fn from_row(row: &sql::Row<'_>) -> Result<OperatorWithLoad, DbError> {
+        Ok(OperatorWithLoad {
+            operator: sql::FromRow::from_row(row)?,
+            load: row.get::<i64>("load")?.max(0) as u64,
         })
-        .collect())
+    }
 }
 
 /// Everything a routing decision for a chat of `widget_id` reads, in one statement (one round
@@ -139,10 +134,7 @@ pub async fn routing_inputs(
                 member: match row.get::<Option<i64>>("w_member")? {
                     None => None,
                     Some(_) => Some((
-                        OperatorWithLoad {
-                            operator: sql::FromRow::from_row(row)?,
-                            load: row.get::<i64>("load")?.max(0) as u64,
-                        },
+                        sql::FromRow::from_row(row)?,
                         row.get::<i64>("eligible")? != 0,
                     )),
                 },
@@ -173,10 +165,7 @@ pub async fn routing_inputs(
         widget_id,
         mode: first.routing_mode,
         eligible: Vec::new(),
-        cursor: first
-            .rr_cursor_joined_at
-            .zip(first.rr_cursor_operator_id)
-            .map(|(joined_at, id)| JoinPosition { joined_at, id }),
+        cursor: JoinPosition::of(first.rr_cursor_joined_at, first.rr_cursor_operator_id),
     };
     let reassign_after_secs = first.reassign_after_secs;
     let mut members = Vec::with_capacity(rows.len());

@@ -162,10 +162,7 @@ impl Widget {
     }
 
     pub fn rr_cursor(&self) -> Option<JoinPosition> {
-        Some(JoinPosition {
-            joined_at: self.rr_cursor_joined_at?,
-            id: self.rr_cursor_operator_id?,
-        })
+        JoinPosition::of(self.rr_cursor_joined_at, self.rr_cursor_operator_id)
     }
 }
 
