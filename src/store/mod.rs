@@ -49,11 +49,6 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// While waiting, how often the wait checks that others are getting connections: if nobody
 /// got one during this long, the database cannot be reached and the request gets its 503.
 const PROGRESS_CHECK: Duration = Duration::from_secs(2);
-/// A pooled PostgreSQL connection idle for longer than this is pinged before it is lent out (a
-/// restart of the database may have cut it since sqlx pinged it on its return to the pool); one
-/// in steady use is not, which takes a round trip off every acquire, three off a visitor's
-/// handover.
-const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -252,9 +247,7 @@ impl Store {
     /// (the file is created when missing). SQLite runs in WAL mode with foreign keys on;
     /// `max_connections` bounds PostgreSQL's pool, or SQLite's read connections.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
-        let outage = Arc::new(outage::Outage::default());
         let database = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pinging = outage.clone();
             Database::Postgres(
                 PgPoolOptions::new()
                     .max_connections(max_connections)
@@ -262,18 +255,6 @@ impl Store {
                     // store says so itself, once (outage.rs).
                     .acquire_slow_level(log::LevelFilter::Debug)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .test_before_acquire(false)
-                    // While the database is down, every connection is pinged: one lent unpinged
-                    // would count as the database being back (`patiently`).
-                    .before_acquire(move |conn, meta| {
-                        let ping = meta.idle_for > PING_IDLE_AFTER || pinging.is_down();
-                        Box::pin(async move {
-                            if ping {
-                                conn.ping().await?;
-                            }
-                            Ok(true)
-                        })
-                    })
                     // Deferred writes are sent with their values as literals (`sql.rs`), which
                     // relies on this (PostgreSQL's default, but a setting all the same).
                     .after_connect(|conn, _meta| {
@@ -296,7 +277,7 @@ impl Store {
                 opened: Instant::now(),
                 at: AtomicU64::new(0),
             }),
-            outage,
+            outage: Arc::default(),
         })
     }
 

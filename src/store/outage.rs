@@ -39,14 +39,9 @@ impl Outage {
         }
     }
 
-    /// Whether the database is taken to be unreachable now.
-    pub fn is_down(&self) -> bool {
-        self.down.load(Ordering::Acquire)
-    }
-
     /// A connection was had: if the database was unreachable, it is back.
     pub fn succeeded(&self) {
-        if !self.is_down() {
+        if !self.down.load(Ordering::Acquire) {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());

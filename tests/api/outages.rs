@@ -147,7 +147,12 @@ async fn a_postgres_restart_gives_503s_then_everything_is_delivered() {
     assert_eq!(
         unavailable + succeeded,
         statuses.len(),
-        "only successes and 503s under the outage: {statuses:?}"
+        "only successes and 503s under the outage: {statuses:?}; the node's errors:\n{}",
+        node.log()
+            .lines()
+            .filter(|line| line.contains("ERROR"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     assert!(unavailable > 0 && succeeded > 0, "{statuses:?}");
     // The session, the widget and the chat from before are all there, and work goes on.
