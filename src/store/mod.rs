@@ -54,6 +54,11 @@ const PROGRESS_CHECK: Duration = Duration::from_secs(2);
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] DbError),
+    /// No connection could be had: PostgreSQL refused, dropped or garbled the handshake (while
+    /// it shuts down it can answer the TLS request with bytes sqlx cannot read), or the pool
+    /// gave up waiting. Whatever the cause, the database cannot be reached now.
+    #[error("no database connection could be had: {0}")]
+    Unreachable(sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(String),
     #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://...")]
@@ -78,6 +83,7 @@ impl StoreError {
     /// refused statement.
     pub fn is_unavailable(&self) -> bool {
         match self {
+            StoreError::Unreachable(_) => true,
             StoreError::Database(DbError::Postgres(e)) => is_unavailable_postgres(e),
             StoreError::Database(DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _))) => {
                 matches!(
@@ -349,7 +355,7 @@ impl Store {
     async fn patiently<T>(
         &self,
         acquire: impl Future<Output = Result<T, sqlx::Error>>,
-    ) -> Result<T, sqlx::Error> {
+    ) -> StoreResult<T> {
         let mut acquire = std::pin::pin!(acquire);
         // The first check is one period away. (An interval's first tick is "at once", but it
         // is a timer all the same, which fires on the runtime's next millisecond: awaiting it
@@ -360,20 +366,22 @@ impl Store {
             let since = self.acquired.elapsed_millis();
             tokio::select! {
                 result = &mut acquire => {
-                    match &result {
-                        Ok(_) => {
+                    return match result {
+                        Ok(conn) => {
                             self.acquired.mark();
                             self.outage.succeeded();
+                            Ok(conn)
                         }
-                        Err(e) if is_unavailable_postgres(e) => self.outage.failed(e),
-                        Err(_) => {}
-                    }
-                    return result;
+                        Err(e) => {
+                            self.outage.failed(&e);
+                            Err(StoreError::Unreachable(e))
+                        }
+                    };
                 }
                 _ = checks.tick() => {
                     if self.acquired.last() <= since {
                         self.outage.failed(&"no connection could be had");
-                        return Err(sqlx::Error::PoolTimedOut);
+                        return Err(StoreError::Unreachable(sqlx::Error::PoolTimedOut));
                     }
                 }
             }
@@ -596,5 +604,49 @@ impl WriteTx {
                 unreachable!("a write transaction holds a writer")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use sqlx::postgres::PgPoolOptions;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::{Database, LastAcquired, Store};
+
+    /// A PostgreSQL that is shutting down can answer a new connection's TLS request with a
+    /// byte sqlx cannot read (seen in the outage test as a 500): that is the database being
+    /// unreachable, a 503, like a refused or dropped connection.
+    #[tokio::test]
+    async fn a_garbled_handshake_is_the_database_being_unreachable() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut ssl_request = [0_u8; 8];
+                if socket.read_exact(&mut ssl_request).await.is_ok() {
+                    let _ = socket.write_all(&[0]).await;
+                }
+            }
+        });
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_lazy(&format!("postgres://postgres@127.0.0.1:{port}/test"))
+            .unwrap();
+        let store = Store {
+            database: Database::Postgres(pool),
+            acquired: Arc::new(LastAcquired {
+                opened: std::time::Instant::now(),
+                at: Default::default(),
+            }),
+            outage: Arc::default(),
+        };
+        let read = store.read().await.err().expect("no connection");
+        assert!(read.is_unavailable(), "{read}");
+        let write = store.write().await.err().expect("no connection");
+        assert!(write.is_unavailable(), "{write}");
     }
 }
