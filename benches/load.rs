@@ -524,15 +524,19 @@ async fn seed_history(database_url: &str, count: u64) {
     let messages = "INSERT INTO messages (conversation_id, author, body, created_at) \
                     SELECT id, 'visitor', 'an old question', created_at FROM conversations WHERE status = 'closed'";
     sqlx::query(messages).execute(&mut conn).await.unwrap();
-    // A year of history has been through the database's upkeep, which rows written a moment
-    // ago have not: SQLite's WAL copied back into the file, PostgreSQL's autovacuum (the
-    // visibility map its index-only scans rely on, and the planner's statistics).
+    upkeep(&mut conn, postgres).await;
+}
+
+/// Gives history just written the upkeep a year of it would have had: SQLite's WAL copied back
+/// into the file, PostgreSQL's autovacuum (the visibility map its index-only scans rely on, and
+/// the planner's statistics).
+async fn upkeep(conn: &mut sqlx::AnyConnection, postgres: bool) {
     let upkeep = if postgres {
         "VACUUM ANALYZE"
     } else {
         "PRAGMA wal_checkpoint(TRUNCATE)"
     };
-    sqlx::query(upkeep).execute(&mut conn).await.unwrap();
+    sqlx::query(upkeep).execute(conn).await.unwrap();
 }
 
 /// The instant the routed history ends at, and the report's window: its last 30 days.
@@ -585,15 +589,7 @@ async fn seed_routed_history(database_url: &str, count: u64, operators: usize) {
             .await
             .unwrap();
     }
-    // A year of history has been through the database's upkeep, which rows written a moment
-    // ago have not: SQLite's WAL copied back into the file, PostgreSQL's autovacuum (the
-    // visibility map its index-only scans rely on, and the planner's statistics).
-    let upkeep = if postgres {
-        "VACUUM ANALYZE"
-    } else {
-        "PRAGMA wal_checkpoint(TRUNCATE)"
-    };
-    sqlx::query(upkeep).execute(&mut conn).await.unwrap();
+    upkeep(&mut conn, postgres).await;
 }
 
 // ---------- measurements ----------
