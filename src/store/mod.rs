@@ -115,7 +115,8 @@ impl StoreError {
 
 fn is_unavailable_postgres(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
+        // (A connection that could not be had at all is `StoreError::Unreachable`.)
+        sqlx::Error::Io(_) => true,
         sqlx::Error::Database(e) => e.code().is_some_and(|code| {
             // Class 08 (connection exception), 57P01-03 (admin shutdown, crash shutdown,
             // cannot connect now).
@@ -277,14 +278,18 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
-        Ok(Store {
+        Ok(Store::over(database))
+    }
+
+    fn over(database: Database) -> Store {
+        Store {
             database,
             acquired: Arc::new(LastAcquired {
                 opened: Instant::now(),
                 at: AtomicU64::new(0),
             }),
             outage: Arc::default(),
-        })
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -609,13 +614,12 @@ impl WriteTx {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use sqlx::postgres::PgPoolOptions;
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-    use super::{Database, LastAcquired, Store};
+    use super::{Database, Store};
 
     /// A PostgreSQL that is shutting down can answer a new connection's TLS request with a
     /// byte sqlx cannot read (seen in the outage test as a 500): that is the database being
@@ -636,14 +640,7 @@ mod tests {
             .acquire_timeout(Duration::from_secs(3))
             .connect_lazy(&format!("postgres://postgres@127.0.0.1:{port}/test"))
             .unwrap();
-        let store = Store {
-            database: Database::Postgres(pool),
-            acquired: Arc::new(LastAcquired {
-                opened: std::time::Instant::now(),
-                at: Default::default(),
-            }),
-            outage: Arc::default(),
-        };
+        let store = Store::over(Database::Postgres(pool));
         let read = store.read().await.err().expect("no connection");
         assert!(read.is_unavailable(), "{read}");
         let write = store.write().await.err().expect("no connection");
