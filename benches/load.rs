@@ -524,19 +524,25 @@ async fn seed_history(database_url: &str, count: u64) {
     let messages = "INSERT INTO messages (conversation_id, author, body, created_at) \
                     SELECT id, 'visitor', 'an old question', created_at FROM conversations WHERE status = 'closed'";
     sqlx::query(messages).execute(&mut conn).await.unwrap();
-    upkeep(&mut conn, postgres).await;
+    upkeep(database_url).await;
 }
 
-/// Gives history just written the upkeep a year of it would have had: SQLite's WAL copied back
-/// into the file, PostgreSQL's autovacuum (the visibility map its index-only scans rely on, and
-/// the planner's statistics).
-async fn upkeep(conn: &mut sqlx::AnyConnection, postgres: bool) {
-    let upkeep = if postgres {
+/// Gives rows just written, history or an untimed set-up, the upkeep a running server's
+/// database would have given them by the time they are measured: SQLite's WAL copied back into
+/// the file, PostgreSQL's autovacuum (the visibility map its index-only scans rely on, and the
+/// planner's statistics, whose change also has every connection plan its statements again;
+/// a plan made when a table was nearly empty, such as a foreign key's check, scans it whole).
+async fn upkeep(database_url: &str) {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(database_url)
+        .await
+        .expect("database");
+    let upkeep = if database_url.starts_with("postgres") {
         "VACUUM ANALYZE"
     } else {
         "PRAGMA wal_checkpoint(TRUNCATE)"
     };
-    sqlx::query(upkeep).execute(conn).await.unwrap();
+    sqlx::query(upkeep).execute(&mut conn).await.unwrap();
 }
 
 /// The instant the routed history ends at, and the report's window: its last 30 days.
@@ -589,7 +595,7 @@ async fn seed_routed_history(database_url: &str, count: u64, operators: usize) {
             .await
             .unwrap();
     }
-    upkeep(&mut conn, postgres).await;
+    upkeep(database_url).await;
 }
 
 // ---------- measurements ----------
@@ -607,6 +613,7 @@ async fn report_latency(api: &Api, owner: &Op, n: usize) -> Stats {
 }
 
 async fn handover_throughput(
+    database_url: &str,
     server: &Node,
     api: &Api,
     widget: &Widget,
@@ -618,6 +625,7 @@ async fn handover_throughput(
         let starts = batch.iter().map(|_| api.open_chat(widget, "hello"));
         created.extend(join_all(starts).await);
     }
+    upkeep(database_url).await;
     let created = Arc::new(created);
     phase(&format!("handovers on widget {} start", widget.id), None);
     let (api, widget) = (api.clone(), widget.clone());
@@ -649,7 +657,13 @@ async fn round_trips(api: &Api, method: reqwest::Method, path: &str, n: usize) -
 
 /// Handovers at `rate` per second for `seconds`, each timed from sending the request to the
 /// `conversation.assigned` event arriving on the assignee's own socket.
-async fn handover_to_event(api: &Api, ws: &Workspace, rate: u64, seconds: u64) -> Stats {
+async fn handover_to_event(
+    database_url: &str,
+    api: &Api,
+    ws: &Workspace,
+    rate: u64,
+    seconds: u64,
+) -> Stats {
     let (tx, mut events) = mpsc::unbounded_channel();
     for op in &ws.operators {
         spawn_reader(api.inbox_stream(op).await, op.id, tx.clone());
@@ -660,6 +674,7 @@ async fn handover_to_event(api: &Api, ws: &Workspace, rate: u64, seconds: u64) -
     for _ in 0..total {
         chats.push(api.open_chat(&ws.round_robin, "hello").await);
     }
+    upkeep(database_url).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     while events.try_recv().is_ok() {}
     let sent: Arc<std::sync::Mutex<std::collections::HashMap<i64, Instant>>> = Arc::default();
@@ -774,6 +789,7 @@ async fn drain_queue(o: &Options) -> DrainRun {
         let chats = join_all(batch.iter().map(|_| api.open_chat(&widget, "hello"))).await;
         join_all(chats.iter().map(|chat| api.handover(&widget, chat))).await;
     }
+    upkeep(&database.url).await;
     let started = Instant::now();
     join_all(team.iter().map(|op| api.set_availability(op, "available"))).await;
     let loads = loop {
@@ -832,7 +848,7 @@ async fn main() {
     let floor_handover_sized = floor_throughput(&floor, &floor_sized, &o).await;
     let floor_one_hop = floor_throughput(&floor, &floor_one_hop_sized, &o).await;
 
-    let (_db, server, api, ws) = prepared(&o, o.small_history).await;
+    let (db, server, api, ws) = prepared(&o, o.small_history).await;
     phase("server with the small history ready", Some(&server));
     let rss_idle = rss_mib(&server);
     // Growth: the same round-robin run on both servers, alternating, three times each; the
@@ -842,10 +858,19 @@ async fn main() {
     let (mut small_runs, mut large_runs) = (Vec::new(), Vec::new());
     for _ in 0..GROWTH_ROUNDS {
         small_runs.push(
-            handover_throughput(&server, &api, &ws.round_robin, o.handovers, o.concurrency).await,
+            handover_throughput(
+                &db.url,
+                &server,
+                &api,
+                &ws.round_robin,
+                o.handovers,
+                o.concurrency,
+            )
+            .await,
         );
         large_runs.push(
             handover_throughput(
+                &db_large.url,
                 &server_large,
                 &api_large,
                 &ws_large.round_robin,
@@ -859,8 +884,15 @@ async fn main() {
     drop(db_large);
     let round_robin = median(small_runs);
     let large = median(large_runs);
-    let lightest_load =
-        handover_throughput(&server, &api, &ws.lightest_load, o.handovers, o.concurrency).await;
+    let lightest_load = handover_throughput(
+        &db.url,
+        &server,
+        &api,
+        &ws.lightest_load,
+        o.handovers,
+        o.concurrency,
+    )
+    .await;
     round_trips(&api, reqwest::Method::GET, "/healthz", 200).await;
     let healthz = round_trips(&api, reqwest::Method::GET, "/healthz", 2000).await;
     let floor_write = round_trips(&floor, reqwest::Method::POST, "/floor/3", 2000).await;
@@ -868,7 +900,7 @@ async fn main() {
     let floor_one_hop_write =
         round_trips(&floor, reqwest::Method::POST, &floor_one_hop_sized, 2000).await;
     phase("handover → assigned at a steady rate", None);
-    let event_latency = handover_to_event(&api, &ws, o.rate, o.seconds).await;
+    let event_latency = handover_to_event(&db.url, &api, &ws, o.rate, o.seconds).await;
     let (fanout, rss_sockets) = fan_out(&api, &server, &ws.owner, o.sockets, o.fanouts).await;
     drop(server);
     let drain = drain_queue(&o).await;
