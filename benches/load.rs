@@ -531,7 +531,7 @@ async fn seed_history(database_url: &str, count: u64) {
 /// database would have given them by the time they are measured: SQLite's WAL copied back into
 /// the file, PostgreSQL's autovacuum (the visibility map its index-only scans rely on, and the
 /// planner's statistics, whose change also has every connection plan its statements again;
-/// a plan made when a table was nearly empty, goes on scanning it whole as it grows).
+/// a plan made when a table was nearly empty goes on scanning it whole as it grows).
 async fn upkeep(database_url: &str) {
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(database_url)
