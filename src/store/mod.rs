@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod operators;
 mod outage;
 pub mod password_resets;
+mod pg_batch;
 pub mod reads;
 pub mod records;
 pub mod reports;
@@ -33,11 +34,12 @@ use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Connection as _, Executor as _, Postgres, SqlSafeStr};
+use sqlx::{Connection as _, Executor as _, Postgres, SqlSafeStr};
 
 pub use records::*;
 pub use sql::DbError;
 
+use self::pg_batch::{Batch, Deferred, Prepared};
 use self::sql::Connection;
 use self::sqlite::{ReaderLease, Sqlite};
 use self::writer::WriterGuard;
@@ -226,7 +228,8 @@ pub struct Store {
 #[derive(Clone)]
 enum Database {
     Sqlite(Arc<Sqlite>),
-    Postgres(PgPool),
+    /// The pool, and what its connections have prepared for write transactions (`pg_batch.rs`).
+    Postgres(PgPool, Arc<Prepared>),
 }
 
 /// When a connection was last handed out, in milliseconds since the store opened.
@@ -255,6 +258,8 @@ impl Store {
     /// `max_connections` bounds PostgreSQL's pool, or SQLite's read connections.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
         let database = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let prepared = Arc::new(Prepared::default());
+            let opened = prepared.clone();
             Database::Postgres(
                 PgPoolOptions::new()
                     .max_connections(max_connections)
@@ -263,15 +268,25 @@ impl Store {
                     .acquire_slow_level(log::LevelFilter::Debug)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     // Deferred writes are sent with their values as literals (`sql.rs`), which
-                    // relies on this (PostgreSQL's default, but a setting all the same).
-                    .after_connect(|conn, _meta| {
+                    // relies on this (PostgreSQL's default, but a setting all the same); and
+                    // whatever was prepared on a connection with this one's process id is not
+                    // prepared on this one.
+                    .after_connect(move |conn, _meta| {
+                        let opened = opened.clone();
                         Box::pin(async move {
                             conn.execute("SET standard_conforming_strings = on").await?;
+                            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                                .fetch_one(&mut *conn)
+                                .await?;
+                            if let Ok(pid) = u32::try_from(pid) {
+                                opened.opened(pid);
+                            }
                             Ok(())
                         })
                     })
                     .connect(url)
                     .await?,
+                prepared,
             )
         } else if url.starts_with("sqlite:") {
             Database::Sqlite(Arc::new(Sqlite::open(url, max_connections)?))
@@ -295,7 +310,7 @@ impl Store {
     pub fn backend(&self) -> Backend {
         match self.database {
             Database::Sqlite(_) => Backend::Sqlite,
-            Database::Postgres(_) => Backend::Postgres,
+            Database::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -305,7 +320,7 @@ impl Store {
         let migrations = migrations(self.backend());
         match &self.database {
             Database::Sqlite(sqlite) => sqlite.migrate(&migrations).await,
-            Database::Postgres(pool) => {
+            Database::Postgres(pool, _) => {
                 let migrator = sqlx::migrate::Migrator::with_migrations(
                     migrations
                         .iter()
@@ -332,7 +347,7 @@ impl Store {
     pub async fn read(&self) -> StoreResult<Db> {
         Ok(Db(match &self.database {
             Database::Sqlite(sqlite) => Handle::SqliteReader(sqlite.reader().await?),
-            Database::Postgres(pool) => Handle::Postgres(self.patiently(pool.acquire()).await?),
+            Database::Postgres(pool, _) => Handle::Postgres(self.patiently(pool.acquire()).await?),
         }))
     }
 
@@ -404,10 +419,10 @@ impl Store {
                 writer.begin()?;
                 Handle::SqliteWriter(writer)
             }
-            Database::Postgres(pool) => Handle::PostgresTx(PgTx {
+            Database::Postgres(pool, prepared) => Handle::PostgresTx(PgTx {
                 conn: Some(self.patiently(pool.acquire()).await?),
                 // Sent with the first statement (the workspace lock), not on its own.
-                pending: vec![BEGIN.to_owned()],
+                batch: Batch::begin(prepared.clone()),
             }),
         };
         Ok(WriteTx {
@@ -434,7 +449,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        if let Database::Postgres(pool) = &self.database {
+        if let Database::Postgres(pool, _) = &self.database {
             pool.close().await;
         }
     }
@@ -454,7 +469,7 @@ impl Store {
     pub fn pool_connections(&self) -> PoolConnections {
         match &self.database {
             Database::Sqlite(sqlite) => sqlite.connections(),
-            Database::Postgres(pool) => {
+            Database::Postgres(pool, _) => {
                 let size = pool.size();
                 let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
                 PoolConnections {
@@ -481,14 +496,12 @@ enum Handle {
     PostgresTx(PgTx),
 }
 
-const BEGIN: &str = "BEGIN";
-
 /// A PostgreSQL write transaction: its connection, and the statements it has yet to send
 /// (`sql::Query::defer`). Dropped before it committed, it is rolled back on the connection
 /// before the connection goes back to the pool.
 struct PgTx {
     conn: Option<PoolConnection<Postgres>>,
-    pending: Vec<String>,
+    batch: Batch,
 }
 
 impl Drop for PgTx {
@@ -496,8 +509,8 @@ impl Drop for PgTx {
         let Some(mut conn) = self.conn.take() else {
             return;
         };
-        if self.pending.first().is_some_and(|first| first == BEGIN) {
-            // Nothing was sent: there is no transaction to roll back.
+        if self.batch.unsent() {
+            // There is no transaction to roll back.
             return;
         }
         match tokio::runtime::Handle::try_current() {
@@ -524,7 +537,7 @@ impl Db {
                     .conn
                     .as_mut()
                     .expect("an open transaction has its connection"),
-                pending: &mut tx.pending,
+                batch: &mut tx.batch,
             },
         }
     }
@@ -592,15 +605,14 @@ impl WriteTx {
             Handle::PostgresTx(mut tx) => {
                 // The deferred statements and the COMMIT, in one message: if one fails, the
                 // rest are skipped and dropping `tx` rolls back.
-                tx.pending.push("COMMIT".to_owned());
-                let message = tx.pending.join(";\n");
                 let conn = tx
                     .conn
                     .as_mut()
                     .expect("an open transaction has its connection");
-                sqlx::raw_sql(AssertSqlSafe(message))
-                    .execute(&mut **conn)
-                    .await?;
+                tx.batch
+                    .send(conn, Deferred::Fixed("COMMIT"))
+                    .await
+                    .map_err(StoreError::from)?;
                 drop(tx.conn.take());
                 after();
                 Ok(())
@@ -640,7 +652,7 @@ mod tests {
             .acquire_timeout(Duration::from_secs(3))
             .connect_lazy(&format!("postgres://postgres@127.0.0.1:{port}/test"))
             .unwrap();
-        let store = Store::over(Database::Postgres(pool));
+        let store = Store::over(Database::Postgres(pool, std::sync::Arc::default()));
         let read = store.read().await.err().expect("no connection");
         assert!(read.is_unavailable(), "{read}");
         let write = store.write().await.err().expect("no connection");

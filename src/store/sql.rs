@@ -14,12 +14,12 @@ use std::cell::Cell;
 use std::fmt::Write as _;
 use std::marker::PhantomData;
 
-use futures_util::TryStreamExt as _;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use sqlx::postgres::PgRow;
-use sqlx::{AssertSqlSafe, Column as _, Either, PgConnection, Postgres, Row as _, TypeInfo as _};
+use sqlx::{AssertSqlSafe, Column as _, PgConnection, Postgres, Row as _, TypeInfo as _};
 
 use super::Db;
+use super::pg_batch::{Batch, Deferred};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -106,6 +106,56 @@ impl Bind for &Option<String> {
     fn into_value(self) -> Value {
         self.as_deref().into_value()
     }
+}
+
+impl Value {
+    /// The PostgreSQL type a bound parameter of this value has.
+    pub(super) fn pg_type(&self) -> &'static str {
+        match self {
+            Value::Int(_) | Value::NullInt => "int8",
+            Value::Text(_) | Value::NullText => "text",
+        }
+    }
+}
+
+/// A value written as a literal of the type it would have bound, for PostgreSQL's simple
+/// protocol, which has no parameters. Text is quoted with its quotes doubled (the connections
+/// keep `standard_conforming_strings` on, so a backslash is only a backslash).
+pub(super) fn literal(value: &Value) -> String {
+    match value {
+        Value::Int(i) => format!("({i})::int8"),
+        Value::Text(s) => format!("'{}'::text", s.replace('\'', "''")),
+        Value::NullInt => "NULL::int8".to_owned(),
+        Value::NullText => "NULL::text".to_owned(),
+    }
+}
+
+/// The statement with its values written in as literals (`$n` outside quotes replaced by the
+/// `n`th), so it means what it means with them bound.
+pub(super) fn inline(sql: &str, args: &[Value]) -> String {
+    let mut out = String::with_capacity(sql.len() + 16 * args.len());
+    let mut quoted = false;
+    let mut rest = sql;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        if c != '$' || quoted {
+            out.push(c);
+            continue;
+        }
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let Ok(n) = rest[..digits].parse::<usize>() else {
+            out.push(c);
+            continue;
+        };
+        rest = &rest[digits..];
+        out.push_str(&literal(
+            args.get(n.wrapping_sub(1)).unwrap_or(&Value::NullText),
+        ));
+    }
+    out
 }
 
 impl rusqlite::ToSql for Value {
@@ -359,14 +409,14 @@ impl<'q> Query<'q> {
                     rows_affected: done.rows_affected(),
                 })
             }
-            Connection::PostgresTx { conn, pending } => {
-                if pending.is_empty() {
+            Connection::PostgresTx { conn, batch } => {
+                if batch.is_empty() {
                     let done = self.postgres().execute(conn).await?;
                     return Ok(Done {
                         rows_affected: done.rows_affected(),
                     });
                 }
-                let (_, rows_affected) = send_with_pending(conn, pending, self.inline()).await?;
+                let (_, rows_affected) = batch.send(conn, self.deferred()).await?;
                 Ok(Done { rows_affected })
             }
         }
@@ -377,8 +427,8 @@ impl<'q> Query<'q> {
     /// the COMMIT), and if it fails, that statement fails and the transaction rolls back.
     pub async fn defer(self, db: &mut Db) -> Result<(), DbError> {
         match db.connection() {
-            Connection::PostgresTx { pending, .. } => {
-                pending.push(self.inline());
+            Connection::PostgresTx { batch, .. } => {
+                batch.push(self.deferred());
                 Ok(())
             }
             _ => self.execute(db).await.map(drop),
@@ -410,11 +460,11 @@ impl<'q> Query<'q> {
                     .map(|row| read(&Row::new(RowOf::Postgres(row))))
                     .collect()
             }
-            Connection::PostgresTx { conn, pending } => {
-                let rows = if pending.is_empty() {
+            Connection::PostgresTx { conn, batch } => {
+                let rows = if batch.is_empty() {
                     self.fetch_postgres(conn, limit).await?
                 } else {
-                    send_with_pending(conn, pending, self.inline()).await?.0
+                    batch.send(conn, self.deferred()).await?.0
                 };
                 rows.iter()
                     .take(limit.unwrap_or(usize::MAX))
@@ -440,42 +490,12 @@ impl<'q> Query<'q> {
         })
     }
 
-    /// The statement with its values written in as literals, for a message of several
-    /// statements (PostgreSQL's simple protocol, which has no parameters). The values are
-    /// integers and text quoted with its quotes doubled (the connections keep
-    /// `standard_conforming_strings` on, so a backslash is only a backslash), each cast to the
-    /// type a bound parameter would have, so the statement means what it means with `$n`.
-    fn inline(&self) -> String {
-        let mut out = String::with_capacity(self.sql.len() + 16 * self.args.len());
-        let mut quoted = false;
-        let mut rest = self.sql.as_ref();
-        while let Some(c) = rest.chars().next() {
-            rest = &rest[c.len_utf8()..];
-            if c == '\'' {
-                quoted = !quoted;
-            }
-            if c != '$' || quoted {
-                out.push(c);
-                continue;
-            }
-            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-            let Ok(n) = rest[..digits].parse::<usize>() else {
-                out.push(c);
-                continue;
-            };
-            rest = &rest[digits..];
-            match self.args.get(n.wrapping_sub(1)) {
-                Some(Value::Int(i)) => out.push_str(&format!("({i})::int8")),
-                Some(Value::Text(s)) => {
-                    out.push('\'');
-                    out.push_str(&s.replace('\'', "''"));
-                    out.push_str("'::text");
-                }
-                Some(Value::NullInt) => out.push_str("NULL::int8"),
-                Some(Value::NullText) | None => out.push_str("NULL::text"),
-            }
+    /// The statement to send later, in a PostgreSQL transaction's batch.
+    fn deferred(self) -> Deferred {
+        Deferred::Query {
+            sql: self.sql.into_owned(),
+            args: self.args,
         }
-        out
     }
 
     /// The statement from the connection's cache, with this query's values bound. SQLite
@@ -553,30 +573,6 @@ impl<'q, T: Column> QueryScalar<'q, T> {
     }
 }
 
-/// Sends the transaction's deferred statements and then `last`, as one message (one round
-/// trip); the rows and the count of rows affected are `last`'s.
-async fn send_with_pending(
-    conn: &mut PgConnection,
-    pending: &mut Vec<String>,
-    last: String,
-) -> Result<(Vec<PgRow>, u64), DbError> {
-    pending.push(last);
-    let message = pending.join(";\n");
-    pending.clear();
-    let mut results = sqlx::raw_sql(AssertSqlSafe(message)).fetch_many(conn);
-    let (mut rows, mut last_rows, mut rows_affected) = (Vec::new(), Vec::new(), 0);
-    while let Some(result) = results.try_next().await? {
-        match result {
-            Either::Left(done) => {
-                last_rows = std::mem::take(&mut rows);
-                rows_affected = done.rows_affected();
-            }
-            Either::Right(row) => rows.push(row),
-        }
-    }
-    Ok((last_rows, rows_affected))
-}
-
 /// The connection a `Db` lends a statement.
 pub(super) enum Connection<'c> {
     Sqlite(&'c rusqlite::Connection),
@@ -584,13 +580,13 @@ pub(super) enum Connection<'c> {
     /// A PostgreSQL write transaction, with the statements it has yet to send.
     PostgresTx {
         conn: &'c mut PgConnection,
-        pending: &'c mut Vec<String>,
+        batch: &'c mut Batch,
     },
 }
 
 #[cfg(test)]
 mod tests {
-    use super::query;
+    use super::{inline, query};
 
     #[test]
     fn inlined_values_are_literals_of_the_bound_types_and_quotes_stay_quotes() {
@@ -600,7 +596,7 @@ mod tests {
             .bind(None::<i64>)
             .bind(None::<&str>);
         assert_eq!(
-            q.inline(),
+            inline(&q.sql, &q.args),
             "UPDATE t SET a = 'it''s'::text, b = (-7)::int8, c = '$1 stays', d = NULL::int8 \
              WHERE e = NULL::text"
         );
@@ -609,6 +605,9 @@ mod tests {
     #[test]
     fn a_backslash_or_a_quote_cannot_end_an_inlined_text() {
         let q = query("SELECT $1").bind("\\'; DROP TABLE t; --");
-        assert_eq!(q.inline(), "SELECT '\\''; DROP TABLE t; --'::text");
+        assert_eq!(
+            inline(&q.sql, &q.args),
+            "SELECT '\\''; DROP TABLE t; --'::text"
+        );
     }
 }

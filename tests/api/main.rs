@@ -36,6 +36,7 @@ mod reports;
 mod routes;
 mod routing;
 mod security;
+mod statements;
 mod team;
 mod tenancy;
 mod visitors;
