@@ -15,7 +15,7 @@ use crate::domain::sighting::{Page, Sighting};
 use crate::domain::{Author, Id, Millis, Status};
 use crate::store::conversations as convs;
 use crate::store::{
-    Conversation, Db, Message, Visitor, Widget, WriteTx, operators, timers, visitors, widgets,
+    Conversation, Db, Message, Visitor, Widget, WriteTx, timers, visitors, widgets,
 };
 use crate::timefmt::now_millis;
 
@@ -356,33 +356,26 @@ pub(super) async fn view_of(
     conn: &mut Db,
     conversation: Conversation,
 ) -> ServiceResult<VisitorConversation> {
-    let team = operators::names(conn, conversation.workspace_id).await?;
-    let name_of = |id: Option<Id>| {
-        id.and_then(|id| team.iter().find(|(teammate, _)| *teammate == id))
-            .map(|(_, name)| name.clone())
-    };
-    let messages = convs::messages(conn, conversation.id)
-        .await?
+    let view = convs::visitor_view(conn, conversation.id, conversation.assignee_id).await?;
+    let messages = view
+        .messages
         .into_iter()
-        .map(|message| VisitorMessage {
-            operator_name: name_of(message.operator_id),
+        .map(|(message, operator_name)| VisitorMessage {
             message,
+            operator_name,
         })
         .collect();
-    let visitor_email = visitors::of_conversation(conn, conversation.id)
-        .await?
-        .and_then(|v| v.email);
     // A chat never queued, or out of the queue, has no place; the line is not read for it.
     let queue = match conversation.queued_at {
         Some(_) => place_in_line(conn, conversation.workspace_id, conversation.id).await?,
         None => None,
     };
     Ok(VisitorConversation {
-        assignee_name: name_of(conversation.assignee_id),
+        assignee_name: view.assignee_name,
         conversation,
         messages,
         queue,
-        visitor_email,
+        visitor_email: view.visitor_email,
     })
 }
 

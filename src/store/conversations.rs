@@ -374,6 +374,64 @@ pub async fn messages(conn: &mut Db, conversation_id: Id) -> StoreResult<Vec<Mes
     .await?)
 }
 
+/// What a visitor sees of a conversation besides the conversation itself: its messages with
+/// their authors' names, the name of whoever has it, and the email the visitor left.
+pub struct VisitorView {
+    pub messages: Vec<(Message, Option<String>)>,
+    pub assignee_name: Option<String>,
+    pub visitor_email: Option<String>,
+}
+
+/// The visitor's view of conversation `id`, whose assignee is `assignee_id`, in one statement
+/// (one round trip on PostgreSQL): a row per message, or one row without a message for a
+/// conversation that has none, each carrying the assignee's name and the visitor's email.
+pub async fn visitor_view(
+    conn: &mut Db,
+    id: Id,
+    assignee_id: Option<Id>,
+) -> StoreResult<VisitorView> {
+    struct Row {
+        assignee_name: Option<String>,
+        visitor_email: Option<String>,
+        message: Option<(Message, Option<String>)>,
+    }
+    impl sql::FromRow for Row {
+        fn from_row(row: &sql::Row<'_>) -> Result<Row, sql::DbError> {
+            Ok(Row {
+                assignee_name: row.get("assignee_name")?,
+                visitor_email: row.get("visitor_email")?,
+                message: match row.get::<Option<Id>>("id")? {
+                    None => None,
+                    Some(_) => Some((sql::FromRow::from_row(row)?, row.get("operator_name")?)),
+                },
+            })
+        }
+    }
+    let rows: Vec<Row> = sql::query_as(
+        "SELECT x.assignee_name, x.visitor_email, m.id, m.conversation_id, m.author, \
+         m.operator_id, m.body, m.created_at, o.name AS operator_name \
+         FROM (SELECT (SELECT name FROM operators WHERE id = $2) AS assignee_name, \
+         (SELECT email FROM visitors WHERE id = (SELECT visitor_id FROM conversations WHERE id = $1)) \
+         AS visitor_email) AS x \
+         LEFT JOIN messages m ON m.conversation_id = $1 \
+         LEFT JOIN operators o ON o.id = m.operator_id \
+         ORDER BY m.id",
+    )
+    .bind(id)
+    .bind(assignee_id)
+    .fetch_all(conn)
+    .await?;
+    let (assignee_name, visitor_email) = rows
+        .first()
+        .map(|r| (r.assignee_name.clone(), r.visitor_email.clone()))
+        .unwrap_or_default();
+    Ok(VisitorView {
+        messages: rows.into_iter().filter_map(|r| r.message).collect(),
+        assignee_name,
+        visitor_email,
+    })
+}
+
 pub struct NewAssignmentEvent {
     pub conversation_id: Id,
     pub from_operator_id: Option<Id>,

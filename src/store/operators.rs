@@ -251,16 +251,6 @@ pub async fn set_last_assigned(conn: &mut Db, id: Id, at: Millis) -> StoreResult
     Ok(())
 }
 
-/// The workspace's teammates' names by id: what a visitor's view shows of them.
-pub async fn names(conn: &mut Db, workspace_id: Id) -> StoreResult<Vec<(Id, String)>> {
-    Ok(
-        sql::query_as("SELECT id, name FROM operators WHERE workspace_id = $1")
-            .bind(workspace_id)
-            .fetch_all(conn)
-            .await?,
-    )
-}
-
 /// The workspace the operator belongs to.
 pub async fn workspace_of(conn: &mut Db, id: Id) -> StoreResult<Option<Id>> {
     let row: Option<(i64,)> = sql::query_as("SELECT workspace_id FROM operators WHERE id = $1")
