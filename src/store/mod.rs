@@ -48,6 +48,10 @@ use crate::domain::Id;
 /// How long a request may wait for a pooled connection (and the server, at start-up, for the
 /// database).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A pooled PostgreSQL connection idle this long is pinged before it is lent: busy ones are
+/// in use every few milliseconds, and a request that meets a connection lost since fails
+/// with a 503 the client retries.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 /// While waiting, how often the wait checks that others are getting connections: if nobody
 /// got one during this long, the database cannot be reached and the request gets its 503.
 const PROGRESS_CHECK: Duration = Duration::from_secs(2);
@@ -267,6 +271,18 @@ impl Store {
                     // store says so itself, once (outage.rs).
                     .acquire_slow_level(log::LevelFilter::Debug)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    // sqlx pings every connection it lends, a round trip per request (three
+                    // of a visitor's handover); only one that sat idle is pinged, which is
+                    // one that can have died unnoticed (PostgreSQL restarted meanwhile).
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= PING_IF_IDLE_FOR {
+                                conn.ping().await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     // Deferred writes are sent with their values as literals (`sql.rs`), which
                     // relies on this (PostgreSQL's default, but a setting all the same); and
                     // whatever was prepared on a connection with this one's process id is not
