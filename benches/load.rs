@@ -9,7 +9,8 @@
 //!    stack (axum on tokio) answering with one SQLite write transaction per request, through
 //!    sqlx and, as one closure, on a rusqlite writer thread (one hop);
 //! 2. handover → `conversation.assigned` at the assignee's socket at a fixed offered rate,
-//!    beside the round trip of a bare `GET /healthz`;
+//!    beside the round trip of a bare `GET /healthz` and the one-hop floor's round trip, back
+//!    to back and at the same offered rate;
 //! 3. one event fanned out to 2,000 open inbox sockets;
 //! 4. growth: the handover run again with a large closed history;
 //! 5. memory: the server's RSS idle and with the sockets open;
@@ -357,8 +358,7 @@ fn start_floor() -> String {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let dir =
-                std::env::temp_dir().join(format!("switchboard-floor-{}", std::process::id()));
+            let dir = floor_dir();
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             let options = sqlx::sqlite::SqliteConnectOptions::new()
@@ -436,6 +436,11 @@ fn start_floor() -> String {
         });
     });
     rx.recv().unwrap()
+}
+
+/// Where the floor keeps its two databases; removed when the run ends.
+fn floor_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("switchboard-floor-{}", std::process::id()))
 }
 
 /// Statements in a round-robin handover's transaction (BEGIN and COMMIT included), for the
@@ -655,15 +660,54 @@ async fn round_trips(api: &Api, method: reqwest::Method, path: &str, n: usize) -
     stats(samples)
 }
 
-/// Handovers at `rate` per second for `seconds`, each timed from sending the request to the
-/// `conversation.assigned` event arriving on the assignee's own socket.
+/// Round trips of one request at `rate` per second for `seconds`, each sent on time whether
+/// or not the one before has been answered, and timed from its own start. Beside the handover
+/// at the same rate, it shows what an offered rate costs a request on its own: between
+/// requests the machine goes idle, and each one starts by waking it up, which back-to-back
+/// round trips never pay.
+async fn round_trips_at_rate(
+    api: &Api,
+    method: reqwest::Method,
+    path: &str,
+    rate: u64,
+    seconds: u64,
+) -> Stats {
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let start = Instant::now();
+    let mut requests = Vec::new();
+    for i in 0..(rate * seconds) as u32 {
+        tokio::time::sleep_until((start + interval * i).into()).await;
+        let (api, method, path) = (api.clone(), method.clone(), path.to_owned());
+        requests.push(tokio::spawn(async move {
+            let t0 = Instant::now();
+            round_trip(&api, method, &path).await;
+            t0.elapsed()
+        }));
+    }
+    stats(
+        join_all(requests)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect(),
+    )
+}
+
+/// What a handover at a steady rate costs: from sending its request to the
+/// `conversation.assigned` event arriving on the assignee's own socket, and to its own answer.
+struct HandoverLatency {
+    to_event: Stats,
+    to_answer: Stats,
+}
+
+/// Handovers at `rate` per second for `seconds`, each timed from sending its request.
 async fn handover_to_event(
     database_url: &str,
     api: &Api,
     ws: &Workspace,
     rate: u64,
     seconds: u64,
-) -> Stats {
+) -> HandoverLatency {
     let (tx, mut events) = mpsc::unbounded_channel();
     for op in &ws.operators {
         spawn_reader(api.inbox_stream(op).await, op.id, tx.clone());
@@ -683,10 +727,12 @@ async fn handover_to_event(
     let mut senders = Vec::with_capacity(total);
     for (i, chat) in chats.into_iter().enumerate() {
         tokio::time::sleep_until((start + interval * i as u32).into()).await;
-        sent.lock().unwrap().insert(chat.id, Instant::now());
-        let (api, widget) = (api.clone(), ws.round_robin.clone());
+        let (api, widget, sent) = (api.clone(), ws.round_robin.clone(), sent.clone());
         senders.push(tokio::spawn(async move {
+            let t0 = Instant::now();
+            sent.lock().unwrap().insert(chat.id, t0);
             api.handover(&widget, &chat).await;
+            t0.elapsed()
         }));
     }
     let mut samples = Vec::with_capacity(total);
@@ -702,8 +748,11 @@ async fn handover_to_event(
             }
         }
     }
-    join_all(senders).await;
-    stats(samples)
+    let answers = join_all(senders).await.into_iter().map(Result::unwrap);
+    HandoverLatency {
+        to_event: stats(samples),
+        to_answer: stats(answers.collect()),
+    }
 }
 
 /// Opens `sockets` inbox tabs; `fanouts` times a presence toggle is sent and its arrival on
@@ -899,8 +948,17 @@ async fn main() {
     let floor_write_sized = round_trips(&floor, reqwest::Method::POST, &floor_sized, 2000).await;
     let floor_one_hop_write =
         round_trips(&floor, reqwest::Method::POST, &floor_one_hop_sized, 2000).await;
+    let floor_one_hop_at_rate = round_trips_at_rate(
+        &floor,
+        reqwest::Method::POST,
+        &floor_one_hop_sized,
+        o.rate,
+        o.seconds,
+    )
+    .await;
     phase("handover → assigned at a steady rate", None);
-    let event_latency = handover_to_event(&db.url, &api, &ws, o.rate, o.seconds).await;
+    let handover_latency = handover_to_event(&db.url, &api, &ws, o.rate, o.seconds).await;
+    let event_latency = handover_latency.to_event;
     let (fanout, rss_sockets) = fan_out(&api, &server, &ws.owner, o.sockets, o.fanouts).await;
     drop(server);
     let drain = drain_queue(&o).await;
@@ -975,8 +1033,19 @@ async fn main() {
             floor_one_hop_write,
         ),
         (
+            &format!(
+                "floor: {HANDOVER_STATEMENTS} statements as one closure (one hop), round trip at {}/s",
+                o.rate
+            )[..],
+            floor_one_hop_at_rate,
+        ),
+        (
             &format!("handover → assigned at socket ({}/s)", o.rate)[..],
             event_latency,
+        ),
+        (
+            &format!("handover → its answer ({}/s)", o.rate)[..],
+            handover_latency.to_answer,
         ),
         (
             &format!("one event → each of {} sockets", o.sockets)[..],
@@ -1001,6 +1070,7 @@ async fn main() {
         "round_robin_over_one_hop_floor": round_robin.per_second / floor_one_hop.per_second,
         "lightest_load_over_round_robin": lightest_load.per_second / round_robin.per_second,
         "handover_to_assigned_p99_over_one_hop_round_trip_p99": event_latency.p99_ms / floor_one_hop_write.p99_ms,
+        "handover_to_assigned_p99_over_one_hop_round_trip_p99_at_the_same_rate": event_latency.p99_ms / floor_one_hop_at_rate.p99_ms,
     });
     println!(
         "memory: RSS idle {rss_idle:.1} MiB, with {} sockets {rss_sockets:.1} MiB",
@@ -1024,7 +1094,9 @@ async fn main() {
             "floor_write_sized_round_trip": floor_write_sized,
             "floor_one_hop": floor_one_hop,
             "floor_one_hop_round_trip": floor_one_hop_write,
+            "floor_one_hop_round_trip_at_rate": floor_one_hop_at_rate,
             "handover_to_event": event_latency,
+            "handover_to_answer": handover_latency.to_answer,
             "fanout": fanout,
             "routing_report_30_days": report,
             "rss_idle_mib": rss_idle,
@@ -1034,4 +1106,6 @@ async fn main() {
         });
         std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap()).expect("write JSON");
     }
+    // The floor's server thread still has its databases open; unlinking them is fine.
+    let _ = std::fs::remove_dir_all(floor_dir());
 }
