@@ -17,12 +17,7 @@ async fn prepared_here(tx: &mut WriteTx) -> i64 {
 /// One transaction that reads first (its first message carries `BEGIN`), then renames the
 /// workspace in a deferred write, then counts the prepared statements in the next message.
 async fn rename(store: &Store, workspace_id: i64, name: &str) -> i64 {
-    let mut tx = store.write().await.unwrap();
-    tx.lock_workspace(workspace_id).await.unwrap();
-    workspaces::get(tx.conn(), workspace_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut tx = begun(store, workspace_id).await;
     sql::query("UPDATE workspaces SET name = $1 WHERE id = $2")
         .bind(name)
         .bind(workspace_id)
@@ -32,6 +27,31 @@ async fn rename(store: &Store, workspace_id: i64, name: &str) -> i64 {
     let prepared = prepared_here(&mut tx).await;
     tx.commit().await.unwrap();
     prepared
+}
+
+/// A write transaction of the workspace whose first message, carrying `BEGIN`, has gone: it
+/// read the workspace.
+async fn begun(store: &Store, workspace_id: i64) -> WriteTx {
+    let mut tx = store.write().await.unwrap();
+    tx.lock_workspace(workspace_id).await.unwrap();
+    workspaces::get(tx.conn(), workspace_id)
+        .await
+        .unwrap()
+        .unwrap();
+    tx
+}
+
+/// A transaction that reads first, then sets the workspace's creation time in a deferred
+/// write, and is left open.
+async fn read_then_date(store: &Store, workspace_id: i64, created_at: i64) -> WriteTx {
+    let mut tx = begun(store, workspace_id).await;
+    sql::query("UPDATE workspaces SET created_at = $1 WHERE id = $2")
+        .bind(created_at)
+        .bind(workspace_id)
+        .defer(tx.conn())
+        .await
+        .unwrap();
+    tx
 }
 
 async fn name_of(store: &Store, workspace_id: i64) -> String {
@@ -68,36 +88,14 @@ async fn deferred_writes_are_prepared_once_per_connection_on_postgres() {
 
     // A message that fails after preparing a statement: the transaction rolls back, and the
     // statements it prepared are there for the next one.
-    let mut tx = store.write().await.unwrap();
-    tx.lock_workspace(workspace.id).await.unwrap();
-    workspaces::get(tx.conn(), workspace.id)
-        .await
-        .unwrap()
-        .unwrap();
-    sql::query("UPDATE workspaces SET created_at = $1 WHERE id = $2")
-        .bind(7_i64)
-        .bind(workspace.id)
-        .defer(tx.conn())
-        .await
-        .unwrap();
+    let mut tx = read_then_date(&store, workspace.id, 7).await;
     let failed = sql::query_scalar::<i64>("SELECT 1 / ($1 - 1)")
         .bind(1_i64)
         .fetch_one(tx.conn())
         .await;
     assert!(failed.is_err(), "division by zero");
     drop(tx);
-    let mut tx = store.write().await.unwrap();
-    tx.lock_workspace(workspace.id).await.unwrap();
-    workspaces::get(tx.conn(), workspace.id)
-        .await
-        .unwrap()
-        .unwrap();
-    sql::query("UPDATE workspaces SET created_at = $1 WHERE id = $2")
-        .bind(9_i64)
-        .bind(workspace.id)
-        .defer(tx.conn())
-        .await
-        .unwrap();
+    let mut tx = read_then_date(&store, workspace.id, 9).await;
     assert_eq!(
         prepared_here(&mut tx).await,
         4,
