@@ -672,25 +672,47 @@ async fn round_trips_at_rate(
     rate: u64,
     seconds: u64,
 ) -> Stats {
-    let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let start = Instant::now();
-    let mut requests = Vec::new();
-    for i in 0..(rate * seconds) as u32 {
-        tokio::time::sleep_until((start + interval * i).into()).await;
-        let (api, method, path) = (api.clone(), method.clone(), path.to_owned());
-        requests.push(tokio::spawn(async move {
-            let t0 = Instant::now();
-            round_trip(&api, method, &path).await;
-            t0.elapsed()
-        }));
-    }
+    let (api, path) = (api.clone(), path.to_owned());
+    let requests = at_rate(rate, (rate * seconds) as usize, move |_, _| {
+        let (api, method, path) = (api.clone(), method.clone(), path.clone());
+        async move { round_trip(&api, method, &path).await }
+    })
+    .await;
     stats(
         join_all(requests)
             .await
             .into_iter()
-            .map(Result::unwrap)
+            .map(|timed| timed.unwrap().1)
             .collect(),
     )
+}
+
+/// Starts `count` tasks at `rate` per second, each on time whether or not the ones before are
+/// done. `task(i, start)` is the i-th, given the moment it started; each answers with its
+/// output and its own time from that start (the bench's scheduling before it is not counted).
+async fn at_rate<T, F, Fut>(
+    rate: u64,
+    count: usize,
+    task: F,
+) -> Vec<tokio::task::JoinHandle<(T, Duration)>>
+where
+    F: Fn(usize, Instant) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = T> + Send,
+    T: Send + 'static,
+{
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let start = Instant::now();
+    let mut started = Vec::with_capacity(count);
+    for i in 0..count {
+        tokio::time::sleep_until((start + interval * i as u32).into()).await;
+        let task = task.clone();
+        started.push(tokio::spawn(async move {
+            let t0 = Instant::now();
+            let output = task(i, t0).await;
+            (output, t0.elapsed())
+        }));
+    }
+    started
 }
 
 /// What a handover at a steady rate costs: from sending its request to the
@@ -722,19 +744,20 @@ async fn handover_to_event(
     tokio::time::sleep(Duration::from_millis(500)).await;
     while events.try_recv().is_ok() {}
     let sent: Arc<std::sync::Mutex<std::collections::HashMap<i64, Instant>>> = Arc::default();
-    let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let start = Instant::now();
-    let mut senders = Vec::with_capacity(total);
-    for (i, chat) in chats.into_iter().enumerate() {
-        tokio::time::sleep_until((start + interval * i as u32).into()).await;
+    let chats = Arc::new(chats);
+    let senders = at_rate(rate, total, {
         let (api, widget, sent) = (api.clone(), ws.round_robin.clone(), sent.clone());
-        senders.push(tokio::spawn(async move {
-            let t0 = Instant::now();
-            sent.lock().unwrap().insert(chat.id, t0);
-            api.handover(&widget, &chat).await;
-            t0.elapsed()
-        }));
-    }
+        move |i, t0| {
+            let (api, widget, sent, chats) =
+                (api.clone(), widget.clone(), sent.clone(), chats.clone());
+            async move {
+                let chat = &chats[i];
+                sent.lock().unwrap().insert(chat.id, t0);
+                api.handover(&widget, chat).await;
+            }
+        }
+    })
+    .await;
     let mut samples = Vec::with_capacity(total);
     while samples.len() < total {
         let (socket_of, at, event) = tokio::time::timeout(Duration::from_secs(30), events.recv())
@@ -748,7 +771,10 @@ async fn handover_to_event(
             }
         }
     }
-    let answers = join_all(senders).await.into_iter().map(Result::unwrap);
+    let answers = join_all(senders)
+        .await
+        .into_iter()
+        .map(|timed| timed.unwrap().1);
     HandoverLatency {
         to_event: stats(samples),
         to_answer: stats(answers.collect()),
