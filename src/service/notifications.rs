@@ -7,8 +7,10 @@ use crate::domain::Millis;
 use crate::domain::notification::OutboxKind;
 use crate::notify::content::Notice;
 use crate::notify::push::SubscriptionKeys;
-use crate::store::notifications::{self, Channels, NewNotification, PushSubscription};
-use crate::store::{Operator, WriteTx, conversations as convs, visitors, widgets};
+use crate::store::notifications::{
+    self, Channels, NewNotification, NoticeSubject, PushSubscription,
+};
+use crate::store::{Operator, WriteTx};
 use crate::timefmt::now_millis;
 
 /// Longest push endpoint accepted.
@@ -135,7 +137,8 @@ impl Service {
             if !email && subscriptions.is_empty() {
                 continue;
             }
-            let notice = self.notice(tx, pending).await?;
+            let about = notifications::notice_subject(tx.conn(), pending.conversation_id).await?;
+            let notice = self.notice(pending, about);
             let payload = serde_json::to_string(&notice).unwrap_or_default();
             // One assignment of a chat to someone per millisecond: a second one within it (given
             // away and back again) would be the same news.
@@ -172,8 +175,8 @@ impl Service {
                     kind: OutboxKind::Assignment,
                     conversation_id: None,
                     channel: "push",
-                    push_subscription_id: Some(subscription.id),
-                    idempotency_key: &format!("{key}-push-{}", subscription.id),
+                    push_subscription_id: Some(*subscription),
+                    idempotency_key: &format!("{key}-push-{subscription}"),
                     payload: &payload,
                 };
                 notifications::enqueue(tx.conn(), &row, now, now).await?;
@@ -207,32 +210,20 @@ impl Service {
         Ok(mails.len())
     }
 
-    async fn notice(&self, tx: &mut WriteTx, pending: &PendingNotice) -> ServiceResult<Notice> {
-        let workspace_id = pending.recipient.workspace_id;
-        let conversation = convs::get(tx.conn(), workspace_id, pending.conversation_id)
-            .await?
-            .ok_or(ServiceError::NotFound("conversation"))?;
-        let widget = widgets::get(tx.conn(), workspace_id, conversation.widget_id)
-            .await?
-            .ok_or(ServiceError::NotFound("widget"))?;
-        Ok(Notice {
-            conversation_id: conversation.id,
+    fn notice(&self, pending: &PendingNotice, about: NoticeSubject) -> Notice {
+        Notice {
+            conversation_id: pending.conversation_id,
             recipient_name: pending.recipient.name.clone(),
             recipient_email: pending.recipient.email.clone(),
-            visitor_label: visitors::of_conversation(tx.conn(), conversation.id)
-                .await?
-                .map(|v| v.display_name())
-                .unwrap_or_default(),
-            widget_name: widget.name,
-            preview: convs::last_visitor_message(tx.conn(), conversation.id)
-                .await?
-                .unwrap_or_default(),
+            visitor_label: about.visitor_label.unwrap_or_default(),
+            widget_name: about.widget_name,
+            preview: about.preview.unwrap_or_default(),
             link: format!(
                 "{}/inbox/conversations/{}",
-                self.settings.public_url, conversation.id
+                self.settings.public_url, pending.conversation_id
             ),
             reason: pending.reason,
             unless_opened_since: None,
-        })
+        }
     }
 }

@@ -350,20 +350,6 @@ pub async fn lease_ai_turn(conn: &mut Db, id: Id, now: Millis, until: Millis) ->
     Ok(done.rows_affected() == 1)
 }
 
-/// What the visitor wrote last in the conversation, if anything.
-pub async fn last_visitor_message(
-    conn: &mut Db,
-    conversation_id: Id,
-) -> StoreResult<Option<String>> {
-    let row: Option<(String,)> = sql::query_as(
-        "SELECT body FROM messages WHERE conversation_id = $1 AND author = 'visitor' ORDER BY id DESC LIMIT 1",
-    )
-    .bind(conversation_id)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|(body,)| body))
-}
-
 pub async fn messages(conn: &mut Db, conversation_id: Id) -> StoreResult<Vec<Message>> {
     Ok(sql::query_as(
         "SELECT id, conversation_id, author, operator_id, body, created_at FROM messages \

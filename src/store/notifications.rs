@@ -5,7 +5,7 @@ use super::Db;
 use super::sql::{self, from_row};
 use super::{Backend, StoreResult};
 use crate::domain::notification::OutboxKind;
-use crate::domain::{Id, Millis};
+use crate::domain::{Id, Millis, visitor};
 
 /// Which channels an operator wants "assigned to you" notifications on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,63 +65,77 @@ from_row!(PushSubscription {
 
 const SUBSCRIPTION_COLUMNS: &str = "id, operator_id, endpoint, p256dh, auth, created_at";
 
-/// How to reach the operator, in one statement: their channels and, when push is on, their
-/// push subscriptions, oldest first.
-pub async fn reach(
-    conn: &mut Db,
-    operator_id: Id,
-) -> StoreResult<(Channels, Vec<PushSubscription>)> {
-    struct Row {
-        notify_push: i64,
-        notify_email: i64,
-        notify_email_delay_secs: i64,
-        id: Option<Id>,
-        endpoint: Option<String>,
-        p256dh: Option<String>,
-        auth: Option<String>,
-        created_at: Option<Millis>,
-    }
-    from_row!(Row {
-        notify_push,
-        notify_email,
-        notify_email_delay_secs,
-        id,
-        endpoint,
-        p256dh,
-        auth,
-        created_at
-    });
-    let rows: Vec<Row> = sql::query_as(
-        "SELECT o.notify_push, o.notify_email, o.notify_email_delay_secs, \
-         s.id, s.endpoint, s.p256dh, s.auth, s.created_at \
+/// How to reach the operator, in one statement: their channels and, when push is on, the ids
+/// of their push subscriptions, oldest first.
+pub async fn reach(conn: &mut Db, operator_id: Id) -> StoreResult<(Channels, Vec<Id>)> {
+    let rows: Vec<(i64, i64, i64, Option<Id>)> = sql::query_as(
+        "SELECT o.notify_push, o.notify_email, o.notify_email_delay_secs, s.id \
          FROM operators o LEFT JOIN push_subscriptions s \
          ON s.operator_id = o.id AND o.notify_push <> 0 WHERE o.id = $1 ORDER BY s.id",
     )
     .bind(operator_id)
     .fetch_all(conn)
     .await?;
-    let Some(first) = rows.first() else {
+    let Some(&(push, email, email_delay_secs, _)) = rows.first() else {
         return Err(sql::DbError::NoRow.into());
     };
     let channels = Channels {
-        push: first.notify_push != 0,
-        email: first.notify_email != 0,
-        email_delay_secs: first.notify_email_delay_secs,
+        push: push != 0,
+        email: email != 0,
+        email_delay_secs,
     };
-    let subscriptions = rows
-        .into_iter()
-        .filter_map(|row| {
-            Some(PushSubscription {
-                id: row.id?,
-                operator_id,
-                endpoint: row.endpoint?,
-                p256dh: row.p256dh?,
-                auth: row.auth?,
-                created_at: row.created_at?,
-            })
-        })
-        .collect();
-    Ok((channels, subscriptions))
+    Ok((channels, rows.iter().filter_map(|row| row.3).collect()))
+}
+
+/// What a notice says of its conversation.
+#[derive(Debug)]
+pub struct NoticeSubject {
+    pub widget_name: String,
+    /// The visitor's name to show; None if the visitor's record is gone.
+    pub visitor_label: Option<String>,
+    /// The visitor's latest message, if they wrote one.
+    pub preview: Option<String>,
+}
+
+/// The conversation's widget, visitor and latest visitor message, in one statement: a notice
+/// queued under the workspace's lock waits for one round trip to say what it is about.
+pub async fn notice_subject(conn: &mut Db, conversation_id: Id) -> StoreResult<NoticeSubject> {
+    struct Row {
+        widget_name: String,
+        visitor_id: Option<Id>,
+        visitor_name: Option<String>,
+        visitor_email: Option<String>,
+        preview: Option<String>,
+    }
+    from_row!(Row {
+        widget_name,
+        visitor_id,
+        visitor_name,
+        visitor_email,
+        preview
+    });
+    let row: Row = sql::query_as(
+        "SELECT w.name AS widget_name, v.id AS visitor_id, v.name AS visitor_name, \
+         v.email AS visitor_email, \
+         (SELECT body FROM messages WHERE conversation_id = c.id AND author = 'visitor' \
+          ORDER BY id DESC LIMIT 1) AS preview \
+         FROM conversations c JOIN widgets w ON w.id = c.widget_id \
+         LEFT JOIN visitors v ON v.id = c.visitor_id WHERE c.id = $1",
+    )
+    .bind(conversation_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(NoticeSubject {
+        widget_name: row.widget_name,
+        visitor_label: row.visitor_id.map(|id| {
+            visitor::display_name(
+                id,
+                row.visitor_name.as_deref(),
+                row.visitor_email.as_deref(),
+            )
+        }),
+        preview: row.preview,
+    })
 }
 
 /// Saves a subscription for the operator: a new endpoint, or new keys for an endpoint that is

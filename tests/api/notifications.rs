@@ -316,6 +316,21 @@ async fn notifies_the_assignee_by_email_and_push_but_never_for_their_own_claims(
         mail["subject"].as_str().unwrap().contains("Website"),
         "the widget is named: {mail}"
     );
+    let visitor = s.conversation(&ana, chat.id).await["visitor"]["display_name"].clone();
+    assert!(
+        mail["subject"]
+            .as_str()
+            .unwrap()
+            .contains(visitor.as_str().unwrap()),
+        "the visitor is named as the inbox shows them ({visitor}): {mail}"
+    );
+    assert!(
+        mail["text"]
+            .as_str()
+            .unwrap()
+            .contains("where is my order?"),
+        "the visitor's latest message: {mail}"
+    );
     assert!(mail["text"].as_str().unwrap().contains(&link), "{mail}");
     let html = mail["html"].as_str().unwrap();
     assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
