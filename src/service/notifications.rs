@@ -137,7 +137,9 @@ impl Service {
             if !email && subscriptions.is_empty() {
                 continue;
             }
-            let about = notifications::notice_subject(tx.conn(), pending.conversation_id).await?;
+            let about = notifications::notice_subject(tx.conn(), pending.conversation_id)
+                .await?
+                .ok_or(ServiceError::NotFound("conversation"))?;
             let notice = self.notice(pending, about);
             let payload = serde_json::to_string(&notice).unwrap_or_default();
             // One assignment of a chat to someone per millisecond: a second one within it (given

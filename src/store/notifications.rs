@@ -98,8 +98,12 @@ pub struct NoticeSubject {
 }
 
 /// The conversation's widget, visitor and latest visitor message, in one statement: a notice
-/// queued under the workspace's lock waits for one round trip to say what it is about.
-pub async fn notice_subject(conn: &mut Db, conversation_id: Id) -> StoreResult<NoticeSubject> {
+/// queued under the workspace's lock waits for one round trip to say what it is about. None if
+/// there is no such conversation.
+pub async fn notice_subject(
+    conn: &mut Db,
+    conversation_id: Id,
+) -> StoreResult<Option<NoticeSubject>> {
     struct Row {
         widget_name: String,
         visitor_id: Option<Id>,
@@ -114,7 +118,7 @@ pub async fn notice_subject(conn: &mut Db, conversation_id: Id) -> StoreResult<N
         visitor_email,
         preview
     });
-    let row: Row = sql::query_as(
+    let row: Option<Row> = sql::query_as(
         "SELECT w.name AS widget_name, v.id AS visitor_id, v.name AS visitor_name, \
          v.email AS visitor_email, \
          (SELECT body FROM messages WHERE conversation_id = c.id AND author = 'visitor' \
@@ -123,9 +127,9 @@ pub async fn notice_subject(conn: &mut Db, conversation_id: Id) -> StoreResult<N
          LEFT JOIN visitors v ON v.id = c.visitor_id WHERE c.id = $1",
     )
     .bind(conversation_id)
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?;
-    Ok(NoticeSubject {
+    Ok(row.map(|row| NoticeSubject {
         widget_name: row.widget_name,
         visitor_label: row.visitor_id.map(|id| {
             visitor::display_name(
@@ -135,7 +139,7 @@ pub async fn notice_subject(conn: &mut Db, conversation_id: Id) -> StoreResult<N
             )
         }),
         preview: row.preview,
-    })
+    }))
 }
 
 /// Saves a subscription for the operator: a new endpoint, or new keys for an endpoint that is
