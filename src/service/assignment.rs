@@ -11,6 +11,7 @@ use crate::domain::routing::{self, Decision, Teammate, WidgetRouting};
 use crate::domain::{AssignmentReason, Author, Id, Millis, RoutingMode, Status, TimerKind};
 use crate::metrics::RoutingOutcome;
 use crate::store::conversations::{self as convs, NewAssignmentEvent};
+use crate::store::notifications::Reach;
 use crate::store::operators::RoutingInputs;
 use crate::store::{
     Conversation, Db, Operator, OperatorWithLoad, Widget, WriteTx, operators, timers, widgets,
@@ -26,6 +27,8 @@ pub(super) struct Routed<'a> {
     pub answers_handover: bool,
     /// The widget's `reassign_after_secs`: a routed assignment arms the reassign deadline.
     pub reassign_after_secs: Option<i64>,
+    /// How the one chosen can be reached, read with the team (None when nobody is chosen).
+    pub reach: Option<Reach>,
 }
 
 /// Sets the assignee (None = unassign) and records the assignment event. A no-op when the
@@ -135,6 +138,7 @@ pub(super) async fn record_change(
             conversation_id: conv.id,
             at: effects.now,
             reason,
+            reach: routed.as_ref().and_then(|r| r.reach),
         });
     }
     Ok(())
@@ -334,7 +338,7 @@ async fn apply_routing(
     effects.decisions.push((inputs.routing.mode, outcome));
     let chosen = decision
         .chosen_operator_id
-        .and_then(|id| members.iter().map(|m| &m.operator).find(|o| o.id == id));
+        .and_then(|id| members.iter().find(|m| m.operator.id == id));
     let reason = match purpose {
         Move::Fresh => decision.reason(),
         Move::Away(cause) => cause,
@@ -345,8 +349,9 @@ async fn apply_routing(
         from_queue: false,
         answers_handover: purpose == Move::Fresh,
         reassign_after_secs: inputs.reassign_after_secs,
+        reach: chosen.map(|m| m.reach),
     };
-    match chosen {
+    match chosen.map(|m| &m.operator) {
         Some(chosen) => {
             record_change(
                 tx,
@@ -412,6 +417,7 @@ pub(super) async fn drain_queue(
             from_queue: true,
             answers_handover: true,
             reassign_after_secs: widget.and_then(|w| w.widget.reassign_after_secs),
+            reach: Some(chosen.reach),
         };
         let reason = decision.reason();
         record_change(

@@ -6,6 +6,7 @@ use crate::domain::notification::OutboxKind;
 use crate::domain::{AssignmentReason, Id, Millis, RoutingMode};
 use crate::metrics::RoutingOutcome;
 use crate::store::Operator;
+use crate::store::notifications::Reach;
 
 /// The effects of one transaction: the live events it will append and deliver, and the
 /// personal notifications and emails it will queue, with the clock reading they all carry.
@@ -33,6 +34,9 @@ pub(super) struct PendingNotice {
     /// assignment's notifications from any other's (their idempotency key).
     pub at: Millis,
     pub reason: AssignmentReason,
+    /// How the recipient can be reached, when routing read it with the team under this
+    /// transaction's lock: a recipient with nowhere to be told costs no further read.
+    pub reach: Option<Reach>,
 }
 
 /// An email about someone's account (an invitation, a reset link) to queue with the

@@ -131,9 +131,13 @@ impl Service {
     ) -> ServiceResult<usize> {
         let mut queued = 0;
         for pending in notices {
+            let email_enabled = self.settings.email_enabled;
+            if pending.reach.is_some_and(|r| !r.anywhere(email_enabled)) {
+                continue;
+            }
             let recipient = &pending.recipient;
             let (channels, subscriptions) = notifications::reach(tx.conn(), recipient.id).await?;
-            let email = channels.email && self.settings.email_enabled;
+            let email = channels.email && email_enabled;
             if !email && subscriptions.is_empty() {
                 continue;
             }

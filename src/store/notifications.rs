@@ -17,6 +17,22 @@ pub struct Channels {
     pub email_delay_secs: i64,
 }
 
+/// How a teammate can be told of a chat given to them, as routing reads it with the rest of
+/// the team: their channels and whether any browser of theirs is subscribed to push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    pub channels: Channels,
+    pub push_subscribed: bool,
+}
+
+impl Reach {
+    /// Whether an "assigned to you" notice has anywhere to go: email they want (if this server
+    /// sends email) or push they want to a subscribed browser.
+    pub fn anywhere(&self, email_enabled: bool) -> bool {
+        (self.channels.email && email_enabled) || (self.channels.push && self.push_subscribed)
+    }
+}
+
 pub async fn channels(conn: &mut Db, operator_id: Id) -> StoreResult<Channels> {
     let (push, email, email_delay_secs): (i64, i64, i64) = sql::query_as(
         "SELECT notify_push, notify_email, notify_email_delay_secs FROM operators WHERE id = $1",
@@ -475,4 +491,34 @@ pub async fn setting_or_insert(conn: &mut Db, name: &str, value: &str) -> StoreR
     Ok(setting(conn, name)
         .await?
         .unwrap_or_else(|| value.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Channels, Reach};
+
+    fn reach(push: bool, email: bool, push_subscribed: bool) -> Reach {
+        Reach {
+            channels: Channels {
+                push,
+                email,
+                email_delay_secs: 0,
+            },
+            push_subscribed,
+        }
+    }
+
+    /// A notice goes by email only where this server sends email, and by push only to a
+    /// subscribed browser; with neither, it has nowhere to go.
+    #[test]
+    fn a_notice_has_somewhere_to_go_only_by_a_channel_that_can_carry_it() {
+        // Wanting both is not enough without a subscribed browser or a server that emails.
+        assert!(!reach(true, true, false).anywhere(false));
+        assert!(reach(true, true, false).anywhere(true));
+        assert!(reach(true, true, true).anywhere(false));
+        // A subscribed browser carries nothing once push is switched off.
+        assert!(!reach(false, false, true).anywhere(true));
+        assert!(!reach(false, true, true).anywhere(false));
+        assert!(reach(false, true, false).anywhere(true));
+    }
 }

@@ -1,4 +1,5 @@
 use super::Db;
+use super::notifications::{Channels, Reach};
 use super::sql::{self, DbError, from_row};
 use super::{Operator, OperatorWithLoad, StoreResult};
 use crate::domain::routing::{JoinPosition, WidgetRouting};
@@ -12,6 +13,16 @@ macro_rules! operator_columns {
     };
 }
 pub(super) use operator_columns;
+
+/// What an `OperatorWithLoad` reads of `operators` after an operator's own columns: the load
+/// and how they can be reached (`notifications::Reach`).
+macro_rules! load_and_reach_columns {
+    () => {
+        "open_load AS load, notify_push, notify_email, notify_email_delay_secs, \
+         CASE WHEN EXISTS (SELECT 1 FROM push_subscriptions s \
+         WHERE s.operator_id = operators.id) THEN 1 ELSE 0 END AS push_subscribed"
+    };
+}
 
 pub struct NewOperator<'a> {
     pub workspace_id: Id,
@@ -90,27 +101,37 @@ pub async fn list_with_loads(
     Ok(sql::query_as(concat!(
         "SELECT ",
         operator_columns!(),
-        ", open_load AS load FROM operators WHERE workspace_id = $1 ORDER BY created_at, id"
+        ", ",
+        load_and_reach_columns!(),
+        " FROM operators WHERE workspace_id = $1 ORDER BY created_at, id"
     ))
     .bind(workspace_id)
     .fetch_all(conn)
     .await?)
 }
 
-/// An operator's columns followed by `load` (their `open_load`).
+/// An operator's columns followed by `load_and_reach_columns`.
 impl sql::FromRow for OperatorWithLoad {
     fn from_row(row: &sql::Row<'_>) -> Result<OperatorWithLoad, DbError> {
         Ok(OperatorWithLoad {
             operator: sql::FromRow::from_row(row)?,
             load: row.get::<i64>("load")?.max(0) as u64,
+            reach: Reach {
+                channels: Channels {
+                    push: row.get::<i64>("notify_push")? != 0,
+                    email: row.get::<i64>("notify_email")? != 0,
+                    email_delay_secs: row.get("notify_email_delay_secs")?,
+                },
+                push_subscribed: row.get::<i64>("push_subscribed")? != 0,
+            },
         })
     }
 }
 
 /// Everything a routing decision for a chat of `widget_id` reads, in one statement (one round
 /// trip under the workspace's lock on PostgreSQL): the widget's settings and cursor, the team
-/// with their loads (`list_with_loads`), and the ones the widget names as eligible. None when
-/// the workspace has no such widget.
+/// with their loads and reach (`list_with_loads`), and the ones the widget names as eligible.
+/// None when the workspace has no such widget.
 pub async fn routing_inputs(
     conn: &mut Db,
     workspace_id: Id,
@@ -145,8 +166,9 @@ pub async fn routing_inputs(
     let rows: Vec<Row> = sql::query_as(concat!(
         "SELECT w.*, operators.id AS w_member, ",
         operator_columns!(),
-        ", open_load AS load, \
-         CASE WHEN EXISTS (SELECT 1 FROM widget_eligible_operators e \
+        ", ",
+        load_and_reach_columns!(),
+        ", CASE WHEN EXISTS (SELECT 1 FROM widget_eligible_operators e \
          WHERE e.widget_id = $2 AND e.operator_id = operators.id) THEN 1 ELSE 0 END AS eligible \
          FROM (SELECT routing_mode AS w_routing_mode, rr_cursor_joined_at AS w_rr_cursor_joined_at, \
          rr_cursor_operator_id AS w_rr_cursor_operator_id, reassign_after_secs AS w_reassign_after_secs \
@@ -189,7 +211,7 @@ pub struct RoutingInputs {
     pub routing: WidgetRouting,
     /// Route an unanswered routed chat again after this long; None = off.
     pub reassign_after_secs: Option<i64>,
-    /// The team in join order, with their loads.
+    /// The team in join order, with their loads and how each can be told of a chat.
     pub members: Vec<OperatorWithLoad>,
 }
 

@@ -76,6 +76,7 @@ impl Operator {
 pub struct OperatorWithLoad {
     pub operator: Operator,
     pub load: u64,
+    pub reach: super::notifications::Reach,
 }
 
 /// An invitation to join a workspace. Its link's token is stored only as a hash.

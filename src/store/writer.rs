@@ -2,9 +2,10 @@
 //! time in the order they asked for it, and the group commit that lets transactions queued
 //! behind each other share one COMMIT.
 //!
-//! A transaction runs inside a savepoint of an outer transaction (`BEGIN IMMEDIATE`), which
-//! stays open while others wait for the writer: a transaction that is done releases its
-//! savepoint, joins the group and lends the writer to the next one. When nobody waits (or the
+//! The first transaction of a group begins an outer transaction (`BEGIN IMMEDIATE`), which
+//! stays open while others wait for the writer; each one after it runs in a savepoint of its
+//! own inside it. A transaction that is done (releasing its savepoint, if it has one) joins
+//! the group and lends the writer to the next one. When nobody waits (or the
 //! group is full), the one releasing the writer COMMITs for the whole group, runs each
 //! member's after-commit work in the order they committed (`Member::after`: publishing their
 //! events), and tells each its outcome. So a group costs one COMMIT and one write of each page
@@ -14,7 +15,8 @@
 //!
 //! What each transaction sees and gets is what it had alone:
 //! - its outcome is its own: none is told it committed before the COMMIT that holds it is
-//!   done, and a failing one rolls back to its savepoint, undoing only itself;
+//!   done, and a failing one undoes only itself: the first rolls back the outer transaction,
+//!   which holds nothing else yet, any later one rolls back to its savepoint;
 //! - transactions commit, and run their after-commit work, in the order they took the
 //!   writer, so each workspace's decisions keep their order;
 //! - if SQLite gives up the outer transaction (an I/O error, a full disk), or its COMMIT fails,
@@ -90,10 +92,20 @@ impl Writer {
 pub struct WriterGuard {
     writer: Arc<Writer>,
     conn: Option<Connection>,
-    /// The transactions whose savepoints were released in the open outer transaction.
+    /// The transactions done in the open outer transaction, waiting for its COMMIT.
     group: Vec<Member>,
-    /// This holder's savepoint is open.
-    in_savepoint: bool,
+    /// How this holder's transaction is open, if it is.
+    open: Option<Scope>,
+}
+
+/// What a holder's transaction is, to undo it alone.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// It began the outer transaction, which holds nobody else's work: undone by rolling
+    /// that back.
+    Outer,
+    /// A savepoint inside the group's open outer transaction: undone by rolling back to it.
+    Savepoint,
 }
 
 impl Deref for WriterGuard {
@@ -109,26 +121,34 @@ impl WriterGuard {
             writer,
             conn: Some(conn),
             group,
-            in_savepoint: false,
+            open: None,
         }
     }
 
-    /// Starts this holder's transaction: the outer transaction takes the database's write lock
-    /// at once (`BEGIN IMMEDIATE`) if no group has it open already.
+    /// Starts this holder's transaction. With no group's outer transaction open, it begins
+    /// one, taking the database's write lock at once (`BEGIN IMMEDIATE`), and needs no
+    /// savepoint: nothing else is in it to keep. A savepoint copies every page it changes
+    /// to its sub-journal first, so a transaction that runs alone (any that finds nobody
+    /// ahead of it) is spared that.
     pub fn begin(&mut self) -> rusqlite::Result<()> {
-        if self.is_autocommit() {
+        let scope = if self.is_autocommit() {
             self.execute_batch("BEGIN IMMEDIATE")?;
-        }
-        self.execute_batch("SAVEPOINT tx")?;
-        self.in_savepoint = true;
+            Scope::Outer
+        } else {
+            self.execute_batch("SAVEPOINT tx")?;
+            Scope::Savepoint
+        };
+        self.open = Some(scope);
         Ok(())
     }
 
     /// Ends this holder's transaction as part of the group, passes the writer on, and resolves
     /// when the COMMIT that carries it is done; `after` has run by then, if it succeeded.
     pub async fn commit(mut self, after: AfterCommit) -> rusqlite::Result<()> {
-        self.execute_batch("RELEASE tx")?;
-        self.in_savepoint = false;
+        if self.open == Some(Scope::Savepoint) {
+            self.execute_batch("RELEASE tx")?;
+        }
+        self.open = None;
         let (outcome, committed) = oneshot::channel();
         self.group.push(Member { after, outcome });
         drop(self);
@@ -174,15 +194,19 @@ impl WriterGuard {
 impl Drop for WriterGuard {
     fn drop(&mut self) {
         let Some(conn) = &self.conn else { return };
-        if self.in_savepoint {
-            self.in_savepoint = false;
-            // Undoes this transaction only; the group's earlier work stays.
-            let undone = conn.execute_batch("ROLLBACK TO tx; RELEASE tx");
-            if undone.is_err() || conn.is_autocommit() {
-                // SQLite gave up the whole outer transaction (or could not undo this one):
-                // the group's work is gone with it.
-                fail(conn, std::mem::take(&mut self.group), undone.err());
+        match self.open.take() {
+            // Nobody else's work is in the outer transaction it began: the group is empty.
+            Some(Scope::Outer) => fail(conn, std::mem::take(&mut self.group), None),
+            Some(Scope::Savepoint) => {
+                // Undoes this transaction only; the group's earlier work stays.
+                let undone = conn.execute_batch("ROLLBACK TO tx; RELEASE tx");
+                if undone.is_err() || conn.is_autocommit() {
+                    // SQLite gave up the whole outer transaction (or could not undo this
+                    // one): the group's work is gone with it.
+                    fail(conn, std::mem::take(&mut self.group), undone.err());
+                }
             }
+            None => {}
         }
         self.pass_on();
     }
@@ -333,6 +357,55 @@ mod tests {
             committed.len()
         );
         assert!(!writer.busy(), "the writer is idle once all are done");
+    }
+
+    /// The first transaction of a group has no savepoint of its own: failing, it rolls back
+    /// the outer transaction it began, and only its own work goes. One that fails after others
+    /// joined the group undoes only itself, and the group's COMMIT carries the rest.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_transaction_undoes_only_itself_first_or_later_in_a_group() {
+        let (path, conn) = database();
+        let writer = Writer::new(conn);
+        let mut alone = writer.take().await;
+        alone.begin().unwrap();
+        alone.execute("INSERT INTO t (v) VALUES (1)", []).unwrap();
+        drop(alone);
+        assert!(!writer.busy());
+
+        let mut first = writer.take().await;
+        first.begin().unwrap();
+        first.execute("INSERT INTO t (v) VALUES (2)", []).unwrap();
+        // Two more queue behind it, so it does not commit alone.
+        let behind = |v: i64, fail: bool| {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                let mut guard = writer.take().await;
+                guard.begin().unwrap();
+                guard.execute("INSERT INTO t (v) VALUES (?1)", [v]).unwrap();
+                if fail {
+                    drop(guard);
+                    return false;
+                }
+                guard.commit(Box::new(|| {})).await.unwrap();
+                true
+            })
+        };
+        let failing = behind(3, true);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let last = behind(4, false);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        first.commit(Box::new(|| {})).await.unwrap();
+        assert!(!failing.await.unwrap());
+        assert!(last.await.unwrap());
+        let reader = Connection::open(&path).unwrap();
+        let stored: Vec<i64> = reader
+            .prepare("SELECT v FROM t ORDER BY v")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(stored, vec![2, 4]);
     }
 
     /// A transaction that stops waiting for the writer (its request went away) is skipped: the
