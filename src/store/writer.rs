@@ -49,7 +49,7 @@ struct State {
     waiting: VecDeque<oneshot::Sender<WriterGuard>>,
 }
 
-/// A transaction that released its savepoint and waits for the group's COMMIT.
+/// A transaction that is done and waits for the group's COMMIT.
 struct Member {
     after: AfterCommit,
     outcome: oneshot::Sender<GroupOutcome>,
@@ -132,6 +132,10 @@ impl WriterGuard {
     /// ahead of it) is spared that.
     pub fn begin(&mut self) -> rusqlite::Result<()> {
         let scope = if self.is_autocommit() {
+            debug_assert!(
+                self.group.is_empty(),
+                "a group's work is in its open transaction"
+            );
             self.execute_batch("BEGIN IMMEDIATE")?;
             Scope::Outer
         } else {
@@ -145,8 +149,14 @@ impl WriterGuard {
     /// Ends this holder's transaction as part of the group, passes the writer on, and resolves
     /// when the COMMIT that carries it is done; `after` has run by then, if it succeeded.
     pub async fn commit(mut self, after: AfterCommit) -> rusqlite::Result<()> {
-        if self.open == Some(Scope::Savepoint) {
-            self.execute_batch("RELEASE tx")?;
+        match self.open {
+            Some(Scope::Savepoint) => self.execute_batch("RELEASE tx")?,
+            // SQLite gave the transaction up (an I/O error, a full disk): nothing of it is left
+            // to commit, and joining the group would be told it committed.
+            Some(Scope::Outer) if self.is_autocommit() => {
+                return Err(aborted(Some("SQLite rolled the transaction back".into())));
+            }
+            Some(Scope::Outer) | None => {}
         }
         self.open = None;
         let (outcome, committed) = oneshot::channel();
@@ -213,8 +223,8 @@ impl Drop for WriterGuard {
 }
 
 /// COMMITs the group's outer transaction, runs the members' after-commit work in order and
-/// tells each its outcome. With nobody in the group, an outer transaction left open (its only
-/// transaction rolled back) is rolled back.
+/// tells each its outcome. With nobody in the group there is nothing to commit: an outer
+/// transaction still open holds no one's finished work, and is rolled back.
 fn finish(conn: &Connection, group: Vec<Member>) {
     if group.is_empty() {
         roll_back_outer(conn);
@@ -359,13 +369,38 @@ mod tests {
         assert!(!writer.busy(), "the writer is idle once all are done");
     }
 
+    /// Waits until `n` transactions wait for the writer.
+    async fn until_waiting(writer: &Writer, n: usize) {
+        while writer.state.lock().unwrap().waiting.len() < n {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// A transaction that waits for the writer, writes `v`, then commits or (`fail`) is
+    /// dropped; true if it committed.
+    fn behind(writer: &Arc<Writer>, v: i64, fail: bool) -> tokio::task::JoinHandle<bool> {
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            let mut guard = writer.take().await;
+            guard.begin().unwrap();
+            guard.execute("INSERT INTO t (v) VALUES (?1)", [v]).unwrap();
+            if fail {
+                return false;
+            }
+            guard.commit(Box::new(|| {})).await.unwrap();
+            true
+        })
+    }
+
     /// The first transaction of a group has no savepoint of its own: failing, it rolls back
-    /// the outer transaction it began, and only its own work goes. One that fails after others
-    /// joined the group undoes only itself, and the group's COMMIT carries the rest.
+    /// the outer transaction it began, and only its own work goes, whether or not others
+    /// wait. One that fails after others joined the group undoes only itself, and the group's
+    /// COMMIT carries the rest.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_transaction_undoes_only_itself_first_or_later_in_a_group() {
         let (path, conn) = database();
         let writer = Writer::new(conn);
+
         let mut alone = writer.take().await;
         alone.begin().unwrap();
         alone.execute("INSERT INTO t (v) VALUES (1)", []).unwrap();
@@ -375,28 +410,22 @@ mod tests {
         let mut first = writer.take().await;
         first.begin().unwrap();
         first.execute("INSERT INTO t (v) VALUES (2)", []).unwrap();
-        // Two more queue behind it, so it does not commit alone.
-        let behind = |v: i64, fail: bool| {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                let mut guard = writer.take().await;
-                guard.begin().unwrap();
-                guard.execute("INSERT INTO t (v) VALUES (?1)", [v]).unwrap();
-                if fail {
-                    drop(guard);
-                    return false;
-                }
-                guard.commit(Box::new(|| {})).await.unwrap();
-                true
-            })
-        };
-        let failing = behind(3, true);
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        let last = behind(4, false);
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let next = behind(&writer, 3, false);
+        until_waiting(&writer, 1).await;
+        drop(first);
+        assert!(next.await.unwrap());
+
+        let mut first = writer.take().await;
+        first.begin().unwrap();
+        first.execute("INSERT INTO t (v) VALUES (4)", []).unwrap();
+        let failing = behind(&writer, 5, true);
+        until_waiting(&writer, 1).await;
+        let last = behind(&writer, 6, false);
+        until_waiting(&writer, 2).await;
         first.commit(Box::new(|| {})).await.unwrap();
         assert!(!failing.await.unwrap());
         assert!(last.await.unwrap());
+
         let reader = Connection::open(&path).unwrap();
         let stored: Vec<i64> = reader
             .prepare("SELECT v FROM t ORDER BY v")
@@ -405,7 +434,8 @@ mod tests {
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        assert_eq!(stored, vec![2, 4]);
+        assert_eq!(stored, vec![3, 4, 6]);
+        assert!(!writer.busy());
     }
 
     /// A transaction that stops waiting for the writer (its request went away) is skipped: the
