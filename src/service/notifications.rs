@@ -130,8 +130,8 @@ impl Service {
         now: Millis,
     ) -> ServiceResult<usize> {
         let mut queued = 0;
+        let email_enabled = self.settings.email_enabled;
         for pending in notices {
-            let email_enabled = self.settings.email_enabled;
             if pending.reach.is_some_and(|r| !r.anywhere(email_enabled)) {
                 continue;
             }

@@ -17,6 +17,18 @@ pub struct Channels {
     pub email_delay_secs: i64,
 }
 
+impl Channels {
+    /// The channels as `operators` keeps them: `notify_push`, `notify_email` (0 or 1) and
+    /// `notify_email_delay_secs`.
+    pub(super) fn from_columns((push, email, email_delay_secs): (i64, i64, i64)) -> Channels {
+        Channels {
+            push: push != 0,
+            email: email != 0,
+            email_delay_secs,
+        }
+    }
+}
+
 /// How a teammate can be told of a chat given to them, as routing reads it with the rest of
 /// the team: their channels and whether any browser of theirs is subscribed to push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,17 +46,13 @@ impl Reach {
 }
 
 pub async fn channels(conn: &mut Db, operator_id: Id) -> StoreResult<Channels> {
-    let (push, email, email_delay_secs): (i64, i64, i64) = sql::query_as(
+    let columns = sql::query_as(
         "SELECT notify_push, notify_email, notify_email_delay_secs FROM operators WHERE id = $1",
     )
     .bind(operator_id)
     .fetch_one(conn)
     .await?;
-    Ok(Channels {
-        push: push != 0,
-        email: email != 0,
-        email_delay_secs,
-    })
+    Ok(Channels::from_columns(columns))
 }
 
 pub async fn set_channels(conn: &mut Db, operator_id: Id, channels: Channels) -> StoreResult<()> {
@@ -95,11 +103,7 @@ pub async fn reach(conn: &mut Db, operator_id: Id) -> StoreResult<(Channels, Vec
     let Some(&(push, email, email_delay_secs, _)) = rows.first() else {
         return Err(sql::DbError::NoRow.into());
     };
-    let channels = Channels {
-        push: push != 0,
-        email: email != 0,
-        email_delay_secs,
-    };
+    let channels = Channels::from_columns((push, email, email_delay_secs));
     Ok((channels, rows.iter().filter_map(|row| row.3).collect()))
 }
 

@@ -117,11 +117,11 @@ impl sql::FromRow for OperatorWithLoad {
             operator: sql::FromRow::from_row(row)?,
             load: row.get::<i64>("load")?.max(0) as u64,
             reach: Reach {
-                channels: Channels {
-                    push: row.get::<i64>("notify_push")? != 0,
-                    email: row.get::<i64>("notify_email")? != 0,
-                    email_delay_secs: row.get("notify_email_delay_secs")?,
-                },
+                channels: Channels::from_columns((
+                    row.get("notify_push")?,
+                    row.get("notify_email")?,
+                    row.get("notify_email_delay_secs")?,
+                )),
                 push_subscribed: row.get::<i64>("push_subscribed")? != 0,
             },
         })

@@ -294,6 +294,19 @@ mod tests {
         (path, conn)
     }
 
+    /// The values committed to the database, in ascending order, as another connection reads
+    /// them.
+    fn stored(path: &std::path::Path) -> Vec<i64> {
+        Connection::open(path)
+            .unwrap()
+            .prepare("SELECT v FROM t ORDER BY v")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     /// Every seventh transaction writes the value of the one before it: of each such pair, the
     /// one that comes second fails.
     fn value_of(i: i64) -> i64 {
@@ -346,16 +359,8 @@ mod tests {
             .filter(|i| outcomes[*i as usize])
             .collect();
         assert_eq!(*published.lock().unwrap(), in_commit_order);
+        assert_eq!(stored(&path), committed_values);
         let reader = Connection::open(&path).unwrap();
-        let mut stored: Vec<i64> = reader
-            .prepare("SELECT v FROM t")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        stored.sort_unstable();
-        assert_eq!(stored, committed_values);
         // Committed one by one, each transaction would have written at least the table's page
         // and the index's to the WAL: in groups, the pages they share were written once.
         let wal_pages: i64 = reader
@@ -426,15 +431,7 @@ mod tests {
         assert!(!failing.await.unwrap());
         assert!(last.await.unwrap());
 
-        let reader = Connection::open(&path).unwrap();
-        let stored: Vec<i64> = reader
-            .prepare("SELECT v FROM t ORDER BY v")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(stored, vec![3, 4, 6]);
+        assert_eq!(stored(&path), vec![3, 4, 6]);
         assert!(!writer.busy());
     }
 
@@ -466,10 +463,6 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(30)).await;
         first.commit(Box::new(|| {})).await.unwrap();
         next.await.unwrap();
-        let reader = Connection::open(&path).unwrap();
-        let count: i64 = reader
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(count, 2);
+        assert_eq!(stored(&path), vec![1, 2]);
     }
 }
